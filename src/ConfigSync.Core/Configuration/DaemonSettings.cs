@@ -1,0 +1,22 @@
+namespace ConfigSync.Configuration;
+
+/// <summary>The validated, immutable configuration of one daemon.</summary>
+/// <param name="Http">Where the HTTP surface listens.</param>
+/// <param name="Log">Log format and level.</param>
+/// <param name="Syncs">The syncs, in configuration order.</param>
+public sealed record DaemonSettings(HttpSettings Http, LogSettings Log, IReadOnlyList<SyncSettings> Syncs);
+
+/// <summary>The HTTP surface: health, readiness, metrics, status and triggers.</summary>
+/// <param name="Host">Bind address. <value>The default value is <c>0.0.0.0</c>.</value></param>
+/// <param name="Port">Bind port. <value>The default value is 8081 (never 8080, which the app usually owns).</value></param>
+/// <param name="TriggerTokenFile">Optional file holding the bearer token required for triggers from other hosts.</param>
+public sealed record HttpSettings(string Host, int Port, string? TriggerTokenFile)
+{
+    /// <summary>The default listen address.</summary>
+    public const string DefaultListen = "0.0.0.0:8081";
+}
+
+/// <summary>Logging settings.</summary>
+/// <param name="Format"><c>console</c> or <c>json</c>. <value>The default value is <c>console</c>.</value></param>
+/// <param name="Level"><c>trace</c>, <c>debug</c>, <c>info</c>, <c>warn</c> or <c>error</c>. <value>The default value is <c>info</c>.</value></param>
+public sealed record LogSettings(string Format, string Level);

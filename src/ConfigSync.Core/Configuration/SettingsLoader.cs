@@ -1,0 +1,243 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using ConfigSync.Sources;
+using Microsoft.Extensions.Configuration;
+
+namespace ConfigSync.Configuration;
+
+/// <summary>
+/// Turns configuration (file, environment, flags) into validated <see cref="DaemonSettings"/>,
+/// collecting every problem, each naming its setting.
+/// </summary>
+public static partial class SettingsLoader
+{
+    [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    private static partial Regex SyncName();
+
+    /// <summary>Reads and validates. Returns the settings, or <c>null</c> and at least one error.</summary>
+    /// <param name="configuration">The merged configuration.</param>
+    /// <param name="factories">The registered source factories.</param>
+    /// <param name="baseDirectory">Folder relative paths are resolved against (the config file's).</param>
+    /// <param name="errors">Every problem found, each naming its setting.</param>
+    public static DaemonSettings? Load(IConfiguration configuration, IEnumerable<ISourceFactory> factories, string baseDirectory, out IReadOnlyList<string> errors)
+    {
+        var list = new List<string>();
+        var root = new SettingsReader(configuration, string.Empty, list);
+        var byType = factories.ToDictionary(f => f.Type, StringComparer.OrdinalIgnoreCase);
+
+        var http = ReadHttp(root.Section("http"), baseDirectory);
+        var logReader = root.Section("log");
+        var log = new LogSettings(
+            logReader.Choice("format", "console", "console", "json"),
+            logReader.Choice("level", "info", "trace", "debug", "info", "warn", "error"));
+
+        var syncs = new List<SyncSettings>();
+        var items = root.Items("syncs");
+        if (items.Count == 0)
+        {
+            root.Error("syncs", "at least one sync is required (in the config file, or --source with its flags)");
+        }
+
+        foreach (var item in items)
+        {
+            if (ReadSync(item, byType, baseDirectory) is { } sync)
+            {
+                syncs.Add(sync);
+            }
+        }
+
+        CheckAcrossSyncs(syncs, list);
+        root.ReportUnknownKeys();
+        errors = list;
+        return list.Count == 0 ? new DaemonSettings(http, log, syncs) : null;
+    }
+
+    private static HttpSettings ReadHttp(SettingsReader reader, string baseDirectory)
+    {
+        var listen = reader.String("listen", HttpSettings.DefaultListen)!;
+        var token = reader.String("triggerTokenFile");
+        var host = "0.0.0.0";
+        var port = 8081;
+        var colon = listen.LastIndexOf(':');
+        if (colon < 0 || !int.TryParse(listen.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+        {
+            reader.Error("listen", $"'{listen}' is not HOST:PORT (for example 0.0.0.0:8081 or 127.0.0.1:8081)");
+        }
+        else
+        {
+            host = listen[..colon].Trim('[', ']');
+            if (host.Length == 0 || host == "*")
+            {
+                host = "0.0.0.0";
+            }
+            else if (host != "localhost" && !System.Net.IPAddress.TryParse(host, out _))
+            {
+                reader.Error("listen", $"'{host}' is not an IP address or localhost");
+            }
+        }
+
+        return new HttpSettings(host, port, token is null ? null : Path.GetFullPath(token, baseDirectory));
+    }
+
+    private static SyncSettings? ReadSync(SettingsReader reader, Dictionary<string, ISourceFactory> factories, string baseDirectory)
+    {
+        var before = reader.Errors.Count;
+        var name = reader.RequiredString("name");
+        if (name.Length > 0 && !SyncName().IsMatch(name))
+        {
+            reader.Error("name", $"'{name}' must be 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit");
+        }
+
+        var sourceReader = reader.Section("source");
+        var type = sourceReader.RequiredString("type").ToLowerInvariant();
+        SourceDefinition? source = null;
+        if (type.Length > 0)
+        {
+            if (factories.TryGetValue(type, out var factory))
+            {
+                source = new SourceDefinition(type, factory, factory.ReadOptions(sourceReader, baseDirectory));
+            }
+            else
+            {
+                sourceReader.Error("type", $"'{type}' is not one of: {string.Join(", ", factories.Keys.Order(StringComparer.Ordinal))}");
+                sourceReader.KnownAll();
+            }
+        }
+
+        var target = ReadTarget(reader.Section("target"), baseDirectory);
+        var interval = reader.Duration("interval", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
+        var jitter = reader.Double("jitter", 0.1, 0, 1);
+        var timeout = reader.Duration("timeout", TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(100));
+        var maxFailures = reader.Int("maxFailures", 0, min: 0);
+        var maxStaleness = reader.Duration("maxStaleness", TimeSpan.Zero);
+        var include = reader.List("include", ["**"]);
+        var exclude = reader.List("exclude", []);
+        var limits = reader.Section("limits");
+        var maxFiles = limits.Int("maxFiles", 10_000, min: 1);
+        var maxBytes = limits.Bytes("maxBytes", 256L << 20);
+        var signal = ReadSignal(reader.Section("signal"));
+        if (maxStaleness > TimeSpan.Zero && maxStaleness <= interval)
+        {
+            reader.Error("maxStaleness", $"must be longer than the interval ({DurationParser.Format(interval)}), or 0s to turn it off");
+        }
+
+        if (reader.Errors.Count > before || source is null)
+        {
+            return null;
+        }
+
+        return new SyncSettings
+        {
+            Name = name,
+            Source = source,
+            Target = target,
+            Interval = interval,
+            Jitter = jitter,
+            Timeout = timeout,
+            MaxFailures = maxFailures,
+            MaxStaleness = maxStaleness,
+            Include = include.Count == 0 ? ["**"] : include,
+            Exclude = exclude,
+            MaxFiles = maxFiles,
+            MaxBytes = maxBytes,
+            Signal = signal,
+        };
+    }
+
+    private static TargetSettings ReadTarget(SettingsReader reader, string baseDirectory)
+    {
+        var root = reader.RequiredString("root");
+        var link = reader.String("link", "current")!;
+        if (link.Contains('/', StringComparison.Ordinal) || link is "." or ".." || link.StartsWith(".configsync", StringComparison.Ordinal) || link.Contains('\0', StringComparison.Ordinal))
+        {
+            reader.Error("link", $"'{link}' must be a plain name inside the root (no '/', not '.', '..' or '.configsync')");
+        }
+
+        var layout = reader.Choice("layout", "link", "link", "kubelet", "copy");
+        if (layout == "copy")
+        {
+            reader.Error("layout", "'copy' is not supported by this version; use 'link' or 'kubelet'");
+        }
+
+        var defaults = new TargetSettings { Root = "/" };
+        return new TargetSettings
+        {
+            Root = root.Length == 0 ? string.Empty : Path.GetFullPath(root, baseDirectory),
+            Link = link,
+            Layout = layout == "kubelet" ? TreeLayout.Kubelet : TreeLayout.Link,
+            FileMode = reader.Mode("fileMode", defaults.FileMode),
+            DirMode = CheckDirMode(reader, reader.Mode("dirMode", defaults.DirMode)),
+            GroupWrite = reader.Bool("groupWrite", false),
+            Keep = reader.Int("keep", 3, min: 0, max: 1000),
+            Grace = reader.Duration("grace", TimeSpan.FromSeconds(30)),
+            ManifestInTree = reader.Bool("manifestInTree", false),
+        };
+    }
+
+    private static UnixFileMode CheckDirMode(SettingsReader reader, UnixFileMode mode)
+    {
+        if ((mode & UnixFileMode.UserExecute) == 0 || (mode & UnixFileMode.UserRead) == 0)
+        {
+            reader.Error("dirMode", "must let the owner read and enter folders (u+rx)");
+        }
+
+        return mode;
+    }
+
+    private static SignalSettings ReadSignal(SettingsReader reader)
+    {
+        Uri? url = null;
+        if (reader.String("url") is { } text)
+        {
+            if (!Uri.TryCreate(text, UriKind.Absolute, out url) || url.Scheme is not ("http" or "https"))
+            {
+                reader.Error("url", $"'{Diagnostics.Redact.Url(text)}' is not an absolute http:// or https:// URL");
+                url = null;
+            }
+        }
+
+        var method = reader.String("method", "POST")!.ToUpperInvariant();
+        if (method is not ("POST" or "PUT" or "GET" or "PATCH"))
+        {
+            reader.Error("method", $"'{method}' is not one of: POST, PUT, GET, PATCH");
+        }
+
+        var statuses = new List<int>();
+        foreach (var status in reader.List("successStatus", []))
+        {
+            if (!int.TryParse(status, NumberStyles.None, CultureInfo.InvariantCulture, out var code) || code is < 100 or > 599)
+            {
+                reader.Error("successStatus", $"'{status}' is not an HTTP status code");
+                continue;
+            }
+
+            statuses.Add(code);
+        }
+
+        var exec = reader.Section("exec");
+        return new SignalSettings
+        {
+            Url = url,
+            Method = method,
+            Headers = reader.Map("headers"),
+            SuccessStatus = statuses,
+            Timeout = reader.Duration("timeout", TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(10)),
+            SkipFirst = reader.Bool("skipFirst", false),
+            ExecCommand = exec.List("command", []),
+            ExecTimeout = exec.Duration("timeout", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10)),
+        };
+    }
+
+    private static void CheckAcrossSyncs(List<SyncSettings> syncs, List<string> errors)
+    {
+        foreach (var group in syncs.GroupBy(s => s.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            errors.Add($"syncs: the name '{group.Key}' is used by {group.Count()} syncs; names must be unique");
+        }
+
+        foreach (var group in syncs.GroupBy(s => s.Target.Root, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            errors.Add($"syncs: target.root '{group.Key}' is shared by syncs {string.Join(", ", group.Select(s => s.Name))}; give each sync its own root");
+        }
+    }
+}

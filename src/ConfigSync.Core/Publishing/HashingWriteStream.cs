@@ -1,0 +1,88 @@
+using System.Security.Cryptography;
+
+namespace ConfigSync.Publishing;
+
+/// <summary>A write-only stream that hashes and counts what passes through to a file, enforcing the byte limit as it goes.</summary>
+internal sealed class HashingWriteStream(Stream inner, string entryPath, ByteBudget budget) : Stream
+{
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+    public long BytesWritten { get; private set; }
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => BytesWritten;
+
+    public override long Position
+    {
+        get => BytesWritten;
+        set => throw new NotSupportedException();
+    }
+
+    public string Sha256() => Convert.ToHexStringLower(_hash.GetHashAndReset());
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        Account(buffer.Length);
+        _hash.AppendData(buffer);
+        inner.Write(buffer);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Account(buffer.Length);
+        _hash.AppendData(buffer.Span);
+        return inner.WriteAsync(buffer, cancellationToken);
+    }
+
+    public override void Flush() => inner.Flush();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _hash.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private void Account(int count)
+    {
+        BytesWritten += count;
+        budget.Take(count, entryPath);
+    }
+}
+
+/// <summary>The bytes a tree may still take (<c>limits.maxBytes</c>), shared by parallel writers.</summary>
+internal sealed class ByteBudget(long limit)
+{
+    private long _used;
+
+    public long Used => Interlocked.Read(ref _used);
+
+    public void Take(long count, string entryPath)
+    {
+        if (Interlocked.Add(ref _used, count) > limit)
+        {
+            throw new PublishException($"refused the revision: writing '{entryPath}' took the tree past limits.maxBytes ({limit} bytes)");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+namespace ConfigSync.Publishing;
+
+/// <summary>Where trees live and how the live one is pointed at (<c>link</c> or <c>kubelet</c> layout).</summary>
+internal interface IPublishLayout
+{
+    /// <summary>A fresh, unused tree id for <paramref name="revision"/>.</summary>
+    string NewTreeId(string revision, DateTimeOffset now);
+
+    /// <summary>The folder of a tree.</summary>
+    string TreePath(string treeId);
+
+    /// <summary>The id of the live tree, or null when nothing (of ours) is live.</summary>
+    string? LiveTreeId();
+
+    /// <summary>The ids of every tree on the volume, live or not.</summary>
+    IEnumerable<string> TreeIds();
+
+    /// <summary>The path readers use for the live tree.</summary>
+    string LivePath { get; }
+
+    /// <summary>Names at the top of a tree that the layout itself needs.</summary>
+    IReadOnlySet<string> ReservedNames { get; }
+
+    /// <summary>Checks the target before anything is written; throws <see cref="PublishException"/> when it cannot be used.</summary>
+    void CheckTarget();
+
+    /// <summary>Makes <paramref name="treeId"/> live atomically.</summary>
+    void Swap(string treeId, Manifest manifest, Manifest? previous);
+
+    /// <summary>Removes temporary links left by a crash.</summary>
+    void RemoveLeftovers();
+}

@@ -1,0 +1,65 @@
+using System.Runtime.InteropServices;
+
+namespace ConfigSync.Publishing;
+
+/// <summary>The few POSIX calls .NET does not expose: rename(2) over a symlink to a folder, link(2), fsync(2) of a folder.</summary>
+internal static partial class Libc
+{
+    private const int ReadOnly = 0;
+    private const int CloseOnExec = 0x80000;
+
+    /// <summary>Atomically replaces <paramref name="newPath"/> with <paramref name="oldPath"/>.</summary>
+    public static void Rename(string oldPath, string newPath)
+    {
+        if (RenameNative(oldPath, newPath) != 0)
+        {
+            throw Error($"rename '{oldPath}' to '{newPath}'");
+        }
+    }
+
+    /// <summary>Creates a hard link; returns false (and leaves nothing behind) when the file system refuses.</summary>
+    public static bool TryLink(string existing, string newPath) => LinkNative(existing, newPath) == 0;
+
+    /// <summary>Flushes a folder's entries to disk.</summary>
+    public static void FsyncDirectory(string path)
+    {
+        var fd = Open(path, ReadOnly | CloseOnExec);
+        if (fd < 0)
+        {
+            throw Error($"open folder '{path}'");
+        }
+
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                throw Error($"fsync folder '{path}'");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    private static IOException Error(string what)
+    {
+        var errno = Marshal.GetLastPInvokeError();
+        return new IOException($"{what}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+    }
+
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameNative(string oldPath, string newPath);
+
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LinkNative(string oldPath, string newPath);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+}

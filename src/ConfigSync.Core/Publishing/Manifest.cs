@@ -1,0 +1,71 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ConfigSync.Publishing;
+
+/// <summary>What one published tree holds: written beside the tree, served by <c>/status</c>, verified at start.</summary>
+/// <param name="Sync">The sync's name.</param>
+/// <param name="Revision">The source revision.</param>
+/// <param name="Source">What the source reads (credentials removed); files are reused only from the same source.</param>
+/// <param name="Tree">The tree's folder name.</param>
+/// <param name="CreatedAt">When it was written.</param>
+/// <param name="Details">Source facts (for example commit subject).</param>
+/// <param name="Files">Every file and link, sorted by path.</param>
+public sealed record Manifest(
+    string Sync,
+    string Revision,
+    string Source,
+    string Tree,
+    DateTimeOffset CreatedAt,
+    IReadOnlyDictionary<string, string> Details,
+    IReadOnlyList<ManifestFile> Files)
+{
+    /// <summary>The total size of the files.</summary>
+    [JsonIgnore]
+    public long Bytes => Files.Sum(f => f.Size);
+
+    /// <summary>Serialises the manifest (indented JSON).</summary>
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, ManifestJsonContext.Default.Manifest);
+
+    /// <summary>Reads a manifest file, or returns null when it is missing or unreadable.</summary>
+    public static Manifest? TryRead(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(File.ReadAllBytes(path), ManifestJsonContext.Default.Manifest);
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>One entry of a manifest.</summary>
+/// <param name="Path">Relative path.</param>
+/// <param name="Size">Bytes (for a link, the length of its target).</param>
+/// <param name="Sha256">Hex SHA-256 of the content (for a link, of its target).</param>
+/// <param name="Mode">Octal permission mode, for example <c>0644</c>.</param>
+/// <param name="Version">The source's version of the entry.</param>
+/// <param name="Link">For a symbolic link, its target.</param>
+public sealed record ManifestFile(string Path, long Size, string Sha256, string Mode, string Version, string? Link = null)
+{
+    /// <summary>Formats a mode as four octal digits.</summary>
+    public static string FormatMode(UnixFileMode mode) => Convert.ToString((int)mode, 8).PadLeft(4, '0');
+
+    /// <summary>The mode as a <see cref="UnixFileMode"/>.</summary>
+    [JsonIgnore]
+    public UnixFileMode UnixMode => (UnixFileMode)Convert.ToInt32(Mode, 8);
+
+    /// <summary>Whether content, mode and kind are the same.</summary>
+    public bool SameContent(ManifestFile other) =>
+        Sha256 == other.Sha256 && Mode == other.Mode && Link == other.Link && Size == other.Size;
+
+    /// <inheritdoc />
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Path} ({Size} bytes)");
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(Manifest))]
+internal sealed partial class ManifestJsonContext : JsonSerializerContext;

@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using ConfigSync.Configuration;
+using ConfigSync.Sources;
+
+namespace ConfigSync.Publishing;
+
+/// <summary>
+/// Writes a snapshot's entries into a staging folder: files whose path, version and mode match the
+/// live tree are hard-linked from it (copied where links are refused); the rest are streamed from
+/// the source, hashed, fsynced and given their mode.
+/// </summary>
+internal sealed class TreeWriter(TargetSettings target, long maxBytes)
+{
+    public async Task<IReadOnlyList<ManifestFile>> WriteAsync(
+        SourceSnapshot snapshot,
+        IReadOnlyList<SourceEntry> entries,
+        string staging,
+        Manifest? reusable,
+        string? reusableTreePath,
+        CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(staging);
+        foreach (var folder in entries.Select(e => Path.GetDirectoryName(e.Path)).Where(f => !string.IsNullOrEmpty(f)).Distinct(StringComparer.Ordinal))
+        {
+            Directory.CreateDirectory(Path.Combine(staging, folder!));
+        }
+
+        var previous = reusable?.Files.ToDictionary(f => f.Path, StringComparer.Ordinal) ?? [];
+        var written = new ConcurrentBag<ManifestFile>();
+        var budget = new ByteBudget(maxBytes);
+        var toFetch = new List<(SourceEntry Entry, UnixFileMode Mode)>();
+        foreach (var entry in entries)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var destination = Path.Combine(staging, entry.Path);
+            if (entry.LinkTarget is { } linkTarget)
+            {
+                File.CreateSymbolicLink(destination, linkTarget);
+                written.Add(LinkEntry(entry, linkTarget));
+                continue;
+            }
+
+            var mode = target.EffectiveFileMode(entry.Executable);
+            if (reusableTreePath is not null
+                && previous.TryGetValue(entry.Path, out var old)
+                && old.Link is null
+                && old.Version == entry.Version
+                && old.UnixMode == mode
+                && Libc.TryLink(Path.Combine(reusableTreePath, entry.Path), destination))
+            {
+                budget.Take(old.Size, entry.Path);
+                written.Add(old);
+                continue;
+            }
+
+            toFetch.Add((entry, mode));
+        }
+
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, snapshot.MaxParallelism), CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(toFetch, options, async (item, token) =>
+            written.Add(await FetchAsync(snapshot, item.Entry, item.Mode, Path.Combine(staging, item.Entry.Path), budget, token)));
+
+        return [.. written.OrderBy(f => f.Path, StringComparer.Ordinal)];
+    }
+
+    private static ManifestFile LinkEntry(SourceEntry entry, string linkTarget)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(linkTarget);
+        return new ManifestFile(entry.Path, bytes.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), "0777", entry.Version, linkTarget);
+    }
+
+    private static async Task<ManifestFile> FetchAsync(SourceSnapshot snapshot, SourceEntry entry, UnixFileMode mode, string destination, ByteBudget budget, CancellationToken cancellationToken)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.Write,
+            Share = FileShare.None,
+            BufferSize = 0,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        };
+        await using var file = new FileStream(destination, options);
+        using var hashing = new HashingWriteStream(new BufferedStream(file, 65536), entry.Path, budget);
+        await snapshot.WriteContentAsync(entry, hashing, cancellationToken);
+        await hashing.FlushAsync(cancellationToken);
+        if (entry.Size >= 0 && hashing.BytesWritten != entry.Size)
+        {
+            throw new SourceException($"'{entry.Path}': the source listed {entry.Size} bytes but sent {hashing.BytesWritten}; it changed during the sync and will be retried");
+        }
+
+        file.Flush(flushToDisk: true);
+        File.SetUnixFileMode(file.SafeFileHandle, mode);
+        return new ManifestFile(entry.Path, hashing.BytesWritten, hashing.Sha256(), ManifestFile.FormatMode(mode), entry.Version);
+    }
+}

@@ -1,0 +1,22 @@
+using ConfigSync.Configuration;
+
+namespace ConfigSync.Sources.Directory;
+
+/// <summary>Makes <c>dir</c> sources.</summary>
+public sealed class DirectorySourceFactory : SourceFactory<DirectorySourceOptions>
+{
+    /// <inheritdoc />
+    public override string Type => "dir";
+
+    /// <inheritdoc />
+    protected override DirectorySourceOptions Read(SettingsReader reader, string baseDirectory)
+    {
+        var path = reader.RequiredString("path");
+        var watch = reader.Bool("watch", false);
+        var full = path.Length == 0 ? string.Empty : System.IO.Path.GetFullPath(path, baseDirectory);
+        return new DirectorySourceOptions { Path = full, Watch = watch };
+    }
+
+    /// <inheritdoc />
+    protected override IConfigSource Create(DirectorySourceOptions options, SourceContext context) => new DirectorySource(options);
+}

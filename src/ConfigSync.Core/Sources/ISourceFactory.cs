@@ -1,0 +1,47 @@
+using ConfigSync.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace ConfigSync.Sources;
+
+/// <summary>Makes sources of one type: reads and validates their settings, then creates them.</summary>
+public interface ISourceFactory
+{
+    /// <summary>The <c>source.type</c> this factory answers to.</summary>
+    string Type { get; }
+
+    /// <summary>Reads the source's own settings; problems go to the reader, by setting name.</summary>
+    /// <param name="reader">The <c>source</c> section (the <c>type</c> key is already read).</param>
+    /// <param name="baseDirectory">Folder that relative paths are resolved against.</param>
+    object ReadOptions(SettingsReader reader, string baseDirectory);
+
+    /// <summary>Creates the source for one sync.</summary>
+    IConfigSource Create(object options, SourceContext context);
+}
+
+/// <summary>What a source gets from the daemon.</summary>
+/// <param name="SyncName">The sync's name.</param>
+/// <param name="CacheDirectory">A folder on the target volume the source may keep state in.</param>
+/// <param name="LoggerFactory">For the source's logs.</param>
+/// <param name="TimeProvider">The clock.</param>
+public sealed record SourceContext(string SyncName, string CacheDirectory, ILoggerFactory LoggerFactory, TimeProvider TimeProvider);
+
+/// <summary>Base class binding a factory to its options type.</summary>
+/// <typeparam name="TOptions">The source's options.</typeparam>
+public abstract class SourceFactory<TOptions> : ISourceFactory
+    where TOptions : class
+{
+    /// <inheritdoc />
+    public abstract string Type { get; }
+
+    /// <inheritdoc />
+    object ISourceFactory.ReadOptions(SettingsReader reader, string baseDirectory) => Read(reader, baseDirectory);
+
+    /// <inheritdoc />
+    IConfigSource ISourceFactory.Create(object options, SourceContext context) => Create((TOptions)options, context);
+
+    /// <summary>Reads the options.</summary>
+    protected abstract TOptions Read(SettingsReader reader, string baseDirectory);
+
+    /// <summary>Creates the source.</summary>
+    protected abstract IConfigSource Create(TOptions options, SourceContext context);
+}

@@ -1,0 +1,53 @@
+namespace ConfigSync.Sync;
+
+/// <summary>What <c>/status</c> shows of one sync: an immutable snapshot.</summary>
+public sealed record SyncStatus
+{
+    /// <summary>The sync's name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The source (credentials removed).</summary>
+    public required string Source { get; init; }
+
+    /// <summary>The live revision, or null before the first publish.</summary>
+    public string? Revision { get; init; }
+
+    /// <summary>When the last attempt started.</summary>
+    public DateTimeOffset? LastAttempt { get; init; }
+
+    /// <summary>When the last successful attempt ended.</summary>
+    public DateTimeOffset? LastSuccess { get; init; }
+
+    /// <summary>When the live tree was published.</summary>
+    public DateTimeOffset? LastChange { get; init; }
+
+    /// <summary>The last error, or null after a success.</summary>
+    public string? LastError { get; init; }
+
+    /// <summary>Failed attempts in a row.</summary>
+    public int ConsecutiveFailures { get; init; }
+
+    /// <summary>Files in the live tree.</summary>
+    public int Files { get; init; }
+
+    /// <summary>Bytes in the live tree.</summary>
+    public long Bytes { get; init; }
+
+    /// <summary>The path readers use.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>The live tree's manifest file.</summary>
+    public string? Manifest { get; init; }
+
+    /// <summary>Source facts of the live revision (for example commit subject, author time).</summary>
+    public IReadOnlyDictionary<string, string> Details { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Whether the sync has a live tree that is not stale.</summary>
+    public bool Ready { get; init; }
+
+    /// <summary>When the next poll is due.</summary>
+    public DateTimeOffset? NextAttempt { get; init; }
+
+    /// <summary>Whether a sync attempt is running now.</summary>
+    public bool Syncing { get; init; }
+}

@@ -1,0 +1,129 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using ConfigSync.Configuration;
+using ConfigSync.Hosting;
+using ConfigSync.Sync;
+using Microsoft.Extensions.Logging;
+
+namespace ConfigSync.Cli;
+
+/// <summary>The <c>configsync</c> command line: run, once, validate, status.</summary>
+internal static class CommandLine
+{
+    public static async Task<int> InvokeAsync(string[] args)
+    {
+        var root = new RootCommand("ConfigSync: pulls config and secrets from a source, publishes them atomically to a shared volume, and signals the app.");
+        root.Subcommands.Add(Run());
+        root.Subcommands.Add(Once());
+        root.Subcommands.Add(Validate());
+        root.Subcommands.Add(StatusCommand.Create());
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await Console.Error.WriteLineAsync($"configsync: {error.Message}");
+            }
+
+            await Console.Error.WriteLineAsync("Run 'configsync --help' for usage.");
+            return ExitCodes.BadConfiguration;
+        }
+
+        // The daemon handles SIGTERM itself (graceful stop); the command line library must not cut it short.
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    private static Command Run()
+    {
+        var command = new Command("run", "Run the daemon: sync every interval, serve health, readiness, metrics and status.");
+        var flags = new SyncFlags();
+        flags.AddTo(command);
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var settings = Load(flags, result);
+            return settings is null ? ExitCodes.BadConfiguration : await DaemonHost.RunAsync(settings, cancellationToken);
+        });
+        return command;
+    }
+
+    private static Command Once()
+    {
+        var command = new Command("once", "Sync every sync once (and signal the app unless --no-signal), then exit: 0 on success, 1 if a sync failed.");
+        var flags = new SyncFlags();
+        flags.AddTo(command);
+        var noSignal = new Option<bool>("--no-signal") { Description = "Do not signal the app." };
+        command.Options.Add(noSignal);
+        command.SetAction(async (result, _) =>
+        {
+            var settings = Load(flags, result);
+            return settings is null ? ExitCodes.BadConfiguration : await OnceAsync(settings, !result.GetValue(noSignal));
+        });
+        return command;
+    }
+
+    private static Command Validate()
+    {
+        var command = new Command("validate", "Check the configuration, print every problem, exit 0 when valid and 2 when not.");
+        var flags = new SyncFlags();
+        flags.AddTo(command);
+        command.SetAction(result =>
+        {
+            var settings = Load(flags, result);
+            if (settings is null)
+            {
+                return ExitCodes.BadConfiguration;
+            }
+
+            Console.WriteLine($"configuration is valid: {settings.Syncs.Count} sync(s): {string.Join(", ", settings.Syncs.Select(s => $"{s.Name} ({s.Source.Type} -> {s.Target.Root})"))}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static DaemonSettings? Load(SyncFlags flags, ParseResult result)
+    {
+        var input = new ConfigurationInput { ConfigFile = result.GetValue(flags.Config), Flags = flags.ToConfiguration(result) };
+        var settings = input.Load(out var errors);
+        if (settings is null)
+        {
+            Console.Error.WriteLine($"configsync: invalid configuration ({errors.Count} problem{(errors.Count == 1 ? string.Empty : "s")}):");
+            foreach (var error in errors)
+            {
+                Console.Error.WriteLine($"  - {error}");
+            }
+        }
+
+        return settings;
+    }
+
+    private static async Task<int> OnceAsync(DaemonSettings settings, bool signal)
+    {
+        using var stop = new CancellationTokenSource();
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        using var loggerFactory = LoggerFactory.Create(b => Logging.Configure(b, settings.Log));
+        await using var engine = new SyncEngine(settings, new Diagnostics.SyncMetrics(), loggerFactory, TimeProvider.System);
+        try
+        {
+            engine.Initialize(signal);
+            var failures = await engine.SyncOnceAsync(stop.Token);
+            foreach (var failure in failures)
+            {
+                await Console.Error.WriteLineAsync($"configsync: {failure}");
+            }
+
+            return failures.Count == 0 ? ExitCodes.Success : ExitCodes.SyncFailed;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync("configsync: stopped before the sync finished");
+            return ExitCodes.SyncFailed;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"configsync: {Diagnostics.Errors.Describe(e)}");
+            return ExitCodes.SyncFailed;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using ConfigSync.Configuration;
+using Microsoft.Extensions.Configuration;
+
+namespace ConfigSync.Hosting;
+
+/// <summary>
+/// Gathers configuration in order of precedence: the YAML/JSON file, then <c>CONFIGSYNC_*</c>
+/// environment variables (<c>CONFIGSYNC_SYNCS__0__SOURCE__URL</c>), then command-line flags.
+/// </summary>
+internal sealed class ConfigurationInput
+{
+    public string? ConfigFile { get; init; }
+
+    public IReadOnlyDictionary<string, string?> Flags { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Loads and validates; on failure returns null and every problem.</summary>
+    public DaemonSettings? Load(out IReadOnlyList<string> errors)
+    {
+        var builder = new ConfigurationBuilder();
+        var baseDirectory = Directory.GetCurrentDirectory();
+        if (ConfigFile is not null)
+        {
+            var path = Path.GetFullPath(ConfigFile);
+            if (!File.Exists(path))
+            {
+                errors = [$"--config: the file '{ConfigFile}' does not exist"];
+                return null;
+            }
+
+            baseDirectory = Path.GetDirectoryName(path)!;
+            if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            {
+                builder.AddJsonFile(path, optional: false, reloadOnChange: false);
+            }
+            else
+            {
+                builder.AddYamlFile(path, optional: false, reloadOnChange: false);
+            }
+        }
+
+        builder.AddEnvironmentVariables("CONFIGSYNC_");
+        builder.AddInMemoryCollection(Flags);
+        IConfigurationRoot configuration;
+        try
+        {
+            configuration = builder.Build();
+        }
+        catch (Exception e) when (e is FormatException or InvalidDataException or IOException or YamlDotNet.Core.YamlException)
+        {
+            errors = [$"{ConfigFile}: cannot be parsed: {e.Message}{(e.InnerException is { } inner ? " " + inner.Message : string.Empty)}"];
+            return null;
+        }
+
+        return SettingsLoader.Load(configuration, SourceCatalog.All, baseDirectory, out errors);
+    }
+}

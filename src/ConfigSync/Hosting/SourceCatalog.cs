@@ -1,0 +1,13 @@
+using ConfigSync.Sources;
+using ConfigSync.Sources.Directory;
+
+namespace ConfigSync.Hosting;
+
+/// <summary>The source types this build knows. A new source adds one line here.</summary>
+internal static class SourceCatalog
+{
+    public static IReadOnlyList<ISourceFactory> All { get; } =
+    [
+        new DirectorySourceFactory(),
+    ];
+}

@@ -1,0 +1,77 @@
+using System.Text.Json;
+using ConfigSync.Health;
+using ConfigSync.Publishing;
+using ConfigSync.Sync;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Prometheus;
+
+namespace ConfigSync.Http;
+
+/// <summary>The HTTP surface: health, readiness, metrics, status and triggers.</summary>
+internal static class Endpoints
+{
+    public static void Map(WebApplication app, SyncEngine engine, TriggerAuthorization authorization)
+    {
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(LivenessCheck.Tag), ResponseWriter = WriteHealth });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadinessCheck.Tag), ResponseWriter = WriteHealth });
+
+        app.MapGet("/metrics", async context =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await engine.Metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+        });
+
+        app.MapGet("/status", () =>
+        {
+            var now = engine.Time.GetUtcNow();
+            var document = new StatusDocument(engine.IsReady(now), engine.Statuses.ToDictionary(s => s.Name, StringComparer.Ordinal));
+            return Results.Json(document, StatusJsonContext.Default.StatusDocument);
+        });
+
+        app.MapGet("/status/{name}", (string name) =>
+        {
+            var status = engine.Statuses.FirstOrDefault(s => s.Name == name);
+            if (status is null)
+            {
+                return Results.NotFound(new { error = $"no sync named '{name}'" });
+            }
+
+            var manifest = status.Manifest is null ? null : Manifest.TryRead(status.Manifest);
+            return Results.Json(new SyncDocument(status, manifest), StatusJsonContext.Default.SyncDocument);
+        });
+
+        app.MapPost("/sync/{name}", (string name, HttpContext context) =>
+        {
+            if (!engine.Contains(name))
+            {
+                return Results.NotFound(new { error = $"no sync named '{name}'" });
+            }
+
+            var verdict = authorization.Check(context.Connection.RemoteIpAddress, context.Request.Headers.Authorization);
+            engine.Metrics.TriggerTotal.WithLabels(name, verdict switch
+            {
+                StatusCodes.Status202Accepted => "accepted",
+                StatusCodes.Status401Unauthorized => "unauthorized",
+                _ => "forbidden",
+            }).Inc();
+            if (verdict != StatusCodes.Status202Accepted)
+            {
+                return Results.Json(new { error = verdict == StatusCodes.Status401Unauthorized ? "a valid bearer token is required" : "triggers from other hosts need http.triggerTokenFile" }, statusCode: verdict);
+            }
+
+            engine.RequestSync(name);
+            return Results.Json(new { sync = name, queued = true }, statusCode: StatusCodes.Status202Accepted);
+        });
+    }
+
+    private static Task WriteHealth(HttpContext context, Microsoft.Extensions.Diagnostics.HealthChecks.HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        var body = new Dictionary<string, object?>
+        {
+            ["status"] = report.Status.ToString().ToLowerInvariant(),
+            ["checks"] = report.Entries.ToDictionary(e => e.Key, e => e.Value.Description),
+        };
+        return context.Response.WriteAsync(JsonSerializer.Serialize(body));
+    }
+}

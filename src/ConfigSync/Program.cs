@@ -1,0 +1,3 @@
+using ConfigSync.Cli;
+
+return await CommandLine.InvokeAsync(args);
