@@ -1,0 +1,113 @@
+using ConfigSync.Configuration;
+using ConfigSync.Sources.Directory;
+using Microsoft.Extensions.Configuration;
+
+namespace ConfigSync.Tests.Configuration;
+
+public class SettingsLoaderTests
+{
+    private static DaemonSettings? Load(Dictionary<string, string?> values, out IReadOnlyList<string> errors)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        return SettingsLoader.Load(configuration, [new DirectorySourceFactory()], "/base", out errors);
+    }
+
+    [Fact]
+    public void Load_MinimalSync_AppliesDocumentedDefaults()
+    {
+        var settings = Load(new() { ["syncs:0:name"] = "app-config", ["syncs:0:source:type"] = "dir", ["syncs:0:source:path"] = "cfg", ["syncs:0:target:root"] = "out" }, out var errors);
+
+        Assert.Empty(errors);
+        var sync = Assert.Single(settings!.Syncs);
+        Assert.Equal("0.0.0.0", settings.Http.Host);
+        Assert.Equal(8081, settings.Http.Port);
+        Assert.Equal("/base/out", sync.Target.Root);
+        Assert.Equal("/base/cfg", ((DirectorySourceOptions)sync.Source.Options).Path);
+        Assert.Equal("current", sync.Target.Link);
+        Assert.Equal(TimeSpan.FromSeconds(30), sync.Interval);
+        Assert.Equal(TimeSpan.FromMinutes(2), sync.Timeout);
+        Assert.Equal((UnixFileMode)Convert.ToInt32("644", 8), sync.Target.FileMode);
+        Assert.Equal((UnixFileMode)Convert.ToInt32("755", 8), sync.Target.DirMode);
+        Assert.Equal(256L << 20, sync.MaxBytes);
+        Assert.Equal(["**"], sync.Include);
+    }
+
+    [Fact]
+    public void Load_ManyBadSettings_NamesEveryOne()
+    {
+        Load(
+            new()
+            {
+                ["http:listen"] = "nowhere",
+                ["log:format"] = "xml",
+                ["syncs:0:name"] = "Bad_Name",
+                ["syncs:0:source:type"] = "dir",
+                ["syncs:0:target:root"] = "out",
+                ["syncs:0:target:fileMode"] = "0666",
+                ["syncs:0:target:dirmode"] = "abc",
+                ["syncs:0:interval"] = "soon",
+                ["syncs:0:limits:maxBytes"] = "lots",
+                ["syncs:0:signal:url"] = "ftp://user:hunter2@example.com/x",
+                ["syncs:0:intervall"] = "30s",
+                ["syncs:1:name"] = "other",
+                ["syncs:1:source:type"] = "ftp",
+                ["syncs:1:target:root"] = "out2",
+            },
+            out var errors);
+
+        var text = string.Join("\n", errors);
+        Assert.Contains("http.listen: 'nowhere'", text);
+        Assert.Contains("log.format: 'xml'", text);
+        Assert.Contains("syncs[0].name: 'Bad_Name'", text);
+        Assert.Contains("syncs[0].source.path: is required", text);
+        Assert.Contains("syncs[0].target.fileMode: '0666' is world-writable", text);
+        Assert.Contains("syncs[0].target.dirMode: 'abc' is not an octal mode", text);
+        Assert.Contains("syncs[0].interval: 'soon' is not a duration", text);
+        Assert.Contains("syncs[0].limits.maxBytes: 'lots'", text);
+        Assert.Contains("syncs[0].signal.url:", text);
+        Assert.Contains("syncs[0].intervall: unknown setting", text);
+        Assert.Contains("syncs[1].source.type: 'ftp' is not one of: dir", text);
+        Assert.DoesNotContain("hunter2", text);
+        Assert.Equal(11, errors.Count);
+    }
+
+    [Fact]
+    public void Load_NoSyncs_IsAnError()
+    {
+        var settings = Load(new() { ["http:listen"] = "127.0.0.1:9000" }, out var errors);
+
+        Assert.Null(settings);
+        Assert.Contains(errors, e => e.StartsWith("syncs: at least one sync is required", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_DuplicateNamesAndSharedRoots_AreNamed()
+    {
+        Load(
+            new()
+            {
+                ["syncs:0:name"] = "a", ["syncs:0:source:type"] = "dir", ["syncs:0:source:path"] = "x", ["syncs:0:target:root"] = "out",
+                ["syncs:1:name"] = "a", ["syncs:1:source:type"] = "dir", ["syncs:1:source:path"] = "y", ["syncs:1:target:root"] = "out",
+            },
+            out var errors);
+
+        Assert.Contains(errors, e => e.Contains("the name 'a' is used by 2 syncs", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("target.root '/base/out' is shared by syncs a, a", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_LinkWithSlash_IsRefused()
+    {
+        Load(new() { ["syncs:0:name"] = "a", ["syncs:0:source:type"] = "dir", ["syncs:0:source:path"] = "x", ["syncs:0:target:root"] = "out", ["syncs:0:target:link"] = "../escape" }, out var errors);
+
+        Assert.Contains(errors, e => e.StartsWith("syncs[0].target.link: '../escape' must be a plain name", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_MaxStalenessNotLongerThanInterval_IsRefused()
+    {
+        Load(new() { ["syncs:0:name"] = "a", ["syncs:0:source:type"] = "dir", ["syncs:0:source:path"] = "x", ["syncs:0:target:root"] = "out", ["syncs:0:interval"] = "1m", ["syncs:0:maxStaleness"] = "30s" }, out var errors);
+
+        Assert.Contains(errors, e => e.StartsWith("syncs[0].maxStaleness: must be longer than the interval (1m)", StringComparison.Ordinal));
+    }
+}
