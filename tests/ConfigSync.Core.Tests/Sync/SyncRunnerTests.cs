@@ -1,0 +1,213 @@
+using ConfigSync.Configuration;
+using ConfigSync.Diagnostics;
+using ConfigSync.Publishing;
+using ConfigSync.Sources;
+using ConfigSync.Sources.Directory;
+using ConfigSync.Sync;
+using ConfigSync.Tests.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ConfigSync.Tests.Sync;
+
+public sealed class SyncRunnerTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+    private readonly SyncMetrics _metrics = new();
+
+    private string Source => _temp.Combine("src");
+
+    private string Root => _temp.Combine("root");
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task Attempt_FirstSync_PublishesAndBecomesReady_ThenUnchanged()
+    {
+        _temp.Write("src/app.yaml", "a: 1");
+        await using var runner = Create(out _);
+        runner.Initialize(null);
+        Assert.False(runner.IsReady(DateTimeOffset.UtcNow));
+
+        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+
+        Assert.True(runner.IsReady(DateTimeOffset.UtcNow));
+        Assert.Equal("a: 1", File.ReadAllText(Path.Combine(Root, "current", "app.yaml")));
+        Assert.Equal(1, _metrics.SyncTotal.WithLabels("test", "changed").Value);
+        Assert.Equal(1, _metrics.SyncTotal.WithLabels("test", "unchanged").Value);
+        Assert.Equal(1, runner.Status.Files);
+    }
+
+    [Fact]
+    public async Task Attempt_SourceMissing_FailsWithNamedError_AndIsNotReady()
+    {
+        await using var runner = Create(out _);
+        runner.Initialize(null);
+
+        Assert.False(await runner.AttemptAsync(CancellationToken.None));
+
+        Assert.False(runner.IsReady(DateTimeOffset.UtcNow));
+        Assert.Equal($"source folder '{Source}' does not exist", runner.Status.LastError);
+        Assert.Equal(1, runner.Status.ConsecutiveFailures);
+        Assert.Equal(1, _metrics.SyncTotal.WithLabels("test", "error").Value);
+    }
+
+    [Fact]
+    public async Task Attempt_IncludeAndExclude_FilterPublishedFiles()
+    {
+        _temp.Write("src/app.yaml", "1");
+        _temp.Write("src/nested/db.yaml", "2");
+        _temp.Write("src/nested/notes.txt", "3");
+        _temp.Write("src/secret.yaml", "4");
+        await using var runner = Create(out _, sync: s => s with { Include = ["**/*.yaml"], Exclude = ["secret.yaml"] });
+        runner.Initialize(null);
+
+        await runner.AttemptAsync(CancellationToken.None);
+
+        var published = Directory.EnumerateFiles(Path.Combine(Root, "current"), "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(Path.Combine(Root, "current"), f)).Order().ToList();
+        Assert.Equal(["app.yaml", "nested/db.yaml"], published);
+    }
+
+    [Fact]
+    public async Task Run_TriggersDuringAnAttempt_CoalesceIntoExactlyOneMore()
+    {
+        _temp.Write("src/a", "1");
+        await using var runner = Create(out var source, gated: true);
+        runner.Initialize(null);
+        using var stop = new CancellationTokenSource();
+        var loop = Task.Run(() => runner.RunAsync(stop.Token));
+        await WaitUntil(() => source.Polls == 1);
+
+        for (var i = 0; i < 10; i++)
+        {
+            runner.RequestSync();
+        }
+
+        source.Release();
+        await WaitUntil(() => source.Polls == 2);
+        source.Release();
+        await Task.Delay(500);
+
+        Assert.Equal(2, source.Polls);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loop);
+    }
+
+    [Fact]
+    public async Task Attempt_SlowSource_TimesOutWithClearError()
+    {
+        await using var runner = Create(out _, sync: s => s with { Timeout = TimeSpan.FromMilliseconds(200) }, gated: true);
+        runner.Initialize(null);
+
+        Assert.False(await runner.AttemptAsync(CancellationToken.None));
+
+        Assert.Equal("the sync took longer than its timeout (200ms)", runner.Status.LastError);
+        Assert.False(runner.Status.Syncing);
+    }
+
+    [Fact]
+    public async Task Attempt_MaxFailuresReached_CallsTheExitHook()
+    {
+        await using var runner = Create(out _, sync: s => s with { MaxFailures = 3 });
+        runner.Initialize(null);
+        var calls = 0;
+        runner.MaxFailuresReached = () => calls++;
+
+        await runner.AttemptAsync(CancellationToken.None);
+        await runner.AttemptAsync(CancellationToken.None);
+        Assert.Equal(0, calls);
+        await runner.AttemptAsync(CancellationToken.None);
+
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public async Task Ready_TurnsFalsePastMaxStaleness_AndBackAfterSuccess()
+    {
+        _temp.Write("src/a", "1");
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var runner = Create(out _, time, s => s with { MaxStaleness = TimeSpan.FromMinutes(5) });
+        runner.Initialize(null);
+        await runner.AttemptAsync(CancellationToken.None);
+        Assert.True(runner.IsReady(time.GetUtcNow()));
+
+        time.Advance(TimeSpan.FromMinutes(6));
+        Assert.False(runner.IsReady(time.GetUtcNow()));
+
+        await runner.AttemptAsync(CancellationToken.None);
+        Assert.True(runner.IsReady(time.GetUtcNow()));
+    }
+
+    [Fact]
+    public async Task Initialize_VerifiedTreeOnVolume_IsReadyBeforeAnySync()
+    {
+        _temp.Write("src/a", "1");
+        await using (var first = Create(out _))
+        {
+            first.Initialize(null);
+            await first.AttemptAsync(CancellationToken.None);
+        }
+
+        Directory.Delete(Source, recursive: true);
+        await using var restarted = Create(out _);
+        restarted.Initialize(null);
+
+        Assert.True(restarted.IsReady(DateTimeOffset.UtcNow));
+        Assert.NotNull(restarted.Status.Revision);
+    }
+
+    [Fact]
+    public async Task IsWedged_AttemptFarPastTimeout_IsReported()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var runner = Create(out _, time, s => s with { Timeout = TimeSpan.FromSeconds(10) }, gated: true);
+        runner.Initialize(null);
+        var attempt = runner.AttemptAsync(CancellationToken.None);
+        Assert.False(runner.IsWedged(time.GetUtcNow()));
+
+        Assert.True(runner.IsWedged(time.GetUtcNow() + TimeSpan.FromSeconds(41)));
+        time.Advance(TimeSpan.FromSeconds(11));
+        Assert.False(await attempt);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(4, 8)]
+    [InlineData(6, 30)]
+    [InlineData(50, 30)]
+    public void Backoff_GrowsExponentiallyUpToTheInterval(int failures, int seconds)
+    {
+        Assert.Equal(TimeSpan.FromSeconds(seconds), Backoff.AfterFailures(failures, TimeSpan.FromSeconds(30), 0.5));
+        Assert.Equal(TimeSpan.FromSeconds(seconds * 0.8), Backoff.AfterFailures(failures, TimeSpan.FromSeconds(30), 0));
+    }
+
+    [Fact]
+    public void Jittered_StaysWithinTheConfiguredSpread()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(27), Backoff.Jittered(TimeSpan.FromSeconds(30), 0.1, 0));
+        Assert.Equal(TimeSpan.FromSeconds(33), Backoff.Jittered(TimeSpan.FromSeconds(30), 0.1, 1));
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
+            await Task.Delay(10);
+        }
+    }
+
+    private SyncRunner Create(out GatedSource source, TimeProvider? time = null, Func<SyncSettings, SyncSettings>? sync = null, bool gated = false)
+    {
+        time ??= TimeProvider.System;
+        var settings = Settings.ForDirectory(Source, Root, sync: sync);
+        var inner = new DirectorySourceFactory() as ISourceFactory;
+        source = new GatedSource(inner.Create(settings.Source.Options, new SourceContext("test", Root, NullLoggerFactory.Instance, time))) { Open = !gated };
+
+        var publisher = new TreePublisher(settings, source.Describe, time, NullLogger.Instance);
+        return new SyncRunner(settings, source, publisher, _metrics, time, NullLogger.Instance);
+    }
+}

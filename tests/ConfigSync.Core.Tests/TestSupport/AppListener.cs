@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ConfigSync.Tests.TestSupport;
+
+/// <summary>A real HTTP server on 127.0.0.1 standing in for the app: records every request and answers the programmed status codes.</summary>
+public sealed class AppListener : IDisposable
+{
+    private readonly HttpListener _listener = new();
+    private readonly ConcurrentQueue<int> _answers = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    public AppListener()
+    {
+        Port = FreePort();
+        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+        _listener.Start();
+        _loop = Task.Run(LoopAsync);
+    }
+
+    public int Port { get; }
+
+    public Uri Url => new($"http://127.0.0.1:{Port}/-/reload");
+
+    public ConcurrentQueue<Received> Requests { get; } = new();
+
+    /// <summary>Status codes answered in order; once used up, 200.</summary>
+    public void AnswerNext(params int[] statuses)
+    {
+        foreach (var status in statuses)
+        {
+            _answers.Enqueue(status);
+        }
+    }
+
+    /// <summary>Answer this status to every request until changed.</summary>
+    public int DefaultStatus { get; set; } = 200;
+
+    public async Task<Received> WaitForAsync(Func<Received, bool> match, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Requests.FirstOrDefault(match) is { } found)
+            {
+                return found;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException($"no matching request within {timeout}; got {Requests.Count}: {string.Join(" | ", Requests.Select(r => r.Revision + " " + r.Status))}");
+    }
+
+    public static int FreePort()
+    {
+        using var socket = new TcpListener(IPAddress.Loopback, 0);
+        socket.Start();
+        return ((IPEndPoint)socket.LocalEndpoint).Port;
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Close();
+        try
+        {
+            _loop.Wait(TimeSpan.FromSeconds(2));
+        }
+        catch (AggregateException)
+        {
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync();
+            }
+            catch (Exception) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (HttpListenerException)
+            {
+                return;
+            }
+
+            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+            var body = await reader.ReadToEndAsync();
+            var status = _answers.TryDequeue(out var next) ? next : DefaultStatus;
+            Requests.Enqueue(new Received(
+                context.Request.HttpMethod,
+                context.Request.Url!.AbsolutePath,
+                context.Request.Headers["ConfigSync-Sync"],
+                context.Request.Headers["ConfigSync-Revision"],
+                context.Request.ContentType,
+                context.Request.Headers["X-Custom"],
+                body,
+                status));
+            context.Response.StatusCode = status;
+            context.Response.Close();
+        }
+    }
+
+    public sealed record Received(string Method, string Path, string? Sync, string? Revision, string? ContentType, string? Custom, string Body, int Status);
+}
