@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace ConfigSync.IntegrationTests.Support;
+
+/// <summary>
+/// The real published <c>configsync</c> binary run as a child process (the one the Dockerfile ships).
+/// The test command publishes it to <c>artifacts/configsync</c>; when it is missing, the first test publishes it.
+/// </summary>
+public sealed partial class Daemon : IAsyncDisposable
+{
+    private static readonly Lazy<string> Binary = new(FindOrPublish, LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private Daemon(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public static Daemon Start(IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? workingDirectory = null)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? RepoRoot,
+        };
+        start.ArgumentList.Add(Binary.Value);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("CONFIGSYNC_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        // What .NET container images set: the daemon must still bind only its own http.listen.
+        start.Environment["ASPNETCORE_HTTP_PORTS"] = "8080";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        return new Daemon(Process.Start(start)!);
+    }
+
+    /// <summary>Runs a command to completion and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(IEnumerable<string> arguments, IDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    {
+        await using var daemon = Start(arguments, environment);
+        var code = await daemon.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(60));
+        return (code, daemon.Output);
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"configsync did not exit within {timeout}. Output:\n{Output}");
+        }
+
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public void Terminate()
+    {
+        if (Kill(_process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException($"kill -TERM {_process.Id} failed");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    private static string FindRepoRoot()
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "ConfigSync.sln")))
+        {
+            folder = folder.Parent;
+        }
+
+        return folder?.FullName ?? throw new InvalidOperationException("cannot find ConfigSync.sln above the test folder");
+    }
+
+    private static string FindOrPublish()
+    {
+        var binary = Path.Combine(RepoRoot, "artifacts", "configsync", "configsync.dll");
+        if (File.Exists(binary))
+        {
+            return binary;
+        }
+
+        var publish = Process.Start(new ProcessStartInfo("dotnet", ["publish", "src/ConfigSync", "-c", "Release", "-o", "artifacts/configsync", "--nologo"])
+        {
+            WorkingDirectory = RepoRoot,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = publish.StandardOutput.ReadToEnd() + publish.StandardError.ReadToEnd();
+        publish.WaitForExit();
+        return publish.ExitCode == 0 && File.Exists(binary)
+            ? binary
+            : throw new InvalidOperationException($"could not publish configsync (run scripts/test.sh):\n{output}");
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}

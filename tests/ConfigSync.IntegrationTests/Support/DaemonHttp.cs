@@ -1,0 +1,77 @@
+using System.Net;
+using System.Text.Json;
+
+namespace ConfigSync.IntegrationTests.Support;
+
+/// <summary>Talks to a running daemon's HTTP surface on 127.0.0.1.</summary>
+public sealed class DaemonHttp(int port) : IDisposable
+{
+    private readonly HttpClient _client = new() { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+
+    public int Port => port;
+
+    public async Task<HttpStatusCode?> StatusOfAsync(string path)
+    {
+        try
+        {
+            using var response = await _client.GetAsync(path);
+            return response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<HttpStatusCode> PostAsync(string path)
+    {
+        using var response = await _client.PostAsync(path, null);
+        return response.StatusCode;
+    }
+
+    public Task<string> GetStringAsync(string path) => _client.GetStringAsync(path);
+
+    public async Task<JsonElement> SyncStatusAsync(string name)
+    {
+        using var document = JsonDocument.Parse(await _client.GetStringAsync("/status"));
+        return document.RootElement.GetProperty("syncs").GetProperty(name).Clone();
+    }
+
+    /// <summary>Waits until the daemon answers on <c>/healthz</c>; returns the first <c>/readyz</c> status seen then.</summary>
+    public async Task<HttpStatusCode> WaitUntilUpAsync(Daemon daemon, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (daemon.HasExited)
+            {
+                throw new InvalidOperationException($"configsync exited with {daemon.ExitCode}:\n{daemon.Output}");
+            }
+
+            if (await StatusOfAsync("/healthz") == HttpStatusCode.OK)
+            {
+                return (await StatusOfAsync("/readyz"))!.Value;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"configsync did not answer within {timeout}:\n{daemon.Output}");
+    }
+
+    public static async Task Eventually(Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"condition not met within {timeout}: {describe()}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    public void Dispose() => _client.Dispose();
+}
