@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every ConfigSync test on a fresh machine: installs and starts what the tests need,
+# publishes the daemon the way docker/Dockerfile does, runs all test projects, prints a summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v dotnet >/dev/null || { echo "scripts/test.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 2; }
+
+# Test servers: each source's tests start real servers on 127.0.0.1 (see docs/testing.md);
+# scripts/test-deps.sh installs the ones the current sources need and is a no-op when present.
+bash scripts/test-deps.sh
+
+# The integration tests run this published binary as a child process, as the container image does.
+dotnet publish src/ConfigSync -c Release -o artifacts/configsync --nologo -v quiet
+
+rm -rf artifacts/test-results
+status=0
+dotnet test ConfigSync.sln -c Release --nologo --logger "trx" --logger "console;verbosity=minimal" \
+  --results-directory artifacts/test-results || status=$?
+
+# One plain closing line over every test project.
+passed=0; failed=0; skipped=0
+for trx in artifacts/test-results/*.trx; do
+  [ -e "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); passed=$((passed + ${p:-0}))
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters"); failed=$((failed + ${f:-0}))
+  n=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$counters"); skipped=$((skipped + ${n:-0}))
+done
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then
+  echo "scripts/test.sh: no test ran" >&2
+  status=1
+fi
+exit "$status"
