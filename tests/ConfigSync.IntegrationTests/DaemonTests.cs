@@ -156,6 +156,26 @@ public sealed class DaemonTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_DirWatch_PublishesOnFileEvents_WithoutWaitingForTheInterval()
+    {
+        _scenario.Temp.Write("source/app.yaml", "v: 1");
+        var config = _scenario.WriteConfig(interval: "1h");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("      path: source", "      path: source\n      watch: true", StringComparison.Ordinal));
+        await using var daemon = Daemon.Start(["run", "--config", config]);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilUpAsync(daemon, Patience);
+        await DaemonHttp.Eventually(async () => await http.StatusOfAsync("/readyz") == HttpStatusCode.OK, Patience, () => daemon.Output);
+
+        File.WriteAllText(Path.Combine(_scenario.Source, "app.yaml"), "v: 2");
+        _scenario.Temp.Write("source/nested/new.yaml", "n: 1");
+
+        await DaemonHttp.Eventually(
+            () => Task.FromResult(File.Exists(Path.Combine(_scenario.Live, "nested", "new.yaml")) && File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")) == "v: 2"),
+            TimeSpan.FromSeconds(15),
+            () => daemon.Output);
+    }
+
+    [Fact]
     public async Task Run_MaxFailuresReached_ExitsWithCode1()
     {
         var config = _scenario.WriteConfig(interval: "200ms", extraSync: "    maxFailures: 2");

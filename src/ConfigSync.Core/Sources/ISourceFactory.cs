@@ -23,7 +23,11 @@ public interface ISourceFactory
 /// <param name="CacheDirectory">A folder on the target volume the source may keep state in.</param>
 /// <param name="LoggerFactory">For the source's logs.</param>
 /// <param name="TimeProvider">The clock.</param>
-public sealed record SourceContext(string SyncName, string CacheDirectory, ILoggerFactory LoggerFactory, TimeProvider TimeProvider);
+public sealed record SourceContext(string SyncName, string CacheDirectory, ILoggerFactory LoggerFactory, TimeProvider TimeProvider)
+{
+    /// <summary>Wakes the sync loop for a poll now (coalesced); for sources that learn of changes by themselves.</summary>
+    public Action RequestSync { get; init; } = static () => { };
+}
 
 /// <summary>Base class binding a factory to its options type.</summary>
 /// <typeparam name="TOptions">The source's options.</typeparam>

@@ -27,9 +27,11 @@ public sealed class SyncEngine : IAsyncDisposable
         {
             var logger = loggerFactory.CreateLogger("ConfigSync.Sync");
             var paths = new VolumePaths(sync.Target.Root, sync.Name);
-            var source = sync.Source.Factory.Create(sync.Source.Options, new SourceContext(sync.Name, paths.Cache, loggerFactory, time));
+            var name = sync.Name;
+            var context = new SourceContext(name, paths.Cache, loggerFactory, time) { RequestSync = () => RequestSync(name) };
+            var source = sync.Source.Factory.Create(sync.Source.Options, context);
             var publisher = new TreePublisher(sync, source.Describe, time, loggerFactory.CreateLogger("ConfigSync.Publishing"));
-            _runners[sync.Name] = new SyncRunner(sync, source, publisher, metrics, time, logger);
+            _runners[name] = new SyncRunner(sync, source, publisher, metrics, time, logger);
         }
 
         metrics.Registry.AddBeforeCollectCallback(() => metrics.Ready.Set(IsReady(time.GetUtcNow()) ? 1 : 0));

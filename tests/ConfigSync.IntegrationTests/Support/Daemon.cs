@@ -142,7 +142,10 @@ public sealed partial class Daemon : IAsyncDisposable
     private static string FindOrPublish()
     {
         var binary = Path.Combine(RepoRoot, "artifacts", "configsync", "configsync.dll");
-        if (File.Exists(binary))
+        var newestSource = Directory.EnumerateFiles(Path.Combine(RepoRoot, "src"), "*", SearchOption.AllDirectories)
+            .Where(f => !f.Contains("/bin/", StringComparison.Ordinal) && !f.Contains("/obj/", StringComparison.Ordinal))
+            .Max(File.GetLastWriteTimeUtc);
+        if (File.Exists(binary) && File.GetLastWriteTimeUtc(binary) >= newestSource)
         {
             return binary;
         }

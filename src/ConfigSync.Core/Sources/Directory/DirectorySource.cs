@@ -7,9 +7,11 @@ namespace ConfigSync.Sources.Directory;
 /// unchanged folder costs one walk and no reads; a file's version is its size and mtime, so only
 /// files that changed are copied.
 /// </summary>
-internal sealed class DirectorySource(DirectorySourceOptions options) : IConfigSource
+internal sealed class DirectorySource(DirectorySourceOptions options, Action requestSync) : IConfigSource
 {
     private const UnixFileMode AnyExecute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+    private FileSystemWatcher? _watcher;
+    private Timer? _debounce;
 
     public string Describe => $"dir:{options.Path}";
 
@@ -18,7 +20,13 @@ internal sealed class DirectorySource(DirectorySourceOptions options) : IConfigS
         var root = new DirectoryInfo(options.Path);
         if (!root.Exists)
         {
+            StopWatching();
             throw new SourceException($"source folder '{options.Path}' does not exist");
+        }
+
+        if (options.Watch && _watcher is null)
+        {
+            StartWatching();
         }
 
         var entries = new List<SourceEntry>();
@@ -27,7 +35,37 @@ internal sealed class DirectorySource(DirectorySourceOptions options) : IConfigS
         return Task.FromResult<SourceSnapshot?>(revision == context.LastRevision ? null : new Snapshot(options.Path, revision, entries));
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        StopWatching();
+        return ValueTask.CompletedTask;
+    }
+
+    private void StartWatching()
+    {
+        // Events only wake the loop early; the poll still walks the folder, so a missed event costs at most one interval.
+        _debounce = new Timer(_ => requestSync());
+        _watcher = new FileSystemWatcher(options.Path)
+        {
+            IncludeSubdirectories = true,
+            NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.Attributes,
+        };
+        FileSystemEventHandler changed = (_, _) => _debounce?.Change(options.WatchDebounce, Timeout.InfiniteTimeSpan);
+        _watcher.Changed += changed;
+        _watcher.Created += changed;
+        _watcher.Deleted += changed;
+        _watcher.Renamed += (_, _) => _debounce?.Change(options.WatchDebounce, Timeout.InfiniteTimeSpan);
+        _watcher.Error += (_, _) => requestSync();
+        _watcher.EnableRaisingEvents = true;
+    }
+
+    private void StopWatching()
+    {
+        _watcher?.Dispose();
+        _watcher = null;
+        _debounce?.Dispose();
+        _debounce = null;
+    }
 
     private static void Walk(DirectoryInfo folder, string prefix, List<SourceEntry> entries, CancellationToken cancellationToken)
     {

@@ -6,6 +6,9 @@ public sealed class DirectorySourceOptions
     /// <summary>The folder to publish; relative paths are resolved against the config file's folder.</summary>
     public required string Path { get; init; }
 
-    /// <summary>Also sync on file-system events, not only at the interval. <value>The default value is false.</value></summary>
+    /// <summary>Also sync on file-system events (debounced by <see cref="WatchDebounce"/>), not only at the interval. <value>The default value is false.</value></summary>
     public bool Watch { get; init; }
+
+    /// <summary>Quiet time after the last file-system event before a sync is requested. <value>The default value is 200 milliseconds.</value></summary>
+    public TimeSpan WatchDebounce { get; init; } = TimeSpan.FromMilliseconds(200);
 }
