@@ -1,5 +1,6 @@
 using ConfigSync.Sources;
-using ConfigSync.Sources.Directory;
+using ConfigSync.Sources.Dir;
+using ConfigSync.Sources.Git;
 
 namespace ConfigSync.Hosting;
 
@@ -9,5 +10,6 @@ internal static class SourceCatalog
     public static IReadOnlyList<ISourceFactory> All { get; } =
     [
         new DirectorySourceFactory(),
+        new GitSourceFactory(),
     ];
 }

@@ -1,5 +1,5 @@
 using ConfigSync.Configuration;
-using ConfigSync.Sources.Directory;
+using ConfigSync.Sources.Dir;
 using Microsoft.Extensions.Configuration;
 
 namespace ConfigSync.Tests.Configuration;

@@ -2,7 +2,7 @@ using ConfigSync.Configuration;
 using ConfigSync.Diagnostics;
 using ConfigSync.Publishing;
 using ConfigSync.Sources;
-using ConfigSync.Sources.Directory;
+using ConfigSync.Sources.Dir;
 using ConfigSync.Sync;
 using ConfigSync.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,6 +1,6 @@
 using ConfigSync.Configuration;
 using ConfigSync.Sources;
-using ConfigSync.Sources.Directory;
+using ConfigSync.Sources.Dir;
 
 namespace ConfigSync.Tests.TestSupport;
 

@@ -1,6 +1,6 @@
 using ConfigSync.Configuration;
 
-namespace ConfigSync.Sources.Directory;
+namespace ConfigSync.Sources.Dir;
 
 /// <summary>Makes <c>dir</c> sources.</summary>
 public sealed class DirectorySourceFactory : SourceFactory<DirectorySourceOptions>
@@ -13,7 +13,7 @@ public sealed class DirectorySourceFactory : SourceFactory<DirectorySourceOption
     {
         var path = reader.RequiredString("path");
         var watch = reader.Bool("watch", false);
-        var full = path.Length == 0 ? string.Empty : System.IO.Path.GetFullPath(path, baseDirectory);
+        var full = path.Length == 0 ? string.Empty : Path.GetFullPath(path, baseDirectory);
         return new DirectorySourceOptions { Path = full, Watch = watch };
     }
 

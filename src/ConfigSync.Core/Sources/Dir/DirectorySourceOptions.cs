@@ -1,4 +1,4 @@
-namespace ConfigSync.Sources.Directory;
+namespace ConfigSync.Sources.Dir;
 
 /// <summary>Settings of the <c>dir</c> source: a local folder (dev sync, the demo, mounted volumes).</summary>
 public sealed class DirectorySourceOptions

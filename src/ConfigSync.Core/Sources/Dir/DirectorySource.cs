@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ConfigSync.Sources.Directory;
+namespace ConfigSync.Sources.Dir;
 
 /// <summary>
 /// Publishes a local folder. The revision is a hash of the (path, size, mtime, mode) list, so an
@@ -93,7 +93,7 @@ internal sealed class DirectorySource(DirectorySourceOptions options, Action req
     {
         public override async Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken)
         {
-            var path = System.IO.Path.Combine(root, entry.Path);
+            var path = Path.Combine(root, entry.Path);
             try
             {
                 await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);

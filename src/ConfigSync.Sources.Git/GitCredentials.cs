@@ -1,0 +1,61 @@
+using ConfigSync.Diagnostics;
+using LibGit2Sharp;
+using LibGit2Sharp.Handlers;
+
+namespace ConfigSync.Sources.Git;
+
+/// <summary>
+/// Credentials for one git operation, read from their files or environment at each sync (so a
+/// rotated Secret works). libgit2 asks again after every refusal; the second request within one
+/// operation means the server refused them, so it fails at once with a named error instead of
+/// retrying for many seconds.
+/// </summary>
+internal sealed class GitCredentials(GitAuthOptions auth, string url)
+{
+    public CredentialsHandler? Handler()
+    {
+        if (!auth.HasPassword && auth.Username is null)
+        {
+            return null;
+        }
+
+        var asked = 0;
+        return (_, usernameFromUrl, _) =>
+        {
+            if (Interlocked.Increment(ref asked) > 1)
+            {
+                throw new SourceException($"authentication failed for {Redact.Url(url)}: the server refused the credentials (auth.username, {(auth.PasswordFile is not null ? "auth.passwordFile" : "auth.passwordEnv")})");
+            }
+
+            return new UsernamePasswordCredentials
+            {
+                Username = auth.Username ?? usernameFromUrl ?? "git",
+                Password = ReadPassword(),
+            };
+        };
+    }
+
+    private string ReadPassword()
+    {
+        if (auth.PasswordFile is { } file)
+        {
+            try
+            {
+                return File.ReadAllText(file).Trim();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new SourceException($"cannot read auth.passwordFile '{file}': {e.Message}");
+            }
+        }
+
+        if (auth.PasswordEnv is { } name)
+        {
+            return Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
+                ? value.Trim()
+                : throw new SourceException($"auth.passwordEnv: the environment variable '{name}' is not set");
+        }
+
+        return string.Empty;
+    }
+}

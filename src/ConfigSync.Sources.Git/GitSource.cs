@@ -1,0 +1,289 @@
+using System.Globalization;
+using ConfigSync.Diagnostics;
+using LibGit2Sharp;
+using Microsoft.Extensions.Logging;
+using LogLevel = Microsoft.Extensions.Logging.LogLevel;
+
+namespace ConfigSync.Sources.Git;
+
+/// <summary>
+/// Publishes a commit's tree. Each poll asks the server for its refs (one round trip); an
+/// unchanged ref costs nothing more. A changed one is fetched into a bare object cache under the
+/// volume's <c>.configsync/cache/&lt;sync&gt;</c>, and its tree (or the configured subtree) is
+/// written straight from the object database, no worktree. Entries are versioned by blob id, so
+/// unchanged files are reused from the live tree.
+/// </summary>
+internal sealed partial class GitSource : IConfigSource
+{
+    private const string TargetRef = "refs/configsync/target";
+    private const int CompactAfterPacks = 50;
+    private readonly GitSourceOptions _options;
+    private readonly SourceContext _context;
+    private readonly ILogger _logger;
+    private readonly GitTransport _transport;
+    private readonly string _repoPath;
+    private readonly SubmoduleCache _submodules;
+    private Repository? _repository;
+    private Task? _busy;
+    private bool _warnedDepth;
+
+    public GitSource(GitSourceOptions options, SourceContext context)
+    {
+        _options = options;
+        _context = context;
+        _logger = context.LoggerFactory.CreateLogger("ConfigSync.Sources.Git");
+        _transport = GitUrl.Classify(options.Url) ?? GitTransport.Http;
+        _repoPath = Path.Combine(context.CacheDirectory, "repo.git");
+        _submodules = new SubmoduleCache(context.CacheDirectory, options, Prepare);
+    }
+
+    public string Describe => $"git:{Redact.Url(_options.Url)}{(_options.Ref is null ? string.Empty : "@" + _options.Ref)}{(_options.Path is null ? string.Empty : "//" + _options.Path)}";
+
+    public async Task<SourceSnapshot?> PollAsync(PollContext context, CancellationToken cancellationToken)
+    {
+        if (_busy is { IsCompleted: false })
+        {
+            throw new SourceException($"the previous git operation against {Redact.Url(_options.Url)} has not returned yet (the server stopped answering); waiting for it");
+        }
+
+        var work = Task.Run(() => Poll(context, cancellationToken), CancellationToken.None);
+        _busy = work;
+        return await work.WaitAsync(cancellationToken);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (_busy is null || _busy.IsCompleted)
+        {
+            _repository?.Dispose();
+            _submodules.Dispose();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private SourceSnapshot? Poll(PollContext context, CancellationToken cancellationToken)
+    {
+        LibGit2Settings.ApplyTimeouts(_options.ConnectTimeout, _options.ReadTimeout);
+        var repo = _repository ??= Open(_repoPath, _options.Url);
+        try
+        {
+            var commit = _options.IsPinnedCommit ? Pinned(repo, cancellationToken) : Tracked(repo, context, cancellationToken);
+            if (commit is null)
+            {
+                return null;
+            }
+
+            var snapshot = Snapshot(repo, commit);
+            CompactIfNeeded(commit);
+            return snapshot;
+        }
+        catch (LibGit2SharpException e) when (e.InnerException is SourceException inner)
+        {
+            throw inner;
+        }
+        catch (LibGit2SharpException e)
+        {
+            throw new SourceException(Explain(e), e);
+        }
+    }
+
+    private Commit? Tracked(Repository repo, PollContext context, CancellationToken cancellationToken)
+    {
+        var remote = repo.Network.Remotes["origin"];
+        var credentials = new GitCredentials(_options.Auth, _options.Url).Handler();
+        var advertised = (credentials is null ? repo.Network.ListReferences(remote) : repo.Network.ListReferences(remote, credentials)).ToList();
+        var (name, sha) = Resolve(advertised);
+        if (sha == context.LastRevision)
+        {
+            return null;
+        }
+
+        if (repo.Lookup<Commit>(sha) is not { } commit)
+        {
+            Fetch(repo, $"+{name}:{TargetRef}", cancellationToken);
+            commit = repo.Lookup(sha)?.Peel<Commit>()
+                ?? throw new SourceException($"fetched {name} from {Redact.Url(_options.Url)} but commit {sha} is not in it");
+        }
+
+        repo.Refs.Add(TargetRef, commit.Id, allowOverwrite: true);
+        return commit;
+    }
+
+    private Commit? Pinned(Repository repo, CancellationToken cancellationToken)
+    {
+        if (repo.Lookup(_options.Ref!)?.Peel<Commit>() is { } local)
+        {
+            return local;
+        }
+
+        Fetch(repo, "+refs/heads/*:refs/configsync/heads/*", cancellationToken, tags: true);
+        var commit = repo.Lookup(_options.Ref!)?.Peel<Commit>()
+            ?? throw new SourceException($"commit {_options.Ref} is not on any branch or tag of {Redact.Url(_options.Url)}");
+        repo.Refs.Add(TargetRef, commit.Id, allowOverwrite: true);
+        return commit;
+    }
+
+    private (string Name, string Sha) Resolve(List<Reference> advertised)
+    {
+        string? Sha(string canonical) =>
+            advertised.FirstOrDefault(r => r.CanonicalName == canonical + "^{}")?.TargetIdentifier
+            ?? advertised.FirstOrDefault(r => r.CanonicalName == canonical) switch
+            {
+                SymbolicReference symbolic => advertised.FirstOrDefault(r => r.CanonicalName == symbolic.TargetIdentifier)?.TargetIdentifier,
+                { } direct => direct.TargetIdentifier,
+                null => null,
+            };
+
+        if (_options.Ref is null)
+        {
+            var head = advertised.FirstOrDefault(r => r.CanonicalName == "HEAD");
+            var name = head is SymbolicReference symbolic ? symbolic.TargetIdentifier : "HEAD";
+            return (name, Sha("HEAD") ?? throw new SourceException($"{Redact.Url(_options.Url)} has no HEAD (an empty repository?); set source.ref"));
+        }
+
+        foreach (var candidate in new[] { _options.Ref, $"refs/heads/{_options.Ref}", $"refs/tags/{_options.Ref}" })
+        {
+            if (candidate.StartsWith("refs/", StringComparison.Ordinal) && Sha(candidate) is { } sha)
+            {
+                return (candidate, sha);
+            }
+        }
+
+        throw new SourceException($"ref '{_options.Ref}' was not found at {Redact.Url(_options.Url)} (deleted or misspelt); the live tree stays");
+    }
+
+    private void Fetch(Repository repo, string refspec, CancellationToken cancellationToken, bool tags = false)
+    {
+        var options = new FetchOptions
+        {
+            CredentialsProvider = new GitCredentials(_options.Auth, _options.Url).Handler(),
+            TagFetchMode = tags ? TagFetchMode.All : TagFetchMode.None,
+            Prune = false,
+            OnTransferProgress = _ => !cancellationToken.IsCancellationRequested,
+            OnProgress = _ => !cancellationToken.IsCancellationRequested,
+        };
+        if (_options.Depth > 0)
+        {
+            if (_transport == GitTransport.Http && !repo.Info.IsShallow && repo.Refs[TargetRef] is null)
+            {
+                options.Depth = _options.Depth;
+            }
+            else if (!_warnedDepth && (_transport != GitTransport.Http))
+            {
+                _warnedDepth = true;
+                LogDepthUnsupported(_logger, _context.SyncName, _transport.ToString().ToLowerInvariant());
+            }
+        }
+
+        try
+        {
+            Commands.Fetch(repo, "origin", [refspec], options, null);
+        }
+        catch (LibGit2SharpException) when (options.Depth > 0 && !cancellationToken.IsCancellationRequested)
+        {
+            LogShallowFailed(_logger, _context.SyncName);
+            options.Depth = 0;
+            Commands.Fetch(repo, "origin", [refspec], options, null);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    private GitSnapshot Snapshot(Repository repo, Commit commit)
+    {
+        var entries = new List<SourceEntry>();
+        var owners = new Dictionary<string, Repository>(StringComparer.Ordinal);
+        var tree = commit.Tree;
+        var prefix = string.Empty;
+        if (_options.Path is { } path)
+        {
+            tree = commit[path]?.Target as Tree
+                ?? throw new SourceException($"path '{path}' is not a folder in commit {commit.Sha[..12]} of {Redact.Url(_options.Url)}");
+            prefix = path + "/";
+        }
+
+        new TreeWalker(repo, _options.Submodules ? _submodules : null, commit).Walk(tree, prefix, string.Empty, entries, owners);
+        var author = commit.Author;
+        return new GitSnapshot(commit.Sha, entries, owners, (owner, id) => owner.Lookup<Blob>(id).GetContentStream())
+        {
+            IsFinal = _options.IsPinnedCommit,
+            Details = new Dictionary<string, string>
+            {
+                ["commit"] = commit.Sha,
+                ["subject"] = commit.MessageShort,
+                ["author"] = author.Name,
+                ["authorTime"] = author.When.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            },
+        };
+    }
+
+    private Repository Prepare(string path, string url) => Open(path, url);
+
+    private Repository Open(string path, string url)
+    {
+        if (!Repository.IsValid(path))
+        {
+            Repository.Init(path, isBare: true);
+        }
+
+        var repo = new Repository(path);
+        var remote = repo.Network.Remotes["origin"];
+        if (remote is null)
+        {
+            repo.Network.Remotes.Add("origin", url);
+        }
+        else if (remote.Url != url)
+        {
+            repo.Network.Remotes.Update("origin", r => r.Url = url);
+        }
+
+        if (GitUrl.Classify(url) == GitTransport.Ssh)
+        {
+            repo.Config.Set("core.sshCommand", SshCommand.Write(_context.CacheDirectory, _options.Auth, _options.ConnectTimeout), ConfigurationLevel.Local);
+        }
+
+        return repo;
+    }
+
+    private void CompactIfNeeded(Commit commit)
+    {
+        // libgit2 has no gc: every fetch adds a pack. Past a bound, start a fresh cache holding only the live commit.
+        var packs = Path.Combine(_repoPath, "objects", "pack");
+        if (!Directory.Exists(packs) || Directory.EnumerateFiles(packs, "*.pack").Count() <= CompactAfterPacks)
+        {
+            return;
+        }
+
+        LogCompacting(_logger, _context.SyncName, commit.Sha[..12]);
+        _repository?.Dispose();
+        _repository = null;
+        Directory.Delete(_repoPath, recursive: true);
+    }
+
+    private string Explain(LibGit2SharpException e)
+    {
+        var url = Redact.Url(_options.Url);
+        var message = Redact.Url(e.Message);
+        if (message.Contains("401", StringComparison.Ordinal) || message.Contains("authentication", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"authentication failed for {url}: {message}";
+        }
+
+        if (message.Contains("Host key verification failed", StringComparison.OrdinalIgnoreCase) || message.Contains("REMOTE HOST IDENTIFICATION", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"the ssh host key of {url} is not in auth.knownHostsFile (or does not match it): {message}";
+        }
+
+        return $"git {url}: {message}";
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Sync}: depth is not supported over {Transport} by libgit2; fetching the full history")]
+    private static partial void LogDepthUnsupported(ILogger logger, string sync, string transport);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Sync}: the shallow fetch failed; fetching the full history instead")]
+    private static partial void LogShallowFailed(ILogger logger, string sync);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: compacting the git object cache (keeping commit {Commit})")]
+    private static partial void LogCompacting(ILogger logger, string sync, string commit);
+}

@@ -1,0 +1,81 @@
+using ConfigSync.Configuration;
+
+namespace ConfigSync.Sources.Git;
+
+/// <summary>Makes <c>git</c> sources.</summary>
+public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
+{
+    /// <inheritdoc />
+    public override string Type => "git";
+
+    /// <inheritdoc />
+    protected override GitSourceOptions Read(SettingsReader reader, string baseDirectory)
+    {
+        var url = reader.RequiredString("url");
+        if (url.Length > 0 && GitUrl.Classify(url) is null)
+        {
+            reader.Error("url", $"'{Diagnostics.Redact.Url(url)}' is not a git URL (https://, http://, ssh://, user@host:path, git://, file:// or a local path)");
+        }
+
+        var gitRef = reader.String("ref");
+        if (gitRef is not null && (gitRef.Contains("..", StringComparison.Ordinal) || gitRef.Any(c => char.IsWhiteSpace(c) || c is '~' or '^' or ':' or '?' or '*' or '[' or '\\')))
+        {
+            reader.Error("ref", $"'{gitRef}' is not a valid branch, tag or commit");
+        }
+
+        var path = reader.String("path")?.Trim('/');
+        if (path is not null && (path.Split('/').Any(s => s is "" or "." or "..") || path.Contains('\0', StringComparison.Ordinal)))
+        {
+            reader.Error("path", $"'{path}' must be a relative folder inside the repository without '.' or '..'");
+        }
+
+        var auth = reader.Section("auth");
+        var options = new GitSourceOptions
+        {
+            Url = url,
+            Ref = gitRef,
+            Path = string.IsNullOrEmpty(path) ? null : path,
+            Depth = reader.Int("depth", 0, min: 0),
+            Submodules = reader.Choice("submodules", "off", "off", "recursive") == "recursive",
+            ConnectTimeout = reader.Duration("connectTimeout", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100)),
+            ReadTimeout = reader.Duration("readTimeout", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100)),
+            Auth = new GitAuthOptions
+            {
+                Username = auth.String("username"),
+                PasswordFile = ResolvePath(auth.String("passwordFile"), baseDirectory),
+                PasswordEnv = auth.String("passwordEnv"),
+                SshKeyFile = ResolvePath(auth.String("sshKeyFile"), baseDirectory),
+                KnownHostsFile = ResolvePath(auth.String("knownHostsFile"), baseDirectory),
+                StrictHostKeyChecking = auth.Bool("strictHostKeyChecking", true),
+            },
+        };
+
+        var kind = url.Length > 0 ? GitUrl.Classify(url) : null;
+        if (options.Auth.PasswordFile is not null && options.Auth.PasswordEnv is not null)
+        {
+            auth.Error("passwordEnv", "set either auth.passwordFile or auth.passwordEnv, not both");
+        }
+
+        if (kind == GitTransport.Ssh && options.Auth.StrictHostKeyChecking && options.Auth.KnownHostsFile is null)
+        {
+            auth.Error("knownHostsFile", "is required for ssh URLs (or set auth.strictHostKeyChecking: false, which trusts any host)");
+        }
+
+        if (kind is not null and not GitTransport.Ssh && options.Auth.SshKeyFile is not null)
+        {
+            auth.Error("sshKeyFile", "is only used with ssh URLs");
+        }
+
+        if (kind is not null and not GitTransport.Http && options.Auth.HasPassword)
+        {
+            auth.Error(options.Auth.PasswordFile is not null ? "passwordFile" : "passwordEnv", "is only used with http(s) URLs");
+        }
+
+        return options;
+    }
+
+    /// <inheritdoc />
+    protected override IConfigSource Create(GitSourceOptions options, SourceContext context) => new GitSource(options, context);
+
+    private static string? ResolvePath(string? path, string baseDirectory) => path is null ? null : System.IO.Path.GetFullPath(path, baseDirectory);
+}

@@ -1,0 +1,57 @@
+namespace ConfigSync.Sources.Git;
+
+/// <summary>Settings of the <c>git</c> source.</summary>
+public sealed class GitSourceOptions
+{
+    /// <summary>Repository URL: https://, http://, ssh://, scp-style user@host:path, git://, file:// or a local path.</summary>
+    public required string Url { get; init; }
+
+    /// <summary>Branch, tag, full ref name or full commit SHA. <value>The default value is the remote's HEAD.</value></summary>
+    public string? Ref { get; init; }
+
+    /// <summary>Subdirectory of the repository to publish. <value>The default value is the whole repository.</value></summary>
+    public string? Path { get; init; }
+
+    /// <summary>Shallow fetch depth; 0 is the full history. <value>The default value is 0.</value></summary>
+    public int Depth { get; init; }
+
+    /// <summary>Whether submodules are published too. <value>The default value is false (<c>off</c>).</value></summary>
+    public bool Submodules { get; init; }
+
+    /// <summary>Time limit to connect to the server. <value>The default value is 10 seconds.</value></summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Time limit for the server to send data once connected. <value>The default value is 60 seconds.</value></summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Credentials.</summary>
+    public GitAuthOptions Auth { get; init; } = new();
+
+    /// <summary>Whether <see cref="Ref"/> is a full commit SHA (pinned: it never changes).</summary>
+    public bool IsPinnedCommit => Ref is { Length: 40 } r && r.All(char.IsAsciiHexDigit);
+}
+
+/// <summary>Credentials of the <c>git</c> source; secrets come only from files or the environment, re-read at each sync.</summary>
+public sealed class GitAuthOptions
+{
+    /// <summary>User name for http(s). <value>The default value is <c>git</c> when a password is set.</value></summary>
+    public string? Username { get; init; }
+
+    /// <summary>File holding the password or token for http(s).</summary>
+    public string? PasswordFile { get; init; }
+
+    /// <summary>Name of an environment variable holding the password or token for http(s).</summary>
+    public string? PasswordEnv { get; init; }
+
+    /// <summary>Private key file for ssh.</summary>
+    public string? SshKeyFile { get; init; }
+
+    /// <summary>known_hosts file for ssh.</summary>
+    public string? KnownHostsFile { get; init; }
+
+    /// <summary>Refuse ssh hosts whose key is not in <see cref="KnownHostsFile"/>. <value>The default value is true.</value></summary>
+    public bool StrictHostKeyChecking { get; init; } = true;
+
+    /// <summary>Whether a password is configured.</summary>
+    public bool HasPassword => PasswordFile is not null || PasswordEnv is not null;
+}

@@ -1,0 +1,41 @@
+using System.Security.Cryptography;
+using System.Text;
+using ConfigSync.Diagnostics;
+using LibGit2Sharp;
+
+namespace ConfigSync.Sources.Git;
+
+/// <summary>Bare object caches of submodule repositories, one per URL, under the sync's cache folder.</summary>
+internal sealed class SubmoduleCache(string cacheDirectory, GitSourceOptions options, Func<string, string, Repository> open) : IDisposable
+{
+    private readonly Dictionary<string, Repository> _repositories = new(StringComparer.Ordinal);
+
+    public (Repository Repository, Commit Commit) Resolve(string url, string sha, string modulePath)
+    {
+        if (!_repositories.TryGetValue(url, out var repo))
+        {
+            var name = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(url)))[..16];
+            repo = open(Path.Combine(cacheDirectory, "modules", name + ".git"), url);
+            _repositories[url] = repo;
+        }
+
+        if (repo.Lookup<Commit>(sha) is { } cached)
+        {
+            return (repo, cached);
+        }
+
+        var fetch = new FetchOptions { CredentialsProvider = new GitCredentials(options.Auth, url).Handler(), TagFetchMode = TagFetchMode.All };
+        Commands.Fetch(repo, "origin", ["+refs/heads/*:refs/configsync/heads/*"], fetch, null);
+        var commit = repo.Lookup<Commit>(sha)
+            ?? throw new SourceException($"submodule '{modulePath}': commit {sha[..12]} is not on any branch or tag of {Redact.Url(url)}");
+        return (repo, commit);
+    }
+
+    public void Dispose()
+    {
+        foreach (var repo in _repositories.Values)
+        {
+            repo.Dispose();
+        }
+    }
+}

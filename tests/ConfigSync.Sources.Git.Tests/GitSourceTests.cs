@@ -1,0 +1,274 @@
+using ConfigSync.Publishing;
+using ConfigSync.Sources.Git.Tests.TestSupport;
+
+namespace ConfigSync.Sources.Git.Tests;
+
+/// <summary>The git source over file:// against real repositories made with the git CLI.</summary>
+public sealed class GitSourceTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+    private readonly GitRepo _repo;
+
+    public GitSourceTests()
+    {
+        _repo = new GitRepo(_temp.Path);
+    }
+
+    private string Root => _temp.Combine("volume");
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task FirstSync_PublishesTheCommitsTree_WithExecBitSymlinksAndDetails()
+    {
+        _repo.Write("app.yaml", "port: 1");
+        _repo.Write("bin/reload.sh", "#!/bin/sh", executable: true);
+        _repo.Symlink("current.yaml", "app.yaml");
+        var sha = _repo.Commit("first config");
+        await using var git = Harness();
+
+        var manifest = await git.SyncAsync();
+
+        Assert.Equal(sha, manifest!.Revision);
+        Assert.Equal("port: 1", git.Read("app.yaml"));
+        Assert.Equal("0755", ManifestFile.FormatMode(File.GetUnixFileMode(Path.Combine(git.Live, "bin", "reload.sh"))));
+        Assert.Equal("0644", ManifestFile.FormatMode(File.GetUnixFileMode(Path.Combine(git.Live, "app.yaml"))));
+        Assert.Equal("app.yaml", new FileInfo(Path.Combine(git.Live, "current.yaml")).LinkTarget);
+        Assert.Equal("first config", manifest.Details["subject"]);
+        Assert.Equal("Test Author", manifest.Details["author"]);
+        Assert.False(Directory.Exists(Path.Combine(git.Live, ".git")));
+    }
+
+    [Fact]
+    public async Task UnchangedRemote_PollReportsNoChange()
+    {
+        _repo.Write("a", "1");
+        _repo.Commit("one");
+        await using var git = Harness();
+        await git.SyncAsync();
+
+        Assert.Null(await git.PollAsync());
+    }
+
+    [Fact]
+    public async Task NewCommit_IsPublished_ReusingUnchangedBlobs_AndDeletedFilesDisappear()
+    {
+        _repo.Write("same.yaml", "same");
+        _repo.Write("gone.yaml", "bye");
+        _repo.Write("changes.yaml", "v1");
+        _repo.Commit("one");
+        await using var git = Harness();
+        var first = await git.SyncAsync();
+
+        _repo.Write("changes.yaml", "v2");
+        _repo.Delete("gone.yaml");
+        var sha = _repo.Commit("two");
+        var second = await git.SyncAsync();
+
+        Assert.Equal(sha, second!.Revision);
+        Assert.Equal("v2", git.Read("changes.yaml"));
+        Assert.False(File.Exists(Path.Combine(git.Live, "gone.yaml")));
+        Assert.Equal(Inode(Path.Combine(Root, ".configsync", "trees", first!.Tree, "same.yaml")), Inode(Path.Combine(git.Live, "same.yaml")));
+    }
+
+    [Fact]
+    public async Task Path_PublishesOnlyTheSubdirectory()
+    {
+        _repo.Write("env/prod/app.yaml", "prod");
+        _repo.Write("env/dev/app.yaml", "dev");
+        _repo.Write("README.md", "x");
+        _repo.Commit("envs");
+        await using var git = Harness(("path", "env/prod"));
+
+        await git.SyncAsync();
+
+        Assert.Equal(["app.yaml"], Directory.EnumerateFileSystemEntries(git.Live).Select(Path.GetFileName));
+        Assert.Equal("prod", git.Read("app.yaml"));
+    }
+
+    [Fact]
+    public async Task Path_Missing_IsANamedError()
+    {
+        _repo.Write("a", "1");
+        _repo.Commit("one");
+        await using var git = Harness(("path", "env/nope"));
+
+        var error = await Assert.ThrowsAsync<SourceException>(() => git.SyncAsync());
+
+        Assert.Contains("path 'env/nope' is not a folder in commit", error.Message);
+    }
+
+    [Fact]
+    public async Task Tag_And_Branch_And_Sha_AreHonoured()
+    {
+        _repo.Write("v", "1");
+        var v1 = _repo.Commit("v1");
+        _repo.Git("tag", "-a", "v1.0", "-m", "release 1");
+        _repo.Git("push", "-q", "origin", "v1.0");
+        _repo.Write("v", "2");
+        _repo.Commit("v2");
+        _repo.Write("v", "feature");
+        var feature = _repo.Commit("feature", branch: "feature");
+
+        await using (var tagged = Harness(("ref", "v1.0")))
+        {
+            Assert.Equal(v1, (await tagged.SyncAsync())!.Revision);
+            Assert.Equal("1", tagged.Read("v"));
+        }
+
+        await using (var branch = new Lazy<GitHarness>(() => GitHarness.Create(_temp.Combine("volume-b"), Settings(("ref", "feature")))).Value)
+        {
+            Assert.Equal(feature, (await branch.SyncAsync())!.Revision);
+        }
+
+        await using var pinned = GitHarness.Create(_temp.Combine("volume-c"), Settings(("ref", v1)));
+        var snapshot = await pinned.PollAsync();
+        Assert.True(snapshot!.IsFinal);
+        Assert.Equal(v1, snapshot.Revision);
+    }
+
+    [Fact]
+    public async Task DefaultRef_FollowsTheRemoteHead()
+    {
+        _repo.Write("a", "main");
+        var main = _repo.Commit("on main");
+
+        await using var git = Harness();
+
+        Assert.Equal(main, (await git.SyncAsync())!.Revision);
+    }
+
+    [Fact]
+    public async Task ForcePush_IsFollowed()
+    {
+        _repo.Write("a", "1");
+        var one = _repo.Commit("one");
+        _repo.Write("a", "2");
+        _repo.Commit("two");
+        await using var git = Harness();
+        await git.SyncAsync();
+
+        _repo.Git("reset", "-q", "--hard", one);
+        _repo.Write("a", "rewritten");
+        _repo.Git("add", "-A");
+        _repo.Git("commit", "-q", "-m", "rewritten");
+        _repo.Git("push", "-q", "--force", "origin", "HEAD:refs/heads/main");
+
+        var manifest = await git.SyncAsync();
+
+        Assert.Equal(_repo.Head, manifest!.Revision);
+        Assert.Equal("rewritten", git.Read("a"));
+    }
+
+    [Fact]
+    public async Task DeletedRef_IsANamedError_AndTheLiveTreeStays()
+    {
+        _repo.Write("a", "1");
+        _repo.Commit("one");
+        _repo.Write("a", "2");
+        _repo.Commit("two", branch: "release");
+        await using var git = Harness(("ref", "release"));
+        await git.SyncAsync();
+
+        _repo.Git("push", "-q", "origin", "--delete", "release");
+        var error = await Assert.ThrowsAsync<SourceException>(() => git.SyncAsync());
+
+        Assert.Contains("ref 'release' was not found at", error.Message);
+        Assert.Equal("2", git.Read("a"));
+    }
+
+    [Fact]
+    public async Task SymlinkLeavingTheRepository_IsRefusedByName()
+    {
+        _repo.Write("a", "1");
+        _repo.Symlink("evil", "../../../../etc/passwd");
+        _repo.Commit("evil");
+        await using var git = Harness();
+
+        var error = await Assert.ThrowsAsync<PublishException>(() => git.SyncAsync());
+
+        Assert.Contains("'evil' is a symbolic link to '../../../../etc/passwd', which leads outside the tree", error.Message);
+        Assert.False(File.Exists(git.Live));
+    }
+
+    [Fact]
+    public async Task Submodules_Recursive_ArePublishedInside_AndOffLeavesThemOut()
+    {
+        var library = new GitRepo(_temp.Path, "library");
+        library.Write("lib.yaml", "shared: true");
+        library.Commit("lib");
+        _repo.Write("app.yaml", "app");
+        _repo.Git("-c", "protocol.file.allow=always", "submodule", "add", "-q", library.Bare, "vendor/lib");
+        _repo.Commit("with submodule");
+
+        await using (var recursive = Harness(("submodules", "recursive")))
+        {
+            await recursive.SyncAsync();
+            Assert.Equal("shared: true", recursive.Read("vendor/lib/lib.yaml"));
+        }
+
+        await using var off = GitHarness.Create(_temp.Combine("volume-off"), Settings());
+        await off.SyncAsync();
+        Assert.Equal("app", off.Read("app.yaml"));
+        Assert.False(Path.Exists(Path.Combine(off.Live, "vendor", "lib", "lib.yaml")));
+    }
+
+    [Fact]
+    public async Task ServerMissing_IsANamedErrorWithoutTheCredentials()
+    {
+        await using var git = GitHarness.Create(Root, new Dictionary<string, string?> { ["url"] = "http://user:hunter2@127.0.0.1:1/nothing.git", ["connectTimeout"] = "2s" });
+
+        var error = await Assert.ThrowsAsync<SourceException>(() => git.SyncAsync());
+
+        Assert.Contains("http://***@127.0.0.1:1/nothing.git", error.Message);
+        Assert.DoesNotContain("hunter2", error.Message);
+        Assert.DoesNotContain("hunter2", git.Describe);
+    }
+
+    [Fact]
+    public void Timeouts_AreAppliedToLibgit2()
+    {
+        LibGit2Settings.ApplyTimeouts(TimeSpan.FromMilliseconds(4321), TimeSpan.FromMilliseconds(8765));
+
+        Assert.Equal((4321, 8765), LibGit2Settings.ReadTimeouts());
+    }
+
+    [Fact]
+    public async Task SilentServer_FailsAtTheReadTimeout_InsteadOfHanging()
+    {
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        await using var git = GitHarness.Create(Root, new Dictionary<string, string?> { ["url"] = $"http://127.0.0.1:{port}/repo.git", ["readTimeout"] = "1s" });
+
+        var sync = git.SyncAsync();
+        var finished = await Task.WhenAny(sync, Task.Delay(TimeSpan.FromSeconds(60)));
+
+        Assert.Same(sync, finished);
+        var error = await Assert.ThrowsAsync<SourceException>(() => sync);
+        Assert.Contains($"127.0.0.1:{port}", error.Message);
+    }
+
+    [Theory]
+    [InlineData("https://git.example.com/acme/app.git", "../lib.git", "https://git.example.com/acme/lib.git")]
+    [InlineData("https://git.example.com/acme/app.git/", "./lib.git", "https://git.example.com/acme/app.git/lib.git")]
+    [InlineData("git@github.com:acme/app.git", "../lib.git", "git@github.com:acme/lib.git")]
+    [InlineData("git@github.com:app.git", "../lib.git", "git@github.com:lib.git")]
+    public void RelativeSubmoduleUrls_ResolveLikeGit(string baseUrl, string relative, string expected) =>
+        Assert.Equal(expected, TreeWalker.Relative(baseUrl, relative));
+
+    private static long Inode(string path) => long.Parse(Shell.Run("/", "stat", "-c", "%i", path), System.Globalization.CultureInfo.InvariantCulture);
+
+    private Dictionary<string, string?> Settings(params (string Key, string Value)[] extra)
+    {
+        var settings = new Dictionary<string, string?> { ["url"] = _repo.FileUrl };
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    private GitHarness Harness(params (string Key, string Value)[] extra) => GitHarness.Create(Root, Settings(extra));
+}

@@ -1,0 +1,107 @@
+using ConfigSync.Configuration;
+using ConfigSync.Publishing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ConfigSync.Sources.Git.Tests.TestSupport;
+
+/// <summary>One git sync without the loop: the factory reads the settings, the source polls, the real publisher publishes.</summary>
+public sealed class GitHarness : IAsyncDisposable
+{
+    private readonly IConfigSource _source;
+
+    private GitHarness(string root, IConfigSource source, TreePublisher publisher)
+    {
+        Root = root;
+        _source = source;
+        Publisher = publisher;
+    }
+
+    public string Root { get; }
+
+    public string Live => Path.Combine(Root, "current");
+
+    internal TreePublisher Publisher { get; }
+
+    public static GitHarness Create(string root, Dictionary<string, string?> source)
+    {
+        var errors = new List<string>();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(source).Build();
+        var reader = new SettingsReader(configuration, "source", errors);
+        var factory = (ISourceFactory)new GitSourceFactory();
+        var options = factory.ReadOptions(reader, root);
+        reader.Known("type");
+        reader.ReportUnknownKeys();
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+        var logs = new List<string>();
+        var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new ListLoggerProvider(logs)));
+        var settings = new SyncSettings
+        {
+            Name = "git",
+            Source = new SourceDefinition("git", factory, options),
+            Target = new TargetSettings { Root = root },
+        };
+        var paths = Path.Combine(root, ".configsync", "cache", "git");
+        Directory.CreateDirectory(paths);
+        var gitSource = factory.Create(options, new SourceContext("git", paths, loggerFactory, TimeProvider.System));
+        var publisher = new TreePublisher(settings, gitSource.Describe, TimeProvider.System, NullLogger.Instance);
+        publisher.Recover();
+        var harness = new GitHarness(root, gitSource, publisher);
+        harness._logs = logs;
+        return harness;
+    }
+
+    private List<string> _logs = [];
+
+    public IReadOnlyList<string> LogLines => _logs;
+
+    public string Describe => _source.Describe;
+
+    /// <summary>Polls and publishes; returns the snapshot's revision, or null when the source reported no change.</summary>
+    public async Task<SourceSnapshot?> PollAsync(CancellationToken cancellationToken = default) =>
+        await _source.PollAsync(new PollContext(Publisher.Live?.Revision), cancellationToken);
+
+    public async Task<Manifest?> SyncAsync(CancellationToken cancellationToken = default)
+    {
+        var snapshot = await PollAsync(cancellationToken);
+        if (snapshot is null)
+        {
+            return null;
+        }
+
+        await using (snapshot)
+        {
+            return await Publisher.PublishAsync(snapshot, snapshot.Entries, cancellationToken);
+        }
+    }
+
+    public string Read(string path) => File.ReadAllText(Path.Combine(Live, path));
+
+    public ValueTask DisposeAsync() => _source.DisposeAsync();
+
+    private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new ListLogger(lines);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class ListLogger(List<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (lines)
+            {
+                lines.Add($"{logLevel}: {formatter(state, exception)}");
+            }
+        }
+    }
+}
