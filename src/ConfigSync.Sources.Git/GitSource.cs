@@ -16,7 +16,7 @@ namespace ConfigSync.Sources.Git;
 internal sealed partial class GitSource : IConfigSource
 {
     private const string TargetRef = "refs/configsync/target";
-    private const int CompactAfterPacks = 50;
+    internal const int CompactAfterPacks = 50;
     private readonly GitSourceOptions _options;
     private readonly SourceContext _context;
     private readonly ILogger _logger;
@@ -65,18 +65,14 @@ internal sealed partial class GitSource : IConfigSource
     private SourceSnapshot? Poll(PollContext context, CancellationToken cancellationToken)
     {
         LibGit2Settings.ApplyTimeouts(_options.ConnectTimeout, _options.ReadTimeout);
+        CompactIfNeeded();
         var repo = _repository ??= Open(_repoPath, _options.Url);
         try
         {
             var commit = _options.IsPinnedCommit ? Pinned(repo, cancellationToken) : Tracked(repo, context, cancellationToken);
-            if (commit is null)
-            {
-                return null;
-            }
 
-            var snapshot = Snapshot(repo, commit);
-            CompactIfNeeded(commit);
-            return snapshot;
+            // A shallow re-clone replaces the cache: build the snapshot from the repository that holds the commit.
+            return commit is null ? null : Snapshot(_repository!, commit);
         }
         catch (LibGit2SharpException e) when (e.InnerException is SourceException inner)
         {
@@ -101,7 +97,21 @@ internal sealed partial class GitSource : IConfigSource
 
         if (repo.Lookup<Commit>(sha) is not { } commit)
         {
-            Fetch(repo, $"+{name}:{TargetRef}", cancellationToken);
+            if (_options.Depth > 0 && _transport == GitTransport.Http && ShallowClone(name, sha, cancellationToken) is { } shallow)
+            {
+                repo = shallow;
+            }
+            else
+            {
+                if (repo.Info.IsShallow)
+                {
+                    // Fetching into a shallow repository can fail over http; a full fetch starts from a fresh cache.
+                    repo = Reset();
+                }
+
+                Fetch(repo, $"+{name}:{TargetRef}", cancellationToken);
+            }
+
             commit = repo.Lookup(sha)?.Peel<Commit>()
                 ?? throw new SourceException($"fetched {name} from {Redact.Url(_options.Url)} but commit {sha} is not in it");
         }
@@ -155,39 +165,83 @@ internal sealed partial class GitSource : IConfigSource
 
     private void Fetch(Repository repo, string refspec, CancellationToken cancellationToken, bool tags = false)
     {
-        var options = new FetchOptions
+        if (_options.Depth > 0 && _transport != GitTransport.Http && !_warnedDepth)
         {
-            CredentialsProvider = new GitCredentials(_options.Auth, _options.Url).Handler(),
-            TagFetchMode = tags ? TagFetchMode.All : TagFetchMode.None,
-            Prune = false,
-            OnTransferProgress = _ => !cancellationToken.IsCancellationRequested,
-            OnProgress = _ => !cancellationToken.IsCancellationRequested,
-        };
-        if (_options.Depth > 0)
-        {
-            if (_transport == GitTransport.Http && !repo.Info.IsShallow && repo.Refs[TargetRef] is null)
-            {
-                options.Depth = _options.Depth;
-            }
-            else if (!_warnedDepth && (_transport != GitTransport.Http))
-            {
-                _warnedDepth = true;
-                LogDepthUnsupported(_logger, _context.SyncName, _transport.ToString().ToLowerInvariant());
-            }
+            _warnedDepth = true;
+            LogDepthUnsupported(_logger, _context.SyncName, _transport.ToString().ToLowerInvariant());
         }
 
+        Commands.Fetch(repo, "origin", [refspec], FetchOptions(cancellationToken, tags), null);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    private FetchOptions FetchOptions(CancellationToken cancellationToken, bool tags = false) => new()
+    {
+        CredentialsProvider = new GitCredentials(_options.Auth, _options.Url).Handler(),
+        TagFetchMode = tags ? TagFetchMode.All : TagFetchMode.None,
+        Prune = false,
+        OnTransferProgress = _ => !cancellationToken.IsCancellationRequested,
+        OnProgress = _ => !cancellationToken.IsCancellationRequested,
+    };
+
+    /// <summary>
+    /// libgit2 honours depth only when cloning, so a shallow sync clones the changed ref afresh
+    /// (depth commits of history) into a new cache. Returns null, with one warning, when the
+    /// shallow clone does not hold the commit or fails; the caller then fetches the full history.
+    /// </summary>
+    private Repository? ShallowClone(string name, string sha, CancellationToken cancellationToken)
+    {
+        var fresh = _repoPath + ".shallow";
         try
         {
-            Commands.Fetch(repo, "origin", [refspec], options, null);
-        }
-        catch (LibGit2SharpException) when (options.Depth > 0 && !cancellationToken.IsCancellationRequested)
-        {
-            LogShallowFailed(_logger, _context.SyncName);
-            options.Depth = 0;
-            Commands.Fetch(repo, "origin", [refspec], options, null);
-        }
+            if (Directory.Exists(fresh))
+            {
+                Directory.Delete(fresh, recursive: true);
+            }
 
-        cancellationToken.ThrowIfCancellationRequested();
+            var options = new CloneOptions(FetchOptions(cancellationToken)) { IsBare = true, Checkout = false };
+            options.FetchOptions.Depth = _options.Depth;
+            if (name.StartsWith("refs/heads/", StringComparison.Ordinal))
+            {
+                options.BranchName = name["refs/heads/".Length..];
+            }
+
+            Repository.Clone(_options.Url, fresh, options);
+            using (var cloned = new Repository(fresh))
+            {
+                if (cloned.Lookup(sha)?.Peel<Commit>() is null)
+                {
+                    throw new SourceException($"commit {sha} is deeper than depth {_options.Depth}");
+                }
+            }
+
+            _repository?.Dispose();
+            Directory.Delete(_repoPath, recursive: true);
+            Directory.Move(fresh, _repoPath);
+            return _repository = Open(_repoPath, _options.Url);
+        }
+        catch (Exception e) when (e is LibGit2SharpException or SourceException && !cancellationToken.IsCancellationRequested)
+        {
+            if (!_warnedDepth)
+            {
+                _warnedDepth = true;
+                LogShallowFailed(_logger, _context.SyncName, Redact.Url(e.Message));
+            }
+
+            if (Directory.Exists(fresh))
+            {
+                Directory.Delete(fresh, recursive: true);
+            }
+
+            return null;
+        }
+    }
+
+    private Repository Reset()
+    {
+        _repository?.Dispose();
+        Directory.Delete(_repoPath, recursive: true);
+        return _repository = Open(_repoPath, _options.Url);
     }
 
     private GitSnapshot Snapshot(Repository repo, Commit commit)
@@ -246,16 +300,18 @@ internal sealed partial class GitSource : IConfigSource
         return repo;
     }
 
-    private void CompactIfNeeded(Commit commit)
+    private void CompactIfNeeded()
     {
-        // libgit2 has no gc: every fetch adds a pack. Past a bound, start a fresh cache holding only the live commit.
+        // libgit2 has no gc: every fetch adds a pack. Past a bound, start from a fresh cache; the next
+        // change fetches what it needs. Done before a poll, never while a snapshot still reads blobs.
         var packs = Path.Combine(_repoPath, "objects", "pack");
-        if (!Directory.Exists(packs) || Directory.EnumerateFiles(packs, "*.pack").Count() <= CompactAfterPacks)
+        var count = Directory.Exists(packs) ? Directory.EnumerateFiles(packs, "*.pack").Count() : 0;
+        if (count <= CompactAfterPacks)
         {
             return;
         }
 
-        LogCompacting(_logger, _context.SyncName, commit.Sha[..12]);
+        LogCompacting(_logger, _context.SyncName, count);
         _repository?.Dispose();
         _repository = null;
         Directory.Delete(_repoPath, recursive: true);
@@ -265,6 +321,15 @@ internal sealed partial class GitSource : IConfigSource
     {
         var url = Redact.Url(_options.Url);
         var message = Redact.Url(e.Message);
+        if (_transport == GitTransport.Ssh && SshCommand.LastError(_context.CacheDirectory) is { } ssh)
+        {
+            message += $" (ssh: {Redact.Url(ssh)})";
+            if (ssh.Contains("Permission denied", StringComparison.Ordinal))
+            {
+                return $"the ssh server {url} refused the key in auth.sshKeyFile: {message}";
+            }
+        }
+
         if (message.Contains("401", StringComparison.Ordinal) || message.Contains("authentication", StringComparison.OrdinalIgnoreCase))
         {
             return $"authentication failed for {url}: {message}";
@@ -281,9 +346,9 @@ internal sealed partial class GitSource : IConfigSource
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Sync}: depth is not supported over {Transport} by libgit2; fetching the full history")]
     private static partial void LogDepthUnsupported(ILogger logger, string sync, string transport);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Sync}: the shallow fetch failed; fetching the full history instead")]
-    private static partial void LogShallowFailed(ILogger logger, string sync);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Sync}: the shallow clone failed ({Reason}); fetching the full history instead")]
+    private static partial void LogShallowFailed(ILogger logger, string sync, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: compacting the git object cache (keeping commit {Commit})")]
-    private static partial void LogCompacting(ILogger logger, string sync, string commit);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: the git object cache has {Packs} packs; starting a fresh cache")]
+    private static partial void LogCompacting(ILogger logger, string sync, int packs);
 }

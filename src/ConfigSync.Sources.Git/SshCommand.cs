@@ -11,6 +11,23 @@ namespace ConfigSync.Sources.Git;
 /// </summary>
 internal static class SshCommand
 {
+    /// <summary>The file the wrapper sends ssh's messages to: libgit2 reports only "could not read refs", ssh says why.</summary>
+    public static string ErrorFile(string cacheDirectory) => Path.Combine(cacheDirectory, "ssh", "last-error");
+
+    /// <summary>ssh's last message, or null.</summary>
+    public static string? LastError(string cacheDirectory)
+    {
+        try
+        {
+            var text = File.ReadAllText(ErrorFile(cacheDirectory)).Trim();
+            return text.Length == 0 ? null : string.Join(" ", text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).TakeLast(3));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     public static string Write(string cacheDirectory, GitAuthOptions auth, TimeSpan connectTimeout)
     {
         var folder = Path.Combine(cacheDirectory, "ssh");
@@ -37,7 +54,7 @@ internal static class SshCommand
         script.Append(auth.StrictHostKeyChecking
             ? $" -o StrictHostKeyChecking=yes -o UserKnownHostsFile={Quote(auth.KnownHostsFile ?? "/dev/null")}"
             : " -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null");
-        script.Append(CultureInfo.InvariantCulture, $" -o ConnectTimeout={Math.Max(1, (int)connectTimeout.TotalSeconds)} -o ServerAliveInterval=15 -o ServerAliveCountMax=2 \"$@\"\n");
+        script.Append(CultureInfo.InvariantCulture, $" -o ConnectTimeout={Math.Max(1, (int)connectTimeout.TotalSeconds)} -o ServerAliveInterval=15 -o ServerAliveCountMax=2 \"$@\" 2>{Quote(ErrorFile(cacheDirectory))}\n");
 
         var path = Path.Combine(folder, "ssh.sh");
         File.WriteAllText(path, script.ToString());

@@ -226,6 +226,27 @@ public sealed class GitSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task ManyFetches_CompactTheObjectCache_AndSyncingGoesOn()
+    {
+        _repo.Write("n", "0");
+        _repo.Commit("0");
+        await using var git = Harness();
+        var packs = Path.Combine(Root, ".configsync", "cache", "git", "repo.git", "objects", "pack");
+        var most = 0;
+        for (var i = 1; i <= GitSource.CompactAfterPacks + 2; i++)
+        {
+            _repo.Write("n", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var sha = _repo.Commit(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(sha, (await git.SyncAsync())!.Revision);
+            most = Math.Max(most, Directory.EnumerateFiles(packs, "*.pack").Count());
+        }
+
+        Assert.Equal((GitSource.CompactAfterPacks + 2).ToString(System.Globalization.CultureInfo.InvariantCulture), git.Read("n"));
+        Assert.True(most <= GitSource.CompactAfterPacks + 1, $"the cache grew to {most} packs");
+        Assert.Contains(git.LogLines, l => l.Contains("starting a fresh cache", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Timeouts_AreAppliedToLibgit2()
     {
         LibGit2Settings.ApplyTimeouts(TimeSpan.FromMilliseconds(4321), TimeSpan.FromMilliseconds(8765));

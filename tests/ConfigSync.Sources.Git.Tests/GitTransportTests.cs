@@ -1,0 +1,154 @@
+using ConfigSync.Sources.Git.Tests.TestSupport;
+
+namespace ConfigSync.Sources.Git.Tests;
+
+/// <summary>The git source over real servers on 127.0.0.1: git daemon, smart HTTP with basic auth (lighttpd + git-http-backend), sshd.</summary>
+public sealed class GitTransportTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+    private readonly GitRepo _repo;
+
+    public GitTransportTests()
+    {
+        _repo = new GitRepo(_temp.Path);
+        _repo.Write("app.yaml", "port: 1");
+        _repo.Write("deep/nested/db.yaml", "pool: 5");
+        _repo.Commit("first");
+    }
+
+    private string Repos => _temp.Combine("repos");
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task GitDaemon_SyncsAndFollowsNewCommits_DepthFallsBackWithOneWarning()
+    {
+        await using var daemon = await GitDaemon.StartAsync(Repos);
+        await using var git = GitHarness.Create(_temp.Combine("volume"), new() { ["url"] = daemon.Url("config"), ["depth"] = "1" });
+
+        Assert.Equal(_repo.Head, (await git.SyncAsync())!.Revision);
+        _repo.Write("app.yaml", "port: 2");
+        var second = _repo.Commit("second");
+        Assert.Equal(second, (await git.SyncAsync())!.Revision);
+
+        Assert.Equal("port: 2", git.Read("app.yaml"));
+        Assert.Single(git.LogLines, l => l.Contains("depth is not supported over git", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SmartHttp_RightPasswordFromFile_Syncs_ShallowWithDepth()
+    {
+        await using var server = await SmartHttpServer.StartAsync(Repos, _temp.Combine("http"));
+        var password = _temp.Write("secret/password", SmartHttpServer.Password + "\n");
+        await using var git = GitHarness.Create(_temp.Combine("volume"), new()
+        {
+            ["url"] = server.Url("config"),
+            ["depth"] = "1",
+            ["auth:username"] = SmartHttpServer.User,
+            ["auth:passwordFile"] = password,
+        });
+
+        var manifest = await git.SyncAsync();
+        Assert.Equal(_repo.Head, manifest!.Revision);
+        Assert.Equal("pool: 5", git.Read("deep/nested/db.yaml"));
+
+        _repo.Write("app.yaml", "port: 2");
+        var second = _repo.Commit("second");
+        Assert.Equal(second, (await git.SyncAsync())!.Revision);
+        Assert.Equal("port: 2", git.Read("app.yaml"));
+        Assert.Equal("pool: 5", git.Read("deep/nested/db.yaml"));
+
+        using var cache = new LibGit2Sharp.Repository(_temp.Combine("volume", ".configsync", "cache", "git", "repo.git"));
+        Assert.True(cache.Info.IsShallow);
+        Assert.DoesNotContain(git.LogLines, l => l.Contains("shallow clone failed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SmartHttp_WrongPassword_FailsWithOneNamedError_AndRotatedSecretIsPickedUp()
+    {
+        await using var server = await SmartHttpServer.StartAsync(Repos, _temp.Combine("http"));
+        var password = _temp.Write("secret/password", "wrong-password");
+        await using var git = GitHarness.Create(_temp.Combine("volume"), new()
+        {
+            ["url"] = server.Url("config"),
+            ["auth:username"] = SmartHttpServer.User,
+            ["auth:passwordFile"] = password,
+        });
+
+        var error = await Assert.ThrowsAsync<SourceException>(() => git.SyncAsync());
+        Assert.Contains($"authentication failed for {server.Url("config")}", error.Message);
+        Assert.DoesNotContain("wrong-password", error.Message);
+
+        File.WriteAllText(password, SmartHttpServer.Password);
+        Assert.Equal(_repo.Head, (await git.SyncAsync())!.Revision);
+    }
+
+    [Fact]
+    public async Task SmartHttp_PasswordFromEnvironment_Syncs()
+    {
+        await using var server = await SmartHttpServer.StartAsync(Repos, _temp.Combine("http"));
+        var variable = "CS_TEST_GIT_TOKEN_" + Guid.NewGuid().ToString("N")[..8];
+        Environment.SetEnvironmentVariable(variable, SmartHttpServer.Password);
+        try
+        {
+            await using var git = GitHarness.Create(_temp.Combine("volume"), new()
+            {
+                ["url"] = server.Url("config"),
+                ["auth:username"] = SmartHttpServer.User,
+                ["auth:passwordEnv"] = variable,
+            });
+
+            Assert.Equal(_repo.Head, (await git.SyncAsync())!.Revision);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
+    [Fact]
+    public async Task Ssh_RightKeyAndKnownHost_Syncs()
+    {
+        await using var sshd = await SshServer.StartAsync(_temp.Combine("ssh"));
+        await using var git = GitHarness.Create(_temp.Combine("volume"), new()
+        {
+            ["url"] = sshd.Url(_repo.Bare),
+            ["auth:sshKeyFile"] = sshd.ClientKey,
+            ["auth:knownHostsFile"] = sshd.KnownHosts,
+        });
+
+        Assert.Equal(_repo.Head, (await git.SyncAsync())!.Revision);
+        Assert.Equal("port: 1", git.Read("app.yaml"));
+    }
+
+    [Fact]
+    public async Task Ssh_UnknownHostKey_IsRefusedWithAClearError()
+    {
+        await using var sshd = await SshServer.StartAsync(_temp.Combine("ssh"));
+        await using var git = GitHarness.Create(_temp.Combine("volume"), new()
+        {
+            ["url"] = sshd.Url(_repo.Bare),
+            ["auth:sshKeyFile"] = sshd.ClientKey,
+            ["auth:knownHostsFile"] = sshd.WrongKnownHosts,
+        });
+
+        var error = await Assert.ThrowsAsync<SourceException>(() => git.SyncAsync());
+
+        Assert.True(error.Message.Contains("is not in auth.knownHostsFile", StringComparison.Ordinal), error.Message);
+        Assert.False(Path.Exists(git.Live));
+    }
+
+    [Fact]
+    public async Task ServerDownAfterFirstSync_FailsByName_AndTheLiveTreeStays()
+    {
+        var daemon = await GitDaemon.StartAsync(Repos);
+        await using var git = GitHarness.Create(_temp.Combine("volume"), new() { ["url"] = daemon.Url("config"), ["connectTimeout"] = "2s" });
+        await git.SyncAsync();
+
+        await daemon.DisposeAsync();
+        var error = await Assert.ThrowsAsync<SourceException>(() => git.SyncAsync());
+
+        Assert.Contains(daemon.Url("config"), error.Message);
+        Assert.Equal("port: 1", git.Read("app.yaml"));
+    }
+}
