@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Installs what the tests need beyond the .NET SDK. Idempotent; safe to run on every test run.
-# The dir source and the daemon core need only standard tools (sh, stat); later sources add
-# their servers here (npm packages pinned in tests/servers/package-lock.json, apt packages).
+# Installs what the tests need beyond the .NET SDK, idempotently (a no-op when all is there):
+#  - git (the CLI makes test repositories; git daemon and git-http-backend ship with it)
+#  - lighttpd: smart HTTP git with basic auth (runs git-http-backend as CGI)
+#  - openssh-server and openssh-client: sshd with key-only login, and the ssh program libgit2 runs
+# Every server is started by the tests themselves on 127.0.0.1 and a free port.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
-missing=()
-for tool in sh stat; do
-  command -v "$tool" >/dev/null || missing+=("$tool")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "scripts/test-deps.sh: missing tools: ${missing[*]}" >&2
-  exit 2
+need=()
+command -v git >/dev/null || need+=(git)
+[ -x /usr/lib/git-core/git-http-backend ] || need+=(git)
+command -v lighttpd >/dev/null || [ -x /usr/sbin/lighttpd ] || need+=(lighttpd)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
+
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "scripts/test-deps.sh: installing ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+mkdir -p /run/sshd 2>/dev/null || true

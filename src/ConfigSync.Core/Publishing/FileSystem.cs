@@ -80,17 +80,20 @@ internal static class FileSystem
         }
     }
 
-    /// <summary>Applies the folder mode to every folder below <paramref name="root"/> and fsyncs each, deepest first.</summary>
-    public static void SealFolders(string root, UnixFileMode dirMode)
+    /// <summary>
+    /// Applies the folder mode to every folder below <paramref name="root"/>, then makes the whole
+    /// tree (file contents, modes, folder entries) durable with one syncfs(2) of its file system.
+    /// </summary>
+    public static void SealTree(string root, UnixFileMode dirMode)
     {
         var folders = Directory.EnumerateDirectories(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint })
-            .OrderByDescending(f => f.Length)
             .Append(root);
         foreach (var folder in folders)
         {
-            Libc.FsyncDirectory(folder);
             File.SetUnixFileMode(folder, dirMode);
         }
+
+        Libc.SyncFileSystem(root);
     }
 
     private static void MakeWritable(DirectoryInfo folder)

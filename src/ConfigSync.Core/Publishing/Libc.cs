@@ -42,6 +42,29 @@ internal static partial class Libc
         }
     }
 
+    /// <summary>Flushes every dirty page of the file system holding <paramref name="path"/> to disk (syncfs(2)):
+    /// one call makes a whole staged tree durable, instead of one fsync per file.</summary>
+    public static void SyncFileSystem(string path)
+    {
+        var fd = Open(path, ReadOnly | CloseOnExec);
+        if (fd < 0)
+        {
+            throw Error($"open '{path}'");
+        }
+
+        try
+        {
+            if (SyncFs(fd) != 0)
+            {
+                throw Error($"syncfs '{path}'");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
     private static IOException Error(string what)
     {
         var errno = Marshal.GetLastPInvokeError();
@@ -59,6 +82,9 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+    private static partial int SyncFs(int fd);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);

@@ -7,7 +7,7 @@ namespace ConfigSync.Publishing;
 
 /// <summary>
 /// Publishes trees for one sync atomically: writes into a staging folder on the same file system,
-/// fsyncs files and folders, writes the manifest, moves the tree into place, then renames a new
+/// makes it durable (one syncfs), writes the manifest, moves the tree into place, then renames a new
 /// relative symlink over the live one. A reader sees the old tree or the new one, never a mix.
 /// On start it removes crash leftovers and keeps a live tree whose manifest verifies.
 /// </summary>
@@ -145,7 +145,7 @@ internal sealed partial class TreePublisher
                 FileSystem.WriteAtomically(Path.Combine(staging, InTreeManifest), json, _settings.Target.EffectiveFileMode(false));
             }
 
-            FileSystem.SealFolders(staging, _settings.Target.EffectiveDirMode);
+            FileSystem.SealTree(staging, _settings.Target.EffectiveDirMode);
             FileSystem.WriteAtomically(manifestPath, json, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
 
             // The last point where a cancellation abandons the publish; past it the swap always completes.

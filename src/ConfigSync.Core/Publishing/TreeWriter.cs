@@ -7,7 +7,7 @@ namespace ConfigSync.Publishing;
 /// <summary>
 /// Writes a snapshot's entries into a staging folder: files whose path, version and mode match the
 /// live tree are hard-linked from it (copied where links are refused); the rest are streamed from
-/// the source, hashed, fsynced and given their mode.
+/// the source, hashed and given their mode (the publisher makes the tree durable in one syncfs).
 /// </summary>
 internal sealed class TreeWriter(TargetSettings target, long maxBytes)
 {
@@ -88,7 +88,7 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
             throw new SourceException($"'{entry.Path}': the source listed {entry.Size} bytes but sent {hashing.BytesWritten}; it changed during the sync and will be retried");
         }
 
-        file.Flush(flushToDisk: true);
+        // Made durable together with the whole tree by one syncfs(2) before the tree is moved into place.
         File.SetUnixFileMode(file.SafeFileHandle, mode);
         return new ManifestFile(entry.Path, hashing.BytesWritten, hashing.Sha256(), ManifestFile.FormatMode(mode), entry.Version);
     }

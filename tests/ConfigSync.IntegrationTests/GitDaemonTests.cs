@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using ConfigSync.IntegrationTests.Support;
+
+namespace ConfigSync.IntegrationTests;
+
+/// <summary>The daemon process with a git source: a commit is published and signalled with its SHA.</summary>
+public sealed class GitDaemonTests : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private readonly Scenario _scenario = new();
+    private readonly AppListener _app = new();
+    private readonly string _bare;
+    private readonly string _work;
+
+    public GitDaemonTests()
+    {
+        _bare = _scenario.Temp.Combine("repo.git");
+        _work = _scenario.Temp.Combine("work");
+        Git(_scenario.Temp.Path, "init", "-q", "--bare", "--initial-branch=main", _bare);
+        Git(_scenario.Temp.Path, "clone", "-q", _bare, _work);
+        Git(_work, "checkout", "-q", "-b", "main");
+    }
+
+    public void Dispose()
+    {
+        _app.Dispose();
+        _scenario.Dispose();
+    }
+
+    [Fact]
+    public async Task Run_GitCommits_ArePublishedAndSignalledWithTheirSha()
+    {
+        var first = Commit("conf/app.yaml", "v: 1", "first config");
+        File.WriteAllText(_scenario.ConfigFile, $"""
+            http:
+              listen: "127.0.0.1:{_scenario.Port}"
+            syncs:
+              - name: app
+                source:
+                  type: git
+                  url: file://{_bare}
+                  ref: main
+                  path: conf
+                target:
+                  root: volume
+                interval: 300ms
+                signal:
+                  url: {_app.Url}
+            """);
+        await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile]);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilUpAsync(daemon, Patience);
+
+        var signalled = await _app.WaitForAsync(r => r.Revision == first && r.Status == 200, Patience);
+        Assert.Equal(HttpStatusCode.OK, await http.StatusOfAsync("/readyz"));
+        Assert.Equal("v: 1", File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")));
+        var status = await http.SyncStatusAsync("app");
+        Assert.Equal(first, status.GetProperty("revision").GetString());
+        Assert.Equal("first config", status.GetProperty("details").GetProperty("subject").GetString());
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", status.GetProperty("details").GetProperty("authorTime").GetString()!);
+
+        var second = Commit("conf/app.yaml", "v: 2", "second config");
+
+        var next = await _app.WaitForAsync(r => r.Revision == second, Patience);
+        using var body = JsonDocument.Parse(next.Body);
+        Assert.Equal(first, body.RootElement.GetProperty("previousRevision").GetString());
+        Assert.Equal(["app.yaml"], body.RootElement.GetProperty("changed").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("v: 2", File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")));
+        Assert.Equal(first, JsonDocument.Parse(signalled.Body).RootElement.GetProperty("revision").GetString());
+    }
+
+    [Fact]
+    public async Task Validate_GitSettings_AreCheckedByName()
+    {
+        File.WriteAllText(_scenario.ConfigFile, """
+            syncs:
+              - name: app
+                source:
+                  type: git
+                  url: ssh://git@example.com/acme/config.git
+                  ref: "main~1"
+                  path: ../up
+                  submodules: maybe
+                  auth: { passwordFile: /p }
+                target: { root: /tmp/v }
+            """);
+
+        var (code, output) = await Daemon.RunAsync(["validate", "--config", _scenario.ConfigFile]);
+
+        Assert.Equal(2, code);
+        Assert.Contains("syncs[0].source.ref: 'main~1' is not a valid branch, tag or commit", output);
+        Assert.Contains("syncs[0].source.path: '../up' must be a relative folder", output);
+        Assert.Contains("syncs[0].source.submodules: 'maybe' is not one of: off, recursive", output);
+        Assert.Contains("syncs[0].source.auth.knownHostsFile: is required for ssh URLs", output);
+        Assert.Contains("syncs[0].source.auth.passwordFile: is only used with http(s) URLs", output);
+    }
+
+    private string Commit(string path, string content, string message)
+    {
+        var full = Path.Combine(_work, path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        File.WriteAllText(full, content);
+        Git(_work, "add", "-A");
+        Git(_work, "commit", "-q", "-m", message);
+        Git(_work, "push", "-q", "origin", "HEAD:refs/heads/main");
+        return Git(_work, "rev-parse", "HEAD");
+    }
+
+    private static string Git(string folder, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("git") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["GIT_AUTHOR_NAME"] = start.Environment["GIT_COMMITTER_NAME"] = "Test";
+        start.Environment["GIT_AUTHOR_EMAIL"] = start.Environment["GIT_COMMITTER_EMAIL"] = "test@example.com";
+        start.Environment["GIT_CONFIG_GLOBAL"] = "/dev/null";
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode == 0 ? output.Trim() : throw new InvalidOperationException($"git {string.Join(' ', arguments)}: {error}");
+    }
+}
