@@ -3,6 +3,8 @@
 #  - git (the CLI makes test repositories; git daemon and git-http-backend ship with it)
 #  - lighttpd: smart HTTP git with basic auth (runs git-http-backend as CGI)
 #  - openssh-server and openssh-client: sshd with key-only login, and the ssh program libgit2 runs
+#  - node and npm (Debian's, if missing), then the npm servers pinned in tests/servers/package-lock.json:
+#    s3rver (S3)
 # Every server is started by the tests themselves on 127.0.0.1 and a free port.
 set -euo pipefail
 
@@ -13,6 +15,8 @@ command -v lighttpd >/dev/null || [ -x /usr/sbin/lighttpd ] || need+=(lighttpd)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
@@ -22,3 +26,9 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 mkdir -p /run/sshd 2>/dev/null || true
+
+servers="$(dirname "$0")/../tests/servers"
+if [ ! -f "$servers/node_modules/.package-lock.json" ] || [ "$servers/package-lock.json" -nt "$servers/node_modules/.package-lock.json" ]; then
+  echo "scripts/test-deps.sh: installing the npm test servers (npm ci)"
+  (cd "$servers" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -6,6 +6,7 @@ namespace ConfigSync.Sources.Git.Tests;
 /// <summary>The git source over file:// against real repositories made with the git CLI.</summary>
 public sealed class GitSourceTests : IDisposable
 {
+    private static readonly ISourceFactory Factory = new GitSourceFactory();
     private readonly TempFolder _temp = new();
     private readonly GitRepo _repo;
 
@@ -116,12 +117,12 @@ public sealed class GitSourceTests : IDisposable
             Assert.Equal("1", tagged.Read("v"));
         }
 
-        await using (var branch = new Lazy<GitHarness>(() => GitHarness.Create(_temp.Combine("volume-b"), Settings(("ref", "feature")))).Value)
+        await using (var branch = SourceHarness.Create(Factory, _temp.Combine("volume-b"), Settings(("ref", "feature"))))
         {
             Assert.Equal(feature, (await branch.SyncAsync())!.Revision);
         }
 
-        await using var pinned = GitHarness.Create(_temp.Combine("volume-c"), Settings(("ref", v1)));
+        await using var pinned = SourceHarness.Create(Factory, _temp.Combine("volume-c"), Settings(("ref", v1)));
         var snapshot = await pinned.PollAsync();
         Assert.True(snapshot!.IsFinal);
         Assert.Equal(v1, snapshot.Revision);
@@ -207,7 +208,7 @@ public sealed class GitSourceTests : IDisposable
             Assert.Equal("shared: true", recursive.Read("vendor/lib/lib.yaml"));
         }
 
-        await using var off = GitHarness.Create(_temp.Combine("volume-off"), Settings());
+        await using var off = SourceHarness.Create(Factory, _temp.Combine("volume-off"), Settings());
         await off.SyncAsync();
         Assert.Equal("app", off.Read("app.yaml"));
         Assert.False(Path.Exists(Path.Combine(off.Live, "vendor", "lib", "lib.yaml")));
@@ -216,7 +217,7 @@ public sealed class GitSourceTests : IDisposable
     [Fact]
     public async Task ServerMissing_IsANamedErrorWithoutTheCredentials()
     {
-        await using var git = GitHarness.Create(Root, new Dictionary<string, string?> { ["url"] = "http://user:hunter2@127.0.0.1:1/nothing.git", ["connectTimeout"] = "2s" });
+        await using var git = SourceHarness.Create(Factory, Root, new Dictionary<string, string?> { ["url"] = "http://user:hunter2@127.0.0.1:1/nothing.git", ["connectTimeout"] = "2s" });
 
         var error = await Assert.ThrowsAsync<SourceException>(() => git.SyncAsync());
 
@@ -260,7 +261,7 @@ public sealed class GitSourceTests : IDisposable
         using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         silent.Start();
         var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
-        await using var git = GitHarness.Create(Root, new Dictionary<string, string?> { ["url"] = $"http://127.0.0.1:{port}/repo.git", ["readTimeout"] = "1s" });
+        await using var git = SourceHarness.Create(Factory, Root, new Dictionary<string, string?> { ["url"] = $"http://127.0.0.1:{port}/repo.git", ["readTimeout"] = "1s" });
 
         var sync = git.SyncAsync();
         var finished = await Task.WhenAny(sync, Task.Delay(TimeSpan.FromSeconds(60)));
@@ -291,5 +292,5 @@ public sealed class GitSourceTests : IDisposable
         return settings;
     }
 
-    private GitHarness Harness(params (string Key, string Value)[] extra) => GitHarness.Create(Root, Settings(extra));
+    private SourceHarness Harness(params (string Key, string Value)[] extra) => SourceHarness.Create(Factory, Root, Settings(extra));
 }

@@ -5,6 +5,7 @@ namespace ConfigSync.Sources.Git.Tests;
 /// <summary>The git source over real servers on 127.0.0.1: git daemon, smart HTTP with basic auth (lighttpd + git-http-backend), sshd.</summary>
 public sealed class GitTransportTests : IDisposable
 {
+    private static readonly ISourceFactory Factory = new GitSourceFactory();
     private readonly TempFolder _temp = new();
     private readonly GitRepo _repo;
 
@@ -24,7 +25,7 @@ public sealed class GitTransportTests : IDisposable
     public async Task GitDaemon_SyncsAndFollowsNewCommits_DepthFallsBackWithOneWarning()
     {
         await using var daemon = await GitDaemon.StartAsync(Repos);
-        await using var git = GitHarness.Create(_temp.Combine("volume"), new() { ["url"] = daemon.Url("config"), ["depth"] = "1" });
+        await using var git = SourceHarness.Create(Factory, _temp.Combine("volume"), new() { ["url"] = daemon.Url("config"), ["depth"] = "1" });
 
         Assert.Equal(_repo.Head, (await git.SyncAsync())!.Revision);
         _repo.Write("app.yaml", "port: 2");
@@ -40,7 +41,7 @@ public sealed class GitTransportTests : IDisposable
     {
         await using var server = await SmartHttpServer.StartAsync(Repos, _temp.Combine("http"));
         var password = _temp.Write("secret/password", SmartHttpServer.Password + "\n");
-        await using var git = GitHarness.Create(_temp.Combine("volume"), new()
+        await using var git = SourceHarness.Create(Factory, _temp.Combine("volume"), new()
         {
             ["url"] = server.Url("config"),
             ["depth"] = "1",
@@ -68,7 +69,7 @@ public sealed class GitTransportTests : IDisposable
     {
         await using var server = await SmartHttpServer.StartAsync(Repos, _temp.Combine("http"));
         var password = _temp.Write("secret/password", "wrong-password");
-        await using var git = GitHarness.Create(_temp.Combine("volume"), new()
+        await using var git = SourceHarness.Create(Factory, _temp.Combine("volume"), new()
         {
             ["url"] = server.Url("config"),
             ["auth:username"] = SmartHttpServer.User,
@@ -91,7 +92,7 @@ public sealed class GitTransportTests : IDisposable
         Environment.SetEnvironmentVariable(variable, SmartHttpServer.Password);
         try
         {
-            await using var git = GitHarness.Create(_temp.Combine("volume"), new()
+            await using var git = SourceHarness.Create(Factory, _temp.Combine("volume"), new()
             {
                 ["url"] = server.Url("config"),
                 ["auth:username"] = SmartHttpServer.User,
@@ -110,7 +111,7 @@ public sealed class GitTransportTests : IDisposable
     public async Task Ssh_RightKeyAndKnownHost_Syncs()
     {
         await using var sshd = await SshServer.StartAsync(_temp.Combine("ssh"));
-        await using var git = GitHarness.Create(_temp.Combine("volume"), new()
+        await using var git = SourceHarness.Create(Factory, _temp.Combine("volume"), new()
         {
             ["url"] = sshd.Url(_repo.Bare),
             ["auth:sshKeyFile"] = sshd.ClientKey,
@@ -125,7 +126,7 @@ public sealed class GitTransportTests : IDisposable
     public async Task Ssh_UnknownHostKey_IsRefusedWithAClearError()
     {
         await using var sshd = await SshServer.StartAsync(_temp.Combine("ssh"));
-        await using var git = GitHarness.Create(_temp.Combine("volume"), new()
+        await using var git = SourceHarness.Create(Factory, _temp.Combine("volume"), new()
         {
             ["url"] = sshd.Url(_repo.Bare),
             ["auth:sshKeyFile"] = sshd.ClientKey,
@@ -142,7 +143,7 @@ public sealed class GitTransportTests : IDisposable
     public async Task ServerDownAfterFirstSync_FailsByName_AndTheLiveTreeStays()
     {
         var daemon = await GitDaemon.StartAsync(Repos);
-        await using var git = GitHarness.Create(_temp.Combine("volume"), new() { ["url"] = daemon.Url("config"), ["connectTimeout"] = "2s" });
+        await using var git = SourceHarness.Create(Factory, _temp.Combine("volume"), new() { ["url"] = daemon.Url("config"), ["connectTimeout"] = "2s" });
         await git.SyncAsync();
 
         await daemon.DisposeAsync();

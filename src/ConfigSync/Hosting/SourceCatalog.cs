@@ -1,6 +1,7 @@
 using ConfigSync.Sources;
 using ConfigSync.Sources.Dir;
 using ConfigSync.Sources.Git;
+using ConfigSync.Sources.S3;
 
 namespace ConfigSync.Hosting;
 
@@ -11,5 +12,6 @@ internal static class SourceCatalog
     [
         new DirectorySourceFactory(),
         new GitSourceFactory(),
+        new S3SourceFactory(),
     ];
 }

@@ -1,17 +1,19 @@
 using ConfigSync.Configuration;
 using ConfigSync.Publishing;
+using ConfigSync.Sources;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace ConfigSync.Sources.Git.Tests.TestSupport;
+namespace ConfigSync.Tests.TestSupport;
 
-/// <summary>One git sync without the loop: the factory reads the settings, the source polls, the real publisher publishes.</summary>
-public sealed class GitHarness : IAsyncDisposable
+/// <summary>One sync without the loop: the source's factory reads the settings (so their validation runs),
+/// the source polls, the real publisher publishes into a real folder.</summary>
+public sealed class SourceHarness : IAsyncDisposable
 {
     private readonly IConfigSource _source;
 
-    private GitHarness(string root, IConfigSource source, TreePublisher publisher)
+    private SourceHarness(string root, IConfigSource source, TreePublisher publisher)
     {
         Root = root;
         _source = source;
@@ -24,12 +26,13 @@ public sealed class GitHarness : IAsyncDisposable
 
     internal TreePublisher Publisher { get; }
 
-    public static GitHarness Create(string root, Dictionary<string, string?> source)
+    public IConfigSource Source => _source;
+
+    public static SourceHarness Create(ISourceFactory factory, string root, Dictionary<string, string?> source)
     {
         var errors = new List<string>();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(source).Build();
         var reader = new SettingsReader(configuration, "source", errors);
-        var factory = (ISourceFactory)new GitSourceFactory();
         var options = factory.ReadOptions(reader, root);
         reader.Known("type");
         reader.ReportUnknownKeys();
@@ -38,16 +41,16 @@ public sealed class GitHarness : IAsyncDisposable
         var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new ListLoggerProvider(logs)));
         var settings = new SyncSettings
         {
-            Name = "git",
-            Source = new SourceDefinition("git", factory, options),
+            Name = "test",
+            Source = new SourceDefinition(factory.Type, factory, options),
             Target = new TargetSettings { Root = root },
         };
-        var paths = Path.Combine(root, ".configsync", "cache", "git");
-        Directory.CreateDirectory(paths);
-        var gitSource = factory.Create(options, new SourceContext("git", paths, loggerFactory, TimeProvider.System));
-        var publisher = new TreePublisher(settings, gitSource.Describe, TimeProvider.System, NullLogger.Instance);
+        var cache = Path.Combine(root, ".configsync", "cache", "test");
+        Directory.CreateDirectory(cache);
+        var created = factory.Create(options, new SourceContext("test", cache, loggerFactory, TimeProvider.System));
+        var publisher = new TreePublisher(settings, created.Describe, TimeProvider.System, NullLogger.Instance);
         publisher.Recover();
-        var harness = new GitHarness(root, gitSource, publisher);
+        var harness = new SourceHarness(root, created, publisher);
         harness._logs = logs;
         return harness;
     }

@@ -1,0 +1,187 @@
+using Amazon;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using ConfigSync.Diagnostics;
+
+namespace ConfigSync.Sources.S3;
+
+/// <summary>
+/// Publishes the objects under a prefix. Each poll lists the prefix flat (no delimiter, one
+/// request per 1,000 keys); the revision is a hash of the sorted (key, ETag) list, so an
+/// unchanged bucket costs the listing and no GET. Changed objects are downloaded in parallel,
+/// each pinned to its listed ETag so an object replaced mid-sync fails the sync (and it is
+/// retried) instead of publishing a mix.
+/// </summary>
+internal sealed class S3Source(S3SourceOptions options) : IConfigSource
+{
+    private readonly S3SourceOptions _options = options;
+    private AmazonS3Client? _client;
+    private string? _credentialsStamp;
+    private int _downloads;
+    private int _listRequests;
+
+    public string Describe => $"s3://{_options.Bucket}/{_options.Prefix}{(_options.Endpoint is null ? string.Empty : " at " + Redact.Url(_options.Endpoint.ToString()))}";
+
+    /// <summary>GET requests made so far (for tests and benchmarks).</summary>
+    internal int Downloads => Volatile.Read(ref _downloads);
+
+    /// <summary>LIST requests made so far.</summary>
+    internal int ListRequests => Volatile.Read(ref _listRequests);
+
+    public async Task<SourceSnapshot?> PollAsync(PollContext context, CancellationToken cancellationToken)
+    {
+        var client = Client();
+        var entries = new List<SourceEntry>();
+        var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = _options.Prefix, MaxKeys = _options.PageSize };
+        try
+        {
+            ListObjectsV2Response response;
+            do
+            {
+                Interlocked.Increment(ref _listRequests);
+                response = await client.ListObjectsV2Async(request, cancellationToken);
+                foreach (var item in response.S3Objects ?? [])
+                {
+                    var path = item.Key[_options.Prefix.Length..];
+                    if (path.Length == 0 || path.EndsWith('/'))
+                    {
+                        continue; // a folder marker
+                    }
+
+                    entries.Add(new SourceEntry(path, item.Size ?? -1, ETag(item.ETag)));
+                }
+
+                request.ContinuationToken = response.NextContinuationToken;
+            }
+            while (response.IsTruncated == true && request.ContinuationToken is not null);
+        }
+        catch (AmazonServiceException e)
+        {
+            throw Explain(e);
+        }
+        catch (Exception e) when (e is AmazonClientException or HttpRequestException or IOException)
+        {
+            throw new SourceException($"{Describe}: {Errors.Describe(e)}", e);
+        }
+
+        var revision = Revisions.FromListing(entries);
+        return revision == context.LastRevision ? null : new Snapshot(this, client, revision, entries) { MaxParallelism = _options.Parallelism };
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _client?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static string ETag(string? etag) => (etag ?? string.Empty).Trim('"');
+
+    private AmazonS3Client Client()
+    {
+        // Static keys are re-read at every poll: a rotated Secret is picked up without a restart.
+        AWSCredentials? credentials = null;
+        var stamp = "default-chain";
+        if (_options.AccessKeyIdFile is not null && _options.SecretAccessKeyFile is not null)
+        {
+            var keyId = ReadSecret(_options.AccessKeyIdFile, "auth.accessKeyIdFile");
+            var secret = ReadSecret(_options.SecretAccessKeyFile, "auth.secretAccessKeyFile");
+            credentials = new BasicAWSCredentials(keyId, secret);
+            stamp = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(keyId + "\n" + secret)));
+        }
+
+        if (_client is not null && stamp == _credentialsStamp)
+        {
+            return _client;
+        }
+
+        var config = new AmazonS3Config
+        {
+            ForcePathStyle = _options.ForcePathStyle,
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+            Timeout = TimeSpan.FromSeconds(30),
+            MaxErrorRetry = 2,
+        };
+        if (_options.Region is { } region)
+        {
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+        }
+
+        if (_options.Endpoint is { } endpoint)
+        {
+            // Last: setting RegionEndpoint after ServiceURL would clear it.
+            config.ServiceURL = endpoint.ToString();
+            config.AuthenticationRegion = _options.Region ?? "us-east-1";
+        }
+
+        try
+        {
+            var client = credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
+            _client?.Dispose();
+            _credentialsStamp = stamp;
+            return _client = client;
+        }
+        catch (AmazonClientException e)
+        {
+            throw new SourceException($"{Describe}: cannot create the S3 client: {e.Message} (set source.region, or auth files, or give the pod an IAM role)", e);
+        }
+    }
+
+    private static string ReadSecret(string file, string setting)
+    {
+        try
+        {
+            return File.ReadAllText(file).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SourceException($"cannot read {setting} '{file}': {e.Message}");
+        }
+    }
+
+    private SourceException Explain(AmazonServiceException e) => e.ErrorCode switch
+    {
+        "NoSuchBucket" => new SourceException($"bucket '{_options.Bucket}' does not exist ({Describe})", e),
+        "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "AccessDenied" or "ExpiredToken" or "InvalidToken" or "InvalidClientTokenId" =>
+            new SourceException($"the credentials were refused for bucket '{_options.Bucket}' ({e.ErrorCode}); check auth.accessKeyIdFile and auth.secretAccessKeyFile, or the pod's IAM role", e),
+        _ => new SourceException($"{Describe}: {e.ErrorCode ?? ((int)e.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)}: {e.Message}", e),
+    };
+
+    private sealed class Snapshot(S3Source source, AmazonS3Client client, string revision, IReadOnlyList<SourceEntry> entries) : SourceSnapshot(revision, entries)
+    {
+        public override async Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken)
+        {
+            var key = source._options.Prefix + entry.Path;
+            var request = new GetObjectRequest { BucketName = source._options.Bucket, Key = key, EtagToMatch = $"\"{entry.Version}\"" };
+            Interlocked.Increment(ref source._downloads);
+            try
+            {
+                using var response = await client.GetObjectAsync(request, cancellationToken);
+                if (ETag(response.ETag) != entry.Version)
+                {
+                    // Some S3-compatible stores ignore If-Match: check the ETag that came back too.
+                    throw new SourceException($"'{key}' changed during the sync (listed ETag {entry.Version}, got {ETag(response.ETag)}); it will be retried");
+                }
+
+                await response.ResponseStream.CopyToAsync(destination, 81920, cancellationToken);
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode is System.Net.HttpStatusCode.PreconditionFailed)
+            {
+                throw new SourceException($"'{key}' changed during the sync; it will be retried", e);
+            }
+            catch (AmazonS3Exception e) when (e.ErrorCode == "NoSuchKey")
+            {
+                throw new SourceException($"'{key}' was deleted during the sync; it will be retried", e);
+            }
+            catch (AmazonServiceException e)
+            {
+                throw source.Explain(e);
+            }
+            catch (Exception e) when (e is AmazonClientException or HttpRequestException)
+            {
+                throw new SourceException($"{source.Describe}: downloading '{key}': {Errors.Describe(e)}", e);
+            }
+        }
+    }
+}
