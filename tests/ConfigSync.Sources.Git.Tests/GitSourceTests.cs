@@ -232,7 +232,7 @@ public sealed class GitSourceTests : IDisposable
         _repo.Write("n", "0");
         _repo.Commit("0");
         await using var git = Harness();
-        var packs = Path.Combine(Root, ".configsync", "cache", "git", "repo.git", "objects", "pack");
+        var packs = Path.Combine(git.Cache, "repo.git", "objects", "pack");
         var most = 0;
         for (var i = 1; i <= GitSource.CompactAfterPacks + 2; i++)
         {

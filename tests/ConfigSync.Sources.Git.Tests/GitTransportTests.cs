@@ -59,7 +59,7 @@ public sealed class GitTransportTests : IDisposable
         Assert.Equal("port: 2", git.Read("app.yaml"));
         Assert.Equal("pool: 5", git.Read("deep/nested/db.yaml"));
 
-        using var cache = new LibGit2Sharp.Repository(_temp.Combine("volume", ".configsync", "cache", "git", "repo.git"));
+        using var cache = new LibGit2Sharp.Repository(Path.Combine(git.Cache, "repo.git"));
         Assert.True(cache.Info.IsShallow);
         Assert.DoesNotContain(git.LogLines, l => l.Contains("shallow clone failed", StringComparison.Ordinal));
     }

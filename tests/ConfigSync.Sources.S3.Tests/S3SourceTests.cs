@@ -114,6 +114,50 @@ public sealed class S3SourceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TraversalKey_FailsByName_AndNothingIsWrittenOutsideTheTree()
+    {
+        await _s3.PutAsync("app.yaml", "good");
+        await _s3.PutAsync("conf/..", "climbs out");
+        await using var s3 = Harness();
+
+        var error = await Assert.ThrowsAsync<PublishException>(() => s3.SyncAsync());
+
+        Assert.Contains("'conf/..' contains '..'", error.Message);
+        Assert.False(Path.Exists(s3.Live));
+    }
+
+    [Fact]
+    public async Task TwoThousandFiveHundredObjects_ArePagedThroughAtTheRealPageSize()
+    {
+        await Parallel.ForEachAsync(Enumerable.Range(0, 2500), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+            await _s3.PutAsync($"nested/d{i % 25}/deeper/f{i}.yaml", S3rver.Text(i)));
+        await using var s3 = Harness(("prefix", "nested"));
+
+        var manifest = await s3.SyncAsync();
+
+        Assert.Equal(2500, manifest!.Files.Count);
+        Assert.Equal(3, ((S3Source)s3.Source).ListRequests);
+        Assert.Equal("v2499", s3.Read("d24/deeper/f2499.yaml"));
+    }
+
+    [Fact]
+    public async Task ServerDownAtStart_IsANamedError_AndNothingIsPublished()
+    {
+        await using var s3 = SourceHarness.Create(Factory, Root, new Dictionary<string, string?>
+        {
+            ["bucket"] = "config",
+            ["endpoint"] = $"http://127.0.0.1:{AppListener.FreePort()}",
+            ["auth:accessKeyIdFile"] = _temp.Combine("secret", "key-id"),
+            ["auth:secretAccessKeyFile"] = _temp.Combine("secret", "secret"),
+        });
+
+        var error = await Assert.ThrowsAsync<SourceException>(() => s3.SyncAsync());
+
+        Assert.Contains("s3://config/ at http://127.0.0.1:", error.Message);
+        Assert.False(Path.Exists(s3.Live));
+    }
+
+    [Fact]
     public async Task ObjectReplacedAfterListing_FailsTheSync_InsteadOfPublishingAMix()
     {
         await _s3.PutAsync("a.yaml", "1");

@@ -11,6 +11,8 @@ namespace ConfigSync.Tests.TestSupport;
 /// the source polls, the real publisher publishes into a real folder.</summary>
 public sealed class SourceHarness : IAsyncDisposable
 {
+    private const string SyncName = "test";
+
     private readonly IConfigSource _source;
 
     private SourceHarness(string root, IConfigSource source, TreePublisher publisher)
@@ -23,6 +25,9 @@ public sealed class SourceHarness : IAsyncDisposable
     public string Root { get; }
 
     public string Live => Path.Combine(Root, "current");
+
+    /// <summary>The folder the source keeps its state in (the sync is named "test").</summary>
+    public string Cache => Path.Combine(Root, ".configsync", "cache", SyncName);
 
     internal TreePublisher Publisher { get; }
 
@@ -41,13 +46,13 @@ public sealed class SourceHarness : IAsyncDisposable
         var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new ListLoggerProvider(logs)));
         var settings = new SyncSettings
         {
-            Name = "test",
+            Name = SyncName,
             Source = new SourceDefinition(factory.Type, factory, options),
             Target = new TargetSettings { Root = root },
         };
-        var cache = Path.Combine(root, ".configsync", "cache", "test");
+        var cache = Path.Combine(root, ".configsync", "cache", SyncName);
         Directory.CreateDirectory(cache);
-        var created = factory.Create(options, new SourceContext("test", cache, loggerFactory, TimeProvider.System));
+        var created = factory.Create(options, new SourceContext(SyncName, cache, loggerFactory, TimeProvider.System));
         var publisher = new TreePublisher(settings, created.Describe, TimeProvider.System, NullLogger.Instance);
         publisher.Recover();
         var harness = new SourceHarness(root, created, publisher);
