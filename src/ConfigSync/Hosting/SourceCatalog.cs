@@ -1,4 +1,5 @@
 using ConfigSync.Sources;
+using ConfigSync.Sources.AzureBlob;
 using ConfigSync.Sources.Dir;
 using ConfigSync.Sources.Git;
 using ConfigSync.Sources.S3;
@@ -13,5 +14,6 @@ internal static class SourceCatalog
         new DirectorySourceFactory(),
         new GitSourceFactory(),
         new S3SourceFactory(),
+        new AzureBlobSourceFactory(),
     ];
 }

@@ -1,0 +1,286 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Azure;
+using Azure.Core;
+using Azure.Identity;
+using Azure.Storage;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using ConfigSync.Diagnostics;
+
+namespace ConfigSync.Sources.AzureBlob;
+
+/// <summary>
+/// Publishes the blobs under a prefix. Each poll lists the prefix flat (one request per page of up
+/// to 5,000 names); the revision is a hash of the sorted (name, ETag) list, so an unchanged
+/// container costs the listing and no download. Changed blobs are downloaded in parallel, each
+/// conditioned on its listed ETag, the answer's status and ETag checked (a conditional download
+/// answered 304 or 412 must never become an empty or mixed file), and the Content-MD5 the listing
+/// gave checked against the bytes written.
+/// </summary>
+internal sealed class AzureBlobSource(AzureBlobSourceOptions options) : IConfigSource
+{
+    private static readonly string[] CredentialErrorCodes =
+        ["AuthenticationFailed", "AuthorizationFailure", "AuthorizationPermissionMismatch", "InvalidAuthenticationInfo", "NoAuthenticationInformation", "AuthorizationResourceTypeMismatch"];
+
+    private readonly AzureBlobSourceOptions _options = options;
+    private BlobContainerClient? _client;
+    private string? _connectionString;
+    private AzureSasCredential? _sas;
+    private StorageSharedKeyCredential? _sharedKey;
+    private int _downloads;
+    private int _listRequests;
+
+    public string Describe => _options.AccountUrl is { } url
+        ? $"azureblob {url.ToString().TrimEnd('/')}/{_options.Container}/{_options.Prefix}"
+        : $"azureblob container '{_options.Container}'/{_options.Prefix} (connection string)";
+
+    /// <summary>Downloads made so far (for tests and benchmarks).</summary>
+    internal int Downloads => Volatile.Read(ref _downloads);
+
+    /// <summary>Listing requests (pages) made so far.</summary>
+    internal int ListRequests => Volatile.Read(ref _listRequests);
+
+    public async Task<SourceSnapshot?> PollAsync(PollContext context, CancellationToken cancellationToken)
+    {
+        var client = Client();
+        var entries = new List<SourceEntry>();
+        var hashes = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        try
+        {
+            var pages = client.GetBlobsAsync(new GetBlobsOptions { Prefix = _options.Prefix, Traits = BlobTraits.Metadata }, cancellationToken)
+                .AsPages(pageSizeHint: _options.PageSize);
+            await foreach (var page in pages)
+            {
+                Interlocked.Increment(ref _listRequests);
+                foreach (var item in page.Values)
+                {
+                    var path = item.Name[_options.Prefix.Length..];
+                    if (path.Length == 0 || path.EndsWith('/') || IsFolder(item))
+                    {
+                        continue; // a virtual-folder marker, or a directory of a hierarchical-namespace account
+                    }
+
+                    var etag = ETag(item.Properties.ETag);
+                    entries.Add(new SourceEntry(path, item.Properties.ContentLength ?? -1, etag));
+                    if (item.Properties.ContentHash is { Length: > 0 } md5)
+                    {
+                        hashes[path] = md5;
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is not SourceException and not OperationCanceledException)
+        {
+            throw Explain(e, null);
+        }
+
+        var revision = Revisions.FromListing(entries);
+        return revision == context.LastRevision ? null : new Snapshot(this, client, revision, entries, hashes) { MaxParallelism = _options.Parallelism };
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private static bool IsFolder(BlobItem item) =>
+        item.Metadata is { } metadata && metadata.TryGetValue("hdi_isfolder", out var folder) && string.Equals(folder, "true", StringComparison.OrdinalIgnoreCase);
+
+    private static string ETag(ETag? etag) => (etag?.ToString() ?? string.Empty).Trim('"');
+
+    private BlobContainerClient Client()
+    {
+        // Secrets in files are re-read at every poll: a rotated Secret is picked up without a restart.
+        switch (_options.Auth)
+        {
+            case AzureBlobAuthMode.ConnectionString:
+                var connectionString = _options.SecretFile is { } file
+                    ? ReadSecret(file, "auth.connectionStringFile")
+                    : Environment.GetEnvironmentVariable(_options.SecretEnvironmentVariable!)?.Trim() is { Length: > 0 } value
+                        ? value
+                        : throw new SourceException($"auth.connectionStringEnv: the environment variable '{_options.SecretEnvironmentVariable}' is not set");
+                if (_client is null || connectionString != _connectionString)
+                {
+                    try
+                    {
+                        _client = new BlobServiceClient(connectionString, ClientOptions()).GetBlobContainerClient(_options.Container);
+                    }
+                    catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+                    {
+                        // The exception's message could quote the string: name the setting only.
+                        throw new SourceException($"{(_options.SecretFile is null ? "auth.connectionStringEnv" : "auth.connectionStringFile")}: not a valid storage connection string ({e.GetType().Name})");
+                    }
+
+                    _connectionString = connectionString;
+                }
+
+                return _client;
+
+            case AzureBlobAuthMode.SasToken:
+                var sas = ReadSecret(_options.SecretFile!, "auth.sasTokenFile").TrimStart('?');
+                if (_sas is null)
+                {
+                    _sas = new AzureSasCredential(sas);
+                    _client = new BlobContainerClient(ContainerUri(), _sas, ClientOptions());
+                }
+                else
+                {
+                    _sas.Update(sas);
+                }
+
+                return _client!;
+
+            case AzureBlobAuthMode.AccountKey:
+                var key = ReadSecret(_options.SecretFile!, "auth.accountKeyFile");
+                try
+                {
+                    if (_sharedKey is null)
+                    {
+                        _sharedKey = new StorageSharedKeyCredential(_options.AccountName!, key);
+                        _client = new BlobContainerClient(ContainerUri(), _sharedKey, ClientOptions());
+                    }
+                    else
+                    {
+                        _sharedKey.SetAccountKey(key);
+                    }
+                }
+                catch (FormatException)
+                {
+                    _sharedKey = null;
+                    throw new SourceException("auth.accountKeyFile: the account key is not base64");
+                }
+
+                return _client!;
+
+            default:
+                return _client ??= _options.Auth switch
+                {
+                    AzureBlobAuthMode.Anonymous => new BlobContainerClient(ContainerUri(), ClientOptions()),
+                    _ => new BlobContainerClient(ContainerUri(), TokenCredential(), ClientOptions()),
+                };
+        }
+    }
+
+    private TokenCredential TokenCredential() => _options.Auth switch
+    {
+        // AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE, injected by the AKS workload identity webhook.
+        AzureBlobAuthMode.WorkloadIdentity => new WorkloadIdentityCredential(),
+        AzureBlobAuthMode.ManagedIdentity => new ManagedIdentityCredential(_options.ManagedIdentityClientId is { } id
+            ? ManagedIdentityId.FromUserAssignedClientId(id)
+            : ManagedIdentityId.SystemAssigned),
+        _ => new DefaultAzureCredential(),
+    };
+
+    private Uri ContainerUri() => new(_options.AccountUrl!.ToString().TrimEnd('/') + "/" + _options.Container);
+
+    private static BlobClientOptions ClientOptions()
+    {
+        var options = new BlobClientOptions();
+        options.Retry.MaxRetries = 2;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(30);
+        return options;
+    }
+
+    private static string ReadSecret(string file, string setting)
+    {
+        try
+        {
+            return File.ReadAllText(file).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SourceException($"cannot read {setting} '{file}': {e.Message}");
+        }
+    }
+
+    private string AuthSetting => _options.Auth switch
+    {
+        AzureBlobAuthMode.ConnectionString => _options.SecretFile is null ? "auth.connectionStringEnv" : "auth.connectionStringFile",
+        AzureBlobAuthMode.SasToken => "auth.sasTokenFile (expired or wrong SAS?)",
+        AzureBlobAuthMode.AccountKey => "auth.accountKeyFile",
+        AzureBlobAuthMode.WorkloadIdentity => "the workload identity's role assignment (Storage Blob Data Reader)",
+        AzureBlobAuthMode.ManagedIdentity => "the managed identity's role assignment (Storage Blob Data Reader)",
+        AzureBlobAuthMode.DefaultCredential => "the identity DefaultAzureCredential found",
+        _ => "auth (the container is not public)",
+    };
+
+    private SourceException Explain(Exception e, string? name)
+    {
+        var what = name is null ? Describe : $"{Describe}: '{name}'";
+        return e switch
+        {
+            RequestFailedException { ErrorCode: "ContainerNotFound" } =>
+                new SourceException($"container '{_options.Container}' does not exist ({Describe})", e),
+            RequestFailedException { ErrorCode: "BlobNotFound" } =>
+                new SourceException($"{what} was deleted during the sync; it will be retried", e),
+            RequestFailedException { ErrorCode: "ConditionNotMet" } or RequestFailedException { Status: 412 } =>
+                new SourceException($"{what} changed during the sync; it will be retried", e),
+            RequestFailedException f when f.Status is 401 or 403 || CredentialErrorCodes.Contains(f.ErrorCode) =>
+                new SourceException($"the credentials were refused for container '{_options.Container}' ({f.ErrorCode ?? f.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)}); check {AuthSetting}", e),
+            // The service's message quotes request details; its code and status say what went wrong.
+            RequestFailedException { Status: > 0 } f =>
+                new SourceException($"{what}: {f.ErrorCode ?? "error"} (HTTP {f.Status})", e),
+            AuthenticationFailedException or CredentialUnavailableException =>
+                new SourceException($"{Describe}: cannot get a token ({_options.Auth}): {Errors.Describe(e)}", e),
+            _ => new SourceException($"{what}: {Errors.Describe(e)}", e),
+        };
+    }
+
+    private sealed class Snapshot(AzureBlobSource source, BlobContainerClient client, string revision, IReadOnlyList<SourceEntry> entries, Dictionary<string, byte[]> hashes)
+        : SourceSnapshot(revision, entries)
+    {
+        public override async Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken)
+        {
+            var name = source._options.Prefix + entry.Path;
+            Interlocked.Increment(ref source._downloads);
+            Response<BlobDownloadStreamingResult> response;
+            try
+            {
+                response = await client.GetBlobClient(name).DownloadStreamingAsync(
+                    new BlobDownloadOptions { Conditions = new BlobRequestConditions { IfMatch = new ETag($"\"{entry.Version}\"") } },
+                    cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw source.Explain(e, name);
+            }
+
+            using var result = response.Value;
+            var status = response.GetRawResponse().Status;
+            if (status is not 200)
+            {
+                // A conditional download answered 304 (or anything else) does not throw, and has no content.
+                throw new SourceException($"{source.Describe}: '{name}': the download answered HTTP {status} instead of the content; nothing is published from it");
+            }
+
+            if (ETag(result.Details.ETag) != entry.Version)
+            {
+                throw new SourceException($"{source.Describe}: '{name}' changed during the sync (listed ETag {entry.Version}, got {ETag(result.Details.ETag)}); it will be retried");
+            }
+
+            using var md5 = hashes.TryGetValue(entry.Path, out var expected) ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+            var buffer = ArrayPool<byte>.Shared.Rent(81920);
+            try
+            {
+                int read;
+                while ((read = await result.Content.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    md5?.AppendData(buffer, 0, read);
+                    await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                }
+            }
+            catch (Exception e) when (e is IOException or RequestFailedException)
+            {
+                throw source.Explain(e, name);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            if (md5 is not null && !md5.GetHashAndReset().AsSpan().SequenceEqual(expected))
+            {
+                throw new SourceException($"{source.Describe}: '{name}': the bytes received do not match the blob's Content-MD5; it will be retried");
+            }
+        }
+    }
+}

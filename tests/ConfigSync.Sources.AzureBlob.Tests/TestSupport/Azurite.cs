@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Globalization;
+using Azure.Storage.Blobs;
+
+namespace ConfigSync.Sources.AzureBlob.Tests.TestSupport;
+
+/// <summary>
+/// Azurite (npm, pinned in tests/servers), blob service only, in memory, on 127.0.0.1 and a free
+/// port: Microsoft's emulator, which checks shared-key and SAS signatures. Started with
+/// --skipApiVersionCheck because Azure.Storage.Blobs 12.30 sends an API version Azurite 3.37 does not know.
+/// </summary>
+public sealed class Azurite : IAsyncDisposable
+{
+    public const string Account = "devstoreaccount1";
+
+    /// <summary>The emulator's well-known development account key (public, not a secret).</summary>
+    public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private readonly Process _process;
+
+    private Azurite(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+        Service = new BlobServiceClient(ConnectionString);
+    }
+
+    public int Port { get; }
+
+    public string AccountUrl => $"http://127.0.0.1:{Port}/{Account}";
+
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={AccountKey};BlobEndpoint={AccountUrl};";
+
+    public BlobServiceClient Service { get; }
+
+    public static async Task<Azurite> StartAsync()
+    {
+        var script = Path.Combine(RepoRoot(), "tests", "servers", "node_modules", "azurite", "dist", "src", "blob", "main.js");
+        if (!File.Exists(script))
+        {
+            throw new InvalidOperationException("azurite is not installed: run scripts/test-deps.sh (npm ci in tests/servers)");
+        }
+
+        var port = AppListener.FreePort();
+        var start = new ProcessStartInfo("node", [script, "--blobHost", "127.0.0.1", "--blobPort", port.ToString(CultureInfo.InvariantCulture),
+            "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new Azurite(process, port);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await server.Service.GetPropertiesAsync();
+                return server;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline && !process.HasExited)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>Makes a container (each test its own, on one shared server).</summary>
+    public async Task<AzuriteContainer> CreateContainerAsync(string name)
+    {
+        var client = Service.GetBlobContainerClient(name);
+        await client.CreateIfNotExistsAsync();
+        return new AzuriteContainer(this, client);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    internal static string Text(int i) => "v" + i.ToString(CultureInfo.InvariantCulture);
+
+    private static string RepoRoot()
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "ConfigSync.sln")))
+        {
+            folder = folder.Parent;
+        }
+
+        return folder?.FullName ?? throw new InvalidOperationException("cannot find ConfigSync.sln");
+    }
+}
+
+/// <summary>One container on an <see cref="Azurite"/>, for seeding.</summary>
+public sealed class AzuriteContainer(Azurite server, BlobContainerClient client)
+{
+    public string Name => client.Name;
+
+    public BlobContainerClient Client => client;
+
+    public string AccountUrl => server.AccountUrl;
+
+    public string ConnectionString => server.ConnectionString;
+
+    public Task PutAsync(string name, string content) => client.GetBlobClient(name).UploadAsync(BinaryData.FromString(content), overwrite: true);
+
+    public Task DeleteAsync(string name) => client.GetBlobClient(name).DeleteAsync();
+}
+
+/// <summary>One Azurite for a test class; each test makes its own container.</summary>
+public sealed class AzuriteFixture : IAsyncLifetime
+{
+    private int _containers;
+
+    public Azurite Server { get; private set; } = null!;
+
+    public Task<AzuriteContainer> NewContainerAsync() =>
+        Server.CreateContainerAsync("test-" + Interlocked.Increment(ref _containers).ToString(CultureInfo.InvariantCulture));
+
+    public async Task InitializeAsync() => Server = await Azurite.StartAsync();
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
