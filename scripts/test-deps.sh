@@ -4,7 +4,7 @@
 #  - lighttpd: smart HTTP git with basic auth (runs git-http-backend as CGI)
 #  - openssh-server and openssh-client: sshd with key-only login, and the ssh program libgit2 runs
 #  - node and npm (Debian's, if missing), then the npm servers pinned in tests/servers/package-lock.json:
-#    s3rver (S3)
+#    s3rver (S3) and azurite (Azure Blob)
 # Every server is started by the tests themselves on 127.0.0.1 and a free port.
 set -euo pipefail
 

@@ -162,11 +162,11 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options) : IConfigS
     private TokenCredential TokenCredential() => _options.Auth switch
     {
         // AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE, injected by the AKS workload identity webhook.
-        AzureBlobAuthMode.WorkloadIdentity => new WorkloadIdentityCredential(),
+        AzureBlobAuthMode.WorkloadIdentity => new WorkloadIdentityCredential(new WorkloadIdentityCredentialOptions { DisableInstanceDiscovery = _options.DisableInstanceDiscovery }),
         AzureBlobAuthMode.ManagedIdentity => new ManagedIdentityCredential(_options.ManagedIdentityClientId is { } id
             ? ManagedIdentityId.FromUserAssignedClientId(id)
             : ManagedIdentityId.SystemAssigned),
-        _ => new DefaultAzureCredential(),
+        _ => new DefaultAzureCredential(new DefaultAzureCredentialOptions { DisableInstanceDiscovery = _options.DisableInstanceDiscovery }),
     };
 
     private Uri ContainerUri() => new(_options.AccountUrl!.ToString().TrimEnd('/') + "/" + _options.Container);

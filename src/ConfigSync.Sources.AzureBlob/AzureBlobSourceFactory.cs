@@ -89,6 +89,7 @@ public sealed class AzureBlobSourceFactory : SourceFactory<AzureBlobSourceOption
             SecretEnvironmentVariable = secretEnv,
             AccountName = accountName ?? (accountUrl is null ? null : AccountNameOf(accountUrl)),
             ManagedIdentityClientId = auth.String("managedIdentityClientId"),
+            DisableInstanceDiscovery = auth.Bool("disableInstanceDiscovery", false),
         };
     }
 

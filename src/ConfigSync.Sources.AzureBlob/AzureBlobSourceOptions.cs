@@ -55,6 +55,10 @@ public sealed class AzureBlobSourceOptions
     /// <summary>Storage account name for <see cref="AzureBlobAuthMode.AccountKey"/>. <value>The default value is taken from the URL.</value></summary>
     public string? AccountName { get; init; }
 
+    /// <summary>Skip Microsoft Entra instance discovery (private clouds, Azure Stack, or where
+    /// login.microsoftonline.com cannot be reached and AZURE_AUTHORITY_HOST points elsewhere).</summary>
+    public bool DisableInstanceDiscovery { get; init; }
+
     /// <summary>Client id of a user-assigned managed identity; null for the system-assigned one.</summary>
     public string? ManagedIdentityClientId { get; init; }
 }

@@ -65,7 +65,7 @@ public sealed class S3DaemonTests : IAsyncLifetime
     [Fact]
     public async Task IrsaWebIdentity_AssumesTheRoleWithTheProjectedToken_AndSyncs()
     {
-        using var sts = new CredentialEndpoint(_ => ("text/xml", $"""
+        await using var sts = await CredentialEndpoint.StartAsync(_ => ("text/xml", $"""
             <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
               <AssumeRoleWithWebIdentityResult>
                 <Credentials>
@@ -103,7 +103,7 @@ public sealed class S3DaemonTests : IAsyncLifetime
     [Fact]
     public async Task EksPodIdentity_ReadsTheAgentWithTheTokenFile_AndSyncs()
     {
-        using var agent = new CredentialEndpoint(_ => ("application/json", $$"""
+        await using var agent = await CredentialEndpoint.StartAsync(_ => ("application/json", $$"""
             {"AccessKeyId":"{{S3rver.KeyId}}","SecretAccessKey":"{{S3rver.Secret}}","Token":"session-token","Expiration":"{{DateTime.UtcNow.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}}"}
             """));
         var token = _scenario.Temp.Write("eks-pod-identity/token", "pod-identity-token");

@@ -22,6 +22,9 @@ internal static class Logging
         builder.AddFilter("Microsoft", LogLevel.Warning);
         builder.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Error);
         builder.AddFilter("Microsoft.Hosting.Lifetime", level <= LogLevel.Information ? LogLevel.Information : level);
+        // An unready /readyz is the normal state before the first sync, and each probe would log an
+        // error; the sync loop logs the failures that matter, once, with their cause.
+        builder.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         builder.AddFilter("System.Net.Http", LogLevel.Warning);
         builder.AddFilter("Polly", LogLevel.Warning);
         if (settings.Format == "json")

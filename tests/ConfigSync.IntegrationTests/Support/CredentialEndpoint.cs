@@ -1,70 +1,73 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Text;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace ConfigSync.IntegrationTests.Support;
 
 /// <summary>
-/// A real HTTP server on 127.0.0.1 standing in for a cloud credential service (AWS STS, the EKS Pod
-/// Identity agent, the Azure token endpoint): records each request and answers with the given body.
+/// A real HTTP(S) server (Kestrel) on 127.0.0.1 standing in for a cloud credential service (AWS STS,
+/// the EKS Pod Identity agent, Microsoft Entra ID's token endpoint, a managed identity endpoint):
+/// records each request and answers with the given body.
 /// </summary>
-public sealed class CredentialEndpoint : IDisposable
+public sealed class CredentialEndpoint : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
-    private readonly Func<Request, (string ContentType, string Body)> _answer;
-    private readonly Task _loop;
+    private readonly WebApplication _app;
 
-    public CredentialEndpoint(Func<Request, (string ContentType, string Body)> answer)
+    private CredentialEndpoint(WebApplication app, int port, bool https)
     {
-        _answer = answer;
-        Port = AppListener.FreePort();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
-        _loop = Task.Run(LoopAsync);
+        _app = app;
+        Port = port;
+        Url = $"{(https ? "https" : "http")}://127.0.0.1:{port}";
     }
 
     public int Port { get; }
 
-    public string Url => $"http://127.0.0.1:{Port}";
+    public string Url { get; }
 
     public ConcurrentQueue<Request> Requests { get; } = new();
 
-    public void Dispose()
+    public static async Task<CredentialEndpoint> StartAsync(Func<Request, (string ContentType, string Body)> answer, X509Certificate2? certificate = null)
     {
-        _listener.Stop();
-        _listener.Close();
-        _loop.Wait(TimeSpan.FromSeconds(5));
-    }
-
-    private async Task LoopAsync()
-    {
-        while (_listener.IsListening)
+        var port = AppListener.FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port, o =>
         {
-            HttpListenerContext context;
-            try
+            if (certificate is not null)
             {
-                context = await _listener.GetContextAsync();
+                o.UseHttps(certificate);
             }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+        }));
+        var app = builder.Build();
+        var endpoint = new CredentialEndpoint(app, port, certificate is not null);
+        app.Run(async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
             var request = new Request(
-                context.Request.HttpMethod,
-                context.Request.Url!.PathAndQuery,
-                context.Request.Headers["Authorization"],
+                context.Request.Method,
+                context.Request.Path + context.Request.QueryString,
+                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
                 await reader.ReadToEndAsync());
-            Requests.Enqueue(request);
-            var (contentType, body) = _answer(request);
-            var bytes = Encoding.UTF8.GetBytes(body);
+            endpoint.Requests.Enqueue(request);
+            var (contentType, body) = answer(request);
             context.Response.ContentType = contentType;
-            context.Response.ContentLength64 = bytes.Length;
-            await context.Response.OutputStream.WriteAsync(bytes);
-            context.Response.Close();
-        }
+            await context.Response.WriteAsync(body);
+        });
+        await app.StartAsync();
+        return endpoint;
     }
 
-    public sealed record Request(string Method, string PathAndQuery, string? Authorization, string Body);
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    public sealed record Request(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, string Body)
+    {
+        public string? Authorization => Headers.GetValueOrDefault("Authorization");
+    }
 }

@@ -18,23 +18,39 @@ public sealed class Azurite : IAsyncDisposable
 
     private readonly Process _process;
 
-    private Azurite(Process process, int port)
+    private Azurite(Process process, int port, bool https)
     {
         _process = process;
         Port = port;
-        Service = new BlobServiceClient(ConnectionString);
+        Scheme = https ? "https" : "http";
+        var options = new BlobClientOptions();
+        if (https)
+        {
+            // The test's own seeding client only; the daemon trusts the test certificate properly.
+            options.Transport = new Azure.Core.Pipeline.HttpClientTransport(new HttpClientHandler
+            {
+                ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator,
+            });
+        }
+
+        Service = new BlobServiceClient(ConnectionString, options);
     }
 
     public int Port { get; }
 
-    public string AccountUrl => $"http://127.0.0.1:{Port}/{Account}";
+    public string Scheme { get; }
+
+    public string AccountUrl => $"{Scheme}://127.0.0.1:{Port}/{Account}";
 
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={AccountKey};BlobEndpoint={AccountUrl};";
+        $"DefaultEndpointsProtocol={Scheme};AccountName={Account};AccountKey={AccountKey};BlobEndpoint={AccountUrl};";
 
     public BlobServiceClient Service { get; }
 
-    public static async Task<Azurite> StartAsync()
+    /// <summary>Starts Azurite; with a certificate and key (PEM files) it serves https and accepts
+    /// OAuth bearer tokens too (<c>--oauth basic</c>: issuer, audience and lifetime are checked, the
+    /// signature is not).</summary>
+    public static async Task<Azurite> StartAsync(string? certificateFile = null, string? keyFile = null)
     {
         var script = Path.Combine(RepoRoot(), "tests", "servers", "node_modules", "azurite", "dist", "src", "blob", "main.js");
         if (!File.Exists(script))
@@ -49,12 +65,20 @@ public sealed class Azurite : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        if (certificateFile is not null && keyFile is not null)
+        {
+            foreach (var argument in new[] { "--cert", certificateFile, "--key", keyFile, "--oauth", "basic" })
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new Azurite(process, port);
+        var server = new Azurite(process, port, certificateFile is not null);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
