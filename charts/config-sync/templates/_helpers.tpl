@@ -1,27 +1,170 @@
-{{- define "config-sync.fullname" -}}
-{{- printf "%s-config-sync" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{/*
+ConfigSync named templates. Every template takes a context with .Values (this chart's values) and
+.Release; from another chart that depends on this one, pass its section:
+  {{ include "config-sync.initContainers" (dict "Values" (index .Values "config-sync") "Release" .Release) }}
+*/}}
+
+{{- define "config-sync.name" -}}
+{{- default "config-sync" .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* The ConfigSync container, to include in an app's pod spec. */}}
+{{- define "config-sync.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name (include "config-sync.name" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "config-sync.appVersion" -}}
+{{- if .Chart }}{{ .Chart.AppVersion }}{{ else }}0.2.0{{ end -}}
+{{- end -}}
+
+{{- define "config-sync.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "config-sync.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "config-sync.labels" -}}
+{{ include "config-sync.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "config-sync.appVersion" . | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service | default "Helm" }}
+{{- if .Chart }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end }}
+{{- end -}}
+
+{{- define "config-sync.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "config-sync.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Pod labels ConfigSync needs (AKS workload identity). */}}
+{{- define "config-sync.podLabels" -}}
+{{- if .Values.azureWorkloadIdentity.enabled }}
+azure.workload.identity/use: "true"
+{{- end }}
+{{- end -}}
+
+{{/* Pod annotation that rolls the pods when the configuration changes. */}}
+{{- define "config-sync.podAnnotations" -}}
+checksum/config-sync: {{ toYaml .Values.config | sha256sum }}
+{{- end -}}
+
+{{/* The ConfigSync container for the chosen mode (a map, not a list item). */}}
+{{- define "config-sync.container" -}}
+name: config-sync
+image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default (include "config-sync.appVersion" .) }}"
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+{{- if eq .Values.mode "init" }}
+args: ["once", "--config", "/etc/configsync/config.yaml", "--no-signal"]
+{{- else }}
+args: ["run", "--config", "/etc/configsync/config.yaml"]
+{{- end }}
+{{- if eq .Values.mode "native" }}
+# A native sidecar: started before the app, kept running, stopped after it; never blocks a Job.
+restartPolicy: Always
+{{- end }}
+{{- with .Values.env }}
+env:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if ne .Values.mode "init" }}
+ports:
+  - name: configsync
+    containerPort: {{ .Values.port }}
+    protocol: TCP
+{{- end }}
+{{- if eq .Values.mode "native" }}
+# The kubelet starts the app containers only once this succeeds: after the first sync is live.
+startupProbe:
+  httpGet: { path: /readyz, port: configsync }
+  periodSeconds: {{ .Values.probes.startup.periodSeconds }}
+  failureThreshold: {{ .Values.probes.startup.failureThreshold }}
+{{- end }}
+{{- if ne .Values.mode "init" }}
+readinessProbe:
+  httpGet: { path: /readyz, port: configsync }
+  periodSeconds: {{ .Values.probes.readiness.periodSeconds }}
+  failureThreshold: {{ .Values.probes.readiness.failureThreshold }}
+livenessProbe:
+  httpGet: { path: /healthz, port: configsync }
+  periodSeconds: {{ .Values.probes.liveness.periodSeconds }}
+  failureThreshold: {{ .Values.probes.liveness.failureThreshold }}
+{{- end }}
+resources:
+  {{- toYaml .Values.resources | nindent 2 }}
+securityContext:
+  {{- toYaml .Values.securityContext | nindent 2 }}
+volumeMounts:
+  - name: {{ .Values.volume.name }}
+    mountPath: {{ .Values.volume.mountPath }}
+  - name: config-sync-config
+    mountPath: /etc/configsync
+    readOnly: true
+  - name: config-sync-tmp
+    mountPath: /tmp
+  {{- range $i, $secret := .Values.secrets }}
+  - name: config-sync-secret-{{ $i }}
+    mountPath: {{ $secret.mountPath }}
+    readOnly: true
+  {{- end }}
+{{- end -}}
+
+{{/* List items for a pod's initContainers: ConfigSync in native or init mode, nothing in sidecar mode. */}}
+{{- define "config-sync.initContainers" -}}
+{{- if ne .Values.mode "sidecar" }}
+- {{ include "config-sync.container" . | nindent 2 | trim }}
+{{- end }}
+{{- end -}}
+
+{{/* List items for a pod's containers: ConfigSync in sidecar mode, nothing otherwise. */}}
+{{- define "config-sync.containers" -}}
+{{- if eq .Values.mode "sidecar" }}
+- {{ include "config-sync.container" . | nindent 2 | trim }}
+{{- end }}
+{{- end -}}
+
+{{/* The ConfigSync container as one list item, whatever the mode: put it in containers for
+sidecar mode, in initContainers for native and init modes. */}}
 {{- define "config-sync.sidecar" -}}
-- name: config-sync
-  image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"
-  imagePullPolicy: {{ .Values.image.pullPolicy }}
-  args: ["run", "--config", "/etc/configsync/config.yaml"]
-  ports:
-    - name: configsync
-      containerPort: 8081
-  readinessProbe:
-    httpGet: { path: /readyz, port: configsync }
-  livenessProbe:
-    httpGet: { path: /healthz, port: configsync }
-  securityContext:
-    runAsNonRoot: true
-    runAsUser: 1654
-    readOnlyRootFilesystem: true
-    allowPrivilegeEscalation: false
-    capabilities: { drop: ["ALL"] }
-  volumeMounts:
-    - { name: config-sync-data, mountPath: {{ .Values.volumeMountPath }} }
-    - { name: config-sync-config, mountPath: /etc/configsync, readOnly: true }
+- {{ include "config-sync.container" . | nindent 2 | trim }}
+{{- end -}}
+
+{{/* List items for a pod's volumes: the shared volume, the configuration, /tmp, the Secrets. */}}
+{{- define "config-sync.volumes" -}}
+- name: {{ .Values.volume.name }}
+  emptyDir:
+    {{- if .Values.volume.medium }}
+    medium: {{ .Values.volume.medium }}
+    {{- end }}
+    {{- if .Values.volume.sizeLimit }}
+    sizeLimit: {{ .Values.volume.sizeLimit }}
+    {{- end }}
+- name: config-sync-config
+  configMap:
+    name: {{ include "config-sync.fullname" . }}
+- name: config-sync-tmp
+  emptyDir:
+    sizeLimit: 16Mi
+{{- range $i, $secret := .Values.secrets }}
+- name: config-sync-secret-{{ $i }}
+  secret:
+    secretName: {{ $secret.name }}
+    defaultMode: 0400
+    {{- with $secret.items }}
+    items:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The shared volume mounted read-only in an app container, at the given path. Never subPath. */}}
+{{- define "config-sync.appVolumeMount" -}}
+- name: {{ .Values.volume.name }}
+  mountPath: {{ .mountPath | default "/etc/app" }}
+  readOnly: true
 {{- end -}}

