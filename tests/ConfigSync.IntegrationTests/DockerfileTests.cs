@@ -1,0 +1,59 @@
+using System.Text.RegularExpressions;
+using ConfigSync.IntegrationTests.Support;
+
+namespace ConfigSync.IntegrationTests;
+
+/// <summary>
+/// docker/Dockerfile, read as text (no Docker engine on these machines): what the chart and the
+/// probes rely on. The binary it builds is the one the integration tests run: scripts/test.sh runs
+/// the same publish command.
+/// </summary>
+public sealed partial class DockerfileTests
+{
+    private static readonly string[] Lines = File.ReadAllLines(Path.Combine(Daemon.RepoRoot, "docker", "Dockerfile"))
+        .Where(l => !l.TrimStart().StartsWith('#'))
+        .ToArray();
+
+    [Fact]
+    public void BuildsWithTheSdk_AndRunsOnTheAspNetRuntime()
+    {
+        var stages = Lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)).ToList();
+
+        Assert.True(stages.Count >= 2, "a multi-stage build");
+        Assert.StartsWith("FROM mcr.microsoft.com/dotnet/sdk:10.0", stages[0], StringComparison.Ordinal);
+        Assert.StartsWith("FROM mcr.microsoft.com/dotnet/aspnet:10.0", stages[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PublishesWithTheCommandTheTestsUse()
+    {
+        var publish = Lines.Single(l => l.Contains("dotnet publish", StringComparison.Ordinal));
+        var command = PublishCommand().Match(publish).Value;
+
+        Assert.Equal("dotnet publish src/ConfigSync -c Release", command);
+        Assert.Contains(command, File.ReadAllText(Path.Combine(Daemon.RepoRoot, "scripts", "test.sh")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RunsAsANumericNonRootUser_WithoutHealthcheck_AndTheDaemonAsEntrypoint()
+    {
+        var user = Lines.Last(l => l.StartsWith("USER ", StringComparison.Ordinal))["USER ".Length..].Trim();
+
+        Assert.True(int.TryParse(user, out var uid) && uid > 0, $"USER {user} must be a numeric non-root id (runAsNonRoot checks it)");
+        Assert.DoesNotContain(Lines, l => l.StartsWith("HEALTHCHECK", StringComparison.Ordinal));
+        Assert.Contains(Lines, l => l.StartsWith("ENTRYPOINT", StringComparison.Ordinal) && l.Contains("configsync.dll", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void HasWhatTheSourcesNeedAtRunTime_AndLeavesPort8080ToTheApp()
+    {
+        var text = string.Join('\n', Lines);
+
+        Assert.Contains("openssh-client", text, StringComparison.Ordinal); // git over ssh runs the ssh program
+        Assert.Contains("ca-certificates", text, StringComparison.Ordinal); // https sources
+        Assert.Matches(@"ENV ASPNETCORE_HTTP_PORTS=\s", text); // the base image's 8080 cleared
+    }
+
+    [GeneratedRegex(@"dotnet publish \S+ -c Release")]
+    private static partial Regex PublishCommand();
+}
