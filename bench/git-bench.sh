@@ -6,6 +6,7 @@
 #   bash bench/git-bench.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 RUNS=${1:-5}
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=b@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=b@example.com GIT_CONFIG_GLOBAL=/dev/null
 
@@ -22,8 +23,6 @@ git clone -q "$T/repo.git" "$T/work" 2>/dev/null
   git add -A && git commit -q -m initial && git push -q origin main )
 URL="file://$T/repo.git"
 
-ms() { local s=$(date +%s%N); "$@" >/dev/null 2>&1; echo $(( ($(date +%s%N) - s) / 1000000 )); }
-median() { python3 -c 'import sys,statistics; print(int(statistics.median([int(x) for x in sys.argv[1:]])))' "$@"; }
 change() { ( cd "$T/work" && echo "change $RANDOM$RANDOM" > dir7/file42.yaml && git commit -qam "change" && git push -q origin main ); }
 
 declare -a cs_init cs_nochange cs_change git_init git_full git_change startup
@@ -40,24 +39,10 @@ for i in $(seq 1 "$RUNS"); do
 done
 
 # In the daemon: sync durations as the daemon measures them (no process start), from /metrics.
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 $CS run --source git --url "$URL" --root "$T/daemon" --interval 1h --listen "127.0.0.1:$PORT" >"$T/daemon.log" 2>&1 &
 DAEMON=$!
-until curl -sf "127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.1; done
-sum() { curl -s "127.0.0.1:$PORT/metrics" | awk '/^configsync_sync_duration_seconds_sum/ {print $2}'; }
-count() { curl -s "127.0.0.1:$PORT/metrics" | awk '/^configsync_sync_duration_seconds_count/ {print $2}'; }
-declare -a d_nochange d_change
-for i in $(seq 1 "$RUNS"); do
-  for kind in nochange change; do
-    [ "$kind" = change ] && change
-    s0=$(sum); c0=$(count)
-    curl -s -XPOST "127.0.0.1:$PORT/sync/default" >/dev/null
-    until [ "$(count)" != "$c0" ]; do sleep 0.02; done
-    v=$(python3 -c "print(int((float('$(sum)')-float('$s0'))*1000))")
-    [ "$kind" = change ] && d_change+=("$v") || d_nochange+=("$v")
-  done
-done
-RSS=$(awk '/VmRSS/ {print int($2/1024)}' /proc/$DAEMON/status)
+measure_daemon "$RUNS" "$PORT" change
 
 cat <<MD
 | case (2,000 x 1 KiB files, 20 folders, file://) | ConfigSync | plain git | ratio |

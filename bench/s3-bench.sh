@@ -7,6 +7,7 @@
 #   bash bench/s3-bench.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 RUNS=${1:-5}
 S3RVER=tests/servers/node_modules/s3rver/bin/s3rver.js
 [ -f "$S3RVER" ] || { echo "s3rver is not installed: run scripts/test-deps.sh" >&2; exit 1; }
@@ -18,7 +19,6 @@ SERVER=""
 DAEMON=""
 trap 'kill $DAEMON $SERVER 2>/dev/null || true; rm -rf "$T"' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 S3PORT=$(free_port)
 NODE_OPTIONS=--openssl-legacy-provider node "$S3RVER" -d "$T/s3" -a 127.0.0.1 -p "$S3PORT" --silent --configure-bucket config >/dev/null 2>&1 &
 SERVER=$!
@@ -57,8 +57,6 @@ syncs:
 EOF
 }
 
-ms() { local s=$(date +%s%N); "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }; echo $(( ($(date +%s%N) - s) / 1000000 )); }
-median() { python3 -c 'import sys,statistics; print(int(statistics.median([int(x) for x in sys.argv[1:]])))' "$@"; }
 
 # The server's own cost, as a floor: the two LIST pages, and 2,000 GETs 16 at a time, by curl.
 sed -e '/^upload-file/d' -e "s|^output = .*|output = \"/dev/null\"|" "$T/seed.curl" > "$T/get.curl"
@@ -88,22 +86,7 @@ PORT=$(free_port)
 config "$T/daemon" "127.0.0.1:$PORT" > "$T/daemon.yaml"
 $CS run --config "$T/daemon.yaml" >"$T/daemon.log" 2>&1 &
 DAEMON=$!
-until curl -sf "127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.1; done
-first=$(curl -s "127.0.0.1:$PORT/metrics" | awk '/^configsync_sync_duration_seconds_sum/ {print int($2*1000)}')
-sum() { curl -s "127.0.0.1:$PORT/metrics" | awk '/^configsync_sync_duration_seconds_sum/ {print $2}'; }
-count() { curl -s "127.0.0.1:$PORT/metrics" | awk '/^configsync_sync_duration_seconds_count/ {print $2}'; }
-declare -a d_nochange d_change
-for i in $(seq 1 "$RUNS"); do
-  for kind in nochange change; do
-    [ "$kind" = change ] && change
-    s0=$(sum); c0=$(count)
-    curl -s -XPOST "127.0.0.1:$PORT/sync/default" >/dev/null
-    until [ "$(count)" != "$c0" ]; do sleep 0.02; done
-    v=$(python3 -c "print(int((float('$(sum)')-float('$s0'))*1000))")
-    [ "$kind" = change ] && d_change+=("$v") || d_nochange+=("$v")
-  done
-done
-RSS=$(awk '/VmRSS/ {print int($2/1024)}' /proc/$DAEMON/status)
+measure_daemon "$RUNS" "$PORT" change
 
 cat <<EOF
 | case (2,000 x 1 KiB objects, s3rver on 127.0.0.1) | ConfigSync | curl: the server's floor |
@@ -111,7 +94,7 @@ cat <<EOF
 | initial sync, process included (\`once\`) vs LIST + 2,000 GETs 16 at a time | $(median "${cs_init[@]}") ms | $(( $(median "${curl_list[@]}") + $(median "${curl_get[@]}") )) ms |
 | no-change poll, process included (\`once\`) vs the two LIST pages | $(median "${cs_nochange[@]}") ms | $(median "${curl_list[@]}") ms |
 | one changed object, process included (\`once\`) | $(median "${cs_change[@]}") ms | |
-| initial sync inside the daemon (one run) | ${first} ms | |
+| initial sync inside the daemon (one run) | ${FIRST} ms | |
 | no-change poll inside the daemon | $(median "${d_nochange[@]}") ms | |
 | one changed object inside the daemon | $(median "${d_change[@]}") ms | |
 | daemon RSS after these syncs | ${RSS} MiB | |

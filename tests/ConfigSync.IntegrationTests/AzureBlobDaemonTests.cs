@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using ConfigSync.IntegrationTests.Support;
@@ -131,13 +130,7 @@ public sealed class AzureBlobDaemonTests : IAsyncLifetime
         environment["SSL_CERT_FILE"] = _certificate.CertificateFile;
         await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile], environment);
         using var http = new DaemonHttp(_scenario.Port);
-        await http.WaitUntilUpAsync(daemon, Patience);
-        var deadline = DateTime.UtcNow + Patience;
-        while (await http.StatusOfAsync("/readyz") != HttpStatusCode.OK)
-        {
-            Assert.True(DateTime.UtcNow < deadline && !daemon.HasExited, "the daemon never became ready:\n" + daemon.Output);
-            await Task.Delay(100);
-        }
+        await http.WaitUntilReadyAsync(daemon, Patience);
 
         Assert.DoesNotContain("Health check", daemon.Output, StringComparison.Ordinal); // probes before the first sync are not errors
 

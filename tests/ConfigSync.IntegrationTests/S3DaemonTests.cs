@@ -1,4 +1,3 @@
-using System.Net;
 using ConfigSync.IntegrationTests.Support;
 using ConfigSync.Sources.S3.Tests.TestSupport;
 
@@ -143,12 +142,6 @@ public sealed class S3DaemonTests : IAsyncLifetime
         environment.TryAdd("AWS_SECRET_ACCESS_KEY", string.Empty);
         await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile], environment);
         using var http = new DaemonHttp(_scenario.Port);
-        await http.WaitUntilUpAsync(daemon, Patience);
-        var deadline = DateTime.UtcNow + Patience;
-        while (await http.StatusOfAsync("/readyz") != HttpStatusCode.OK)
-        {
-            Assert.True(DateTime.UtcNow < deadline && !daemon.HasExited, "the daemon never became ready:\n" + daemon.Output);
-            await Task.Delay(100);
-        }
+        await http.WaitUntilReadyAsync(daemon, Patience);
     }
 }

@@ -59,6 +59,22 @@ public sealed class DaemonHttp(int port) : IDisposable
         throw new TimeoutException($"configsync did not answer within {timeout}:\n{daemon.Output}");
     }
 
+    /// <summary>Waits until <c>/readyz</c> is 200, failing with the daemon's output if it exits or the time runs out.</summary>
+    public async Task WaitUntilReadyAsync(Daemon daemon, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        await WaitUntilUpAsync(daemon, timeout);
+        while (await StatusOfAsync("/readyz") != HttpStatusCode.OK)
+        {
+            if (daemon.HasExited || DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"configsync never became ready within {timeout}:\n{daemon.Output}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     public static async Task Eventually(Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe)
     {
         var deadline = DateTime.UtcNow + timeout;

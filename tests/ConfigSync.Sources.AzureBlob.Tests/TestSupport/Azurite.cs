@@ -52,32 +52,15 @@ public sealed class Azurite : IAsyncDisposable
     /// signature is not).</summary>
     public static async Task<Azurite> StartAsync(string? certificateFile = null, string? keyFile = null)
     {
-        var script = Path.Combine(RepoRoot(), "tests", "servers", "node_modules", "azurite", "dist", "src", "blob", "main.js");
-        if (!File.Exists(script))
-        {
-            throw new InvalidOperationException("azurite is not installed: run scripts/test-deps.sh (npm ci in tests/servers)");
-        }
-
         var port = AppListener.FreePort();
-        var start = new ProcessStartInfo("node", [script, "--blobHost", "127.0.0.1", "--blobPort", port.ToString(CultureInfo.InvariantCulture),
-            "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        List<string> arguments = ["--blobHost", "127.0.0.1", "--blobPort", port.ToString(CultureInfo.InvariantCulture),
+            "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent"];
         if (certificateFile is not null && keyFile is not null)
         {
-            foreach (var argument in new[] { "--cert", certificateFile, "--key", keyFile, "--oauth", "basic" })
-            {
-                start.ArgumentList.Add(argument);
-            }
+            arguments.AddRange(["--cert", certificateFile, "--key", keyFile, "--oauth", "basic"]);
         }
 
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = NodeServer.Start(Path.Combine("azurite", "dist", "src", "blob", "main.js"), arguments);
         var server = new Azurite(process, port, certificateFile is not null);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
@@ -104,27 +87,10 @@ public sealed class Azurite : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
+        await NodeServer.StopAsync(_process);
     }
 
     internal static string Text(int i) => "v" + i.ToString(CultureInfo.InvariantCulture);
-
-    private static string RepoRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "ConfigSync.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("cannot find ConfigSync.sln");
-    }
 }
 
 /// <summary>One container on an <see cref="Azurite"/>, for seeding.</summary>

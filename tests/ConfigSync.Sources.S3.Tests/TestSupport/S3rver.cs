@@ -42,26 +42,12 @@ public sealed class S3rver : IAsyncDisposable
 
     public static async Task<S3rver> StartAsync(string dataFolder, string bucket = "config")
     {
-        var root = RepoRoot();
-        var script = Path.Combine(root, "tests", "servers", "node_modules", "s3rver", "bin", "s3rver.js");
-        if (!File.Exists(script))
-        {
-            throw new InvalidOperationException("s3rver is not installed: run scripts/test-deps.sh (npm ci in tests/servers)");
-        }
-
         Directory.CreateDirectory(dataFolder);
         var port = AppListener.FreePort();
-        var start = new ProcessStartInfo("node", [script, "-d", dataFolder, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--configure-bucket", bucket])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["NODE_OPTIONS"] = "--openssl-legacy-provider";
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        // --openssl-legacy-provider: its continuation tokens use DES; without it listings past one page fail.
+        var process = NodeServer.Start(Path.Combine("s3rver", "bin", "s3rver.js"),
+            ["-d", dataFolder, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--configure-bucket", bucket],
+            new Dictionary<string, string> { ["NODE_OPTIONS"] = "--openssl-legacy-provider" });
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
         {
@@ -96,13 +82,7 @@ public sealed class S3rver : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
+        await NodeServer.StopAsync(_process);
     }
 
     private async Task WaitForBucketAsync()
@@ -119,17 +99,6 @@ public sealed class S3rver : IAsyncDisposable
                 await Task.Delay(50);
             }
         }
-    }
-
-    private static string RepoRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "ConfigSync.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("cannot find ConfigSync.sln");
     }
 
     internal static string Text(int i) => new StringBuilder().Append('v').Append(i).ToString();

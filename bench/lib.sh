@@ -1,0 +1,31 @@
+# Helpers the benchmark scripts share (sourced, not run).
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# ms COMMAND...: runs it, prints its wall-clock time in milliseconds; a failure stops the benchmark.
+ms() { local s=$(date +%s%N); "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }; echo $(( ($(date +%s%N) - s) / 1000000 )); }
+
+median() { python3 -c 'import sys,statistics; print(int(statistics.median([int(x) for x in sys.argv[1:]])))' "$@"; }
+
+# measure_daemon RUNS PORT CHANGE_COMMAND: against a daemon already listening on PORT with one sync
+# named "default", triggers RUNS no-change and RUNS one-change syncs with POST /sync/default and reads
+# each one's duration as the daemon measures it (configsync_sync_duration_seconds, no process start).
+# Sets the arrays d_nochange and d_change (ms), FIRST (the first sync, ms) and RSS (MiB) of DAEMON.
+measure_daemon() {
+  local runs=$1 port=$2 change=$3 kind s0 c0 v
+  until curl -sf "127.0.0.1:$port/readyz" >/dev/null; do sleep 0.1; done
+  _metric() { curl -s "127.0.0.1:$port/metrics" | awk -v m="configsync_sync_duration_seconds_$1" 'index($1, m) == 1 {print $2}'; }
+  FIRST=$(python3 -c "print(int(float('$(_metric sum)')*1000))")
+  d_nochange=(); d_change=()
+  for _ in $(seq 1 "$runs"); do
+    for kind in nochange change; do
+      [ "$kind" = change ] && $change
+      s0=$(_metric sum); c0=$(_metric count)
+      curl -s -XPOST "127.0.0.1:$port/sync/default" >/dev/null
+      until [ "$(_metric count)" != "$c0" ]; do sleep 0.02; done
+      v=$(python3 -c "print(int((float('$(_metric sum)')-float('$s0'))*1000))")
+      if [ "$kind" = change ]; then d_change+=("$v"); else d_nochange+=("$v"); fi
+    done
+  done
+  RSS=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$DAEMON/status")
+}
