@@ -51,25 +51,12 @@ EOF
 # (the container is public-read for this).
 for d in $(seq 0 19); do for f in $(seq 0 99); do printf 'url = "%s/config/env/prod/dir%d/file%d.yaml"\noutput = "/dev/null"\n' "$ACCOUNT" "$d" "$f"; done; done > "$T/get.curl"
 list_all() { curl -sf -o /dev/null "$ACCOUNT/config?restype=container&comp=list&prefix=env/prod/"; }
-declare -a curl_list curl_get cs_init cs_nochange cs_change
+declare -a curl_list curl_get
 for i in $(seq 1 "$RUNS"); do
   curl_list+=("$(ms list_all)")
   curl_get+=("$(ms curl -sf --no-progress-meter --parallel --parallel-max 16 -K "$T/get.curl")")
 done
-for i in $(seq 1 "$RUNS"); do
-  config "$T/cs$i" > "$T/cs$i.yaml"
-  cs_init+=("$(ms $CS once --no-signal --config "$T/cs$i.yaml")")
-  cs_nochange+=("$(ms $CS once --no-signal --config "$T/cs$i.yaml")")
-  change
-  cs_change+=("$(ms $CS once --no-signal --config "$T/cs$i.yaml")")
-done
-[ "$(find "$T/cs1/current/" -type f | wc -l)" = 2000 ] || { echo "the published tree does not hold 2,000 files" >&2; exit 1; }
-
-PORT=$(free_port)
-config "$T/daemon" "127.0.0.1:$PORT" > "$T/daemon.yaml"
-$CS run --config "$T/daemon.yaml" >"$T/daemon.log" 2>&1 &
-DAEMON=$!
-measure_daemon "$RUNS" "$PORT" change
+measure_with_config "$RUNS" config change 2000
 
 cat <<EOF
 | case (2,000 x 1 KiB blobs, Azurite in memory on 127.0.0.1) | ConfigSync | curl: the server's floor |

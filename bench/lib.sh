@@ -29,3 +29,25 @@ measure_daemon() {
   done
   RSS=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$DAEMON/status")
 }
+
+# measure_with_config RUNS CONFIG_FN CHANGE_FN FILES: CONFIG_FN ROOT [LISTEN] prints a configuration
+# with one sync named "default". Times `configsync once` (initial, no change, one change) RUNS times
+# into cs_init, cs_nochange and cs_change, checks the first tree holds FILES files, then starts the
+# daemon (DAEMON) and runs measure_daemon. Needs CS (the command) and T (a scratch folder).
+measure_with_config() {
+  local runs=$1 config=$2 change=$3 files=$4 i port
+  cs_init=(); cs_nochange=(); cs_change=()
+  for i in $(seq 1 "$runs"); do
+    $config "$T/cs$i" > "$T/cs$i.yaml"
+    cs_init+=("$(ms $CS once --no-signal --config "$T/cs$i.yaml")")
+    cs_nochange+=("$(ms $CS once --no-signal --config "$T/cs$i.yaml")")
+    $change
+    cs_change+=("$(ms $CS once --no-signal --config "$T/cs$i.yaml")")
+  done
+  [ "$(find "$T/cs1/current/" -type f | wc -l)" = "$files" ] || { echo "the published tree does not hold $files files" >&2; exit 1; }
+  port=$(free_port)
+  $config "$T/daemon" "127.0.0.1:$port" > "$T/daemon.yaml"
+  $CS run --config "$T/daemon.yaml" >"$T/daemon.log" 2>&1 &
+  DAEMON=$!
+  measure_daemon "$runs" "$port" "$change"
+}

@@ -68,25 +68,12 @@ list_all() {
     [ -n "$token" ] || break
   done
 }
-declare -a curl_list curl_get cs_init cs_nochange cs_change
+declare -a curl_list curl_get
 for i in $(seq 1 "$RUNS"); do
   curl_list+=("$(ms list_all)")
   curl_get+=("$(ms "${S3CURL[@]}" --parallel --parallel-max 16 -K "$T/get.curl")")
 done
-for i in $(seq 1 "$RUNS"); do
-  config "$T/cs$i" > "$T/cs$i.yaml"
-  cs_init+=("$(ms $CS once --no-signal --config "$T/cs$i.yaml")")
-  cs_nochange+=("$(ms $CS once --no-signal --config "$T/cs$i.yaml")")
-  change
-  cs_change+=("$(ms $CS once --no-signal --config "$T/cs$i.yaml")")
-done
-[ "$(find "$T/cs1/current/" -type f | wc -l)" = 2000 ] || { echo "the published tree does not hold 2,000 files" >&2; exit 1; }
-
-PORT=$(free_port)
-config "$T/daemon" "127.0.0.1:$PORT" > "$T/daemon.yaml"
-$CS run --config "$T/daemon.yaml" >"$T/daemon.log" 2>&1 &
-DAEMON=$!
-measure_daemon "$RUNS" "$PORT" change
+measure_with_config "$RUNS" config change 2000
 
 cat <<EOF
 | case (2,000 x 1 KiB objects, s3rver on 127.0.0.1) | ConfigSync | curl: the server's floor |
