@@ -96,6 +96,13 @@ public sealed partial class Daemon : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>SIGKILL: no chance to clean up, as a node crash or an OOM kill.</summary>
+    public async Task KillHardAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
     public void Terminate()
     {
         if (Kill(_process.Id, 15) != 0)

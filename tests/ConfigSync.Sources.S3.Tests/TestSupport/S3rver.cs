@@ -40,13 +40,14 @@ public sealed class S3rver : IAsyncDisposable
 
     public AmazonS3Client Client { get; }
 
-    public static async Task<S3rver> StartAsync(string dataFolder, string bucket = "config")
+    /// <summary>Starts s3rver on <paramref name="port"/> (a free one by default); objects persist in <paramref name="dataFolder"/>.</summary>
+    public static async Task<S3rver> StartAsync(string dataFolder, string bucket = "config", int? port = null)
     {
         Directory.CreateDirectory(dataFolder);
-        var port = AppListener.FreePort();
+        var listen = port ?? AppListener.FreePort();
         // --openssl-legacy-provider: its continuation tokens use DES; without it listings past one page fail.
         var process = NodeServer.Start(Path.Combine("s3rver", "bin", "s3rver.js"),
-            ["-d", dataFolder, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--configure-bucket", bucket],
+            ["-d", dataFolder, "-a", "127.0.0.1", "-p", listen.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--configure-bucket", bucket],
             new Dictionary<string, string> { ["NODE_OPTIONS"] = "--openssl-legacy-provider" });
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
@@ -54,7 +55,7 @@ public sealed class S3rver : IAsyncDisposable
             try
             {
                 using var client = new System.Net.Sockets.TcpClient();
-                await client.ConnectAsync(System.Net.IPAddress.Loopback, port);
+                await client.ConnectAsync(System.Net.IPAddress.Loopback, listen);
                 break;
             }
             catch (System.Net.Sockets.SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
@@ -63,7 +64,7 @@ public sealed class S3rver : IAsyncDisposable
             }
         }
 
-        var server = new S3rver(process, port, bucket);
+        var server = new S3rver(process, listen, bucket);
         await server.WaitForBucketAsync();
         return server;
     }

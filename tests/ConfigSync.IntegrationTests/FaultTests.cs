@@ -1,0 +1,357 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+using ConfigSync.IntegrationTests.Support;
+using ConfigSync.Sources.S3.Tests.TestSupport;
+using Xunit.Abstractions;
+
+namespace ConfigSync.IntegrationTests;
+
+/// <summary>
+/// The fault matrix (docs/reliability.md), each case against the real daemon process: sources that
+/// are down or die mid-download, SIGKILL at random points of a sync, a full disk, an app that
+/// answers 500, a source that never answers. The invariant everywhere: the live tree is always one
+/// complete revision, and the daemon recovers by itself.
+/// </summary>
+public sealed class FaultTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly Scenario _scenario = new();
+
+    public void Dispose() => _scenario.Dispose();
+
+    [Fact]
+    public async Task S3DownAtStart_NotReady_NothingPublished_ReadyOnceItIsBack()
+    {
+        var port = AppListener.FreePort();
+        WriteS3Config(port, interval: "2s");
+        await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile]);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilUpAsync(daemon, Patience);
+
+        await DaemonHttp.Eventually(async () => await MetricAsync(http, "configsync_consecutive_failures") >= 2, Patience, () => daemon.Output);
+        output.WriteLine("error: " + (await StatusOfSyncAsync(http)).GetProperty("lastError").GetString());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await http.StatusOfAsync("/readyz"));
+        Assert.False(Path.Exists(_scenario.Live));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_scenario.Root, ".configsync", "staging")));
+
+        await using var s3 = await S3rver.StartAsync(_scenario.Temp.Combine("s3"), port: port);
+        await s3.PutAsync("prod/app.yaml", "port: 1");
+        await http.WaitUntilReadyAsync(daemon, Patience);
+        Assert.Equal("port: 1", File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")));
+    }
+
+    [Fact]
+    public async Task FailingSource_IsRetriedWithABackoffThatGrows_ThenCapsAtTheInterval()
+    {
+        // A folder that is not there fails at once, so the gaps between attempts are the backoff
+        // alone: 1 s, 2 s, 4 s, 8 s, then the interval (8 s), each ±20%.
+        var config = _scenario.WriteConfig(interval: "8s");
+        await using var daemon = Daemon.Start(["run", "--config", config]);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilUpAsync(daemon, Patience);
+
+        // When the k-th failure in a row is first seen; gaps are measured only between increments seen happen.
+        var seen = new SortedDictionary<long, DateTime>();
+        var first = await MetricAsync(http, "configsync_consecutive_failures");
+        while (!seen.ContainsKey(6))
+        {
+            var count = await MetricAsync(http, "configsync_consecutive_failures");
+            if (count > first && !seen.ContainsKey(count))
+            {
+                seen[count] = DateTime.UtcNow;
+            }
+
+            Assert.False(daemon.HasExited, daemon.Output);
+            await Task.Delay(20);
+        }
+
+        var gaps = seen.Keys.Where(k => seen.ContainsKey(k + 1)).ToDictionary(k => k, k => (seen[k + 1] - seen[k]).TotalSeconds);
+        output.WriteLine("gap after failure k (s): " + string.Join(", ", gaps.Select(g => $"{g.Key}: {g.Value.ToString("F2", CultureInfo.InvariantCulture)}")));
+        Assert.True(gaps.Count >= 3);
+        foreach (var (k, gap) in gaps)
+        {
+            var expected = Math.Min(Math.Pow(2, k - 1), 8);
+            Assert.InRange(gap, (expected * 0.8) - 0.3, (expected * 1.2) + 0.5);
+        }
+
+        Assert.Contains(gaps, g => g.Key >= 5); // 2^4 s would be 16 s: the cap held it at the interval
+        Assert.Equal(HttpStatusCode.OK, await http.StatusOfAsync("/healthz"));
+    }
+
+    [Fact]
+    public async Task S3DownAfterTheFirstSync_StaysReadyWithTheLastTree_AndRecoversByItself()
+    {
+        var port = AppListener.FreePort();
+        var data = _scenario.Temp.Combine("s3");
+        var s3 = await S3rver.StartAsync(data, port: port);
+        await s3.PutAsync("prod/app.yaml", "port: 1");
+        WriteS3Config(port, interval: "1s");
+        await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile]);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilReadyAsync(daemon, Patience);
+
+        await s3.DisposeAsync();
+        await DaemonHttp.Eventually(async () => await MetricAsync(http, "configsync_consecutive_failures") >= 2, Patience, () => daemon.Output);
+        Assert.Equal(HttpStatusCode.OK, await http.StatusOfAsync("/readyz"));
+        Assert.Equal("port: 1", File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")));
+        Assert.Contains($"127.0.0.1:{port}", (await http.SyncStatusAsync("app")).GetProperty("lastError").GetString());
+
+        await using var back = await S3rver.StartAsync(data, port: port);
+        await back.PutAsync("prod/app.yaml", "port: 2");
+        await DaemonHttp.Eventually(() => Task.FromResult(File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")) == "port: 2"), Patience, () => daemon.Output);
+        Assert.Equal(0, await MetricAsync(http, "configsync_consecutive_failures"));
+    }
+
+    [Fact]
+    public async Task S3KilledMidDownload_PublishesNothingPartial_CleansStaging_AndTheNextSyncSucceeds()
+    {
+        var port = AppListener.FreePort();
+        var data = _scenario.Temp.Combine("s3");
+        var s3 = await S3rver.StartAsync(data, port: port);
+        var content = new string('x', 8192);
+        await Parallel.ForEachAsync(Enumerable.Range(0, 1500), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+            await s3.PutAsync($"prod/d{i % 15}/f{i}.yaml", content));
+        WriteS3Config(port, interval: "1h", extra: "parallelism: 2");
+        await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile]);
+        using var http = new DaemonHttp(_scenario.Port);
+        var staging = Path.Combine(_scenario.Root, ".configsync", "staging");
+        await DaemonHttp.Eventually(() => Task.FromResult(Directory.Exists(staging) && Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories).Count() > 50), Patience, () => daemon.Output);
+
+        await s3.DisposeAsync();
+        await DaemonHttp.Eventually(async () => await StatusOfSyncAsync(http) is { } s && s.GetProperty("lastError").ValueKind == JsonValueKind.String, Patience, () => daemon.Output);
+
+        output.WriteLine("error when the server died mid-download: " + (await StatusOfSyncAsync(http)).GetProperty("lastError").GetString());
+        Assert.False(Path.Exists(_scenario.Live), "nothing is published from a sync that failed");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(staging));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await http.StatusOfAsync("/readyz"));
+
+        await using var back = await S3rver.StartAsync(data, port: port);
+        Assert.Equal(HttpStatusCode.Accepted, await http.PostAsync("/sync/app"));
+        await http.WaitUntilReadyAsync(daemon, Patience);
+        Assert.Equal(1500, Directory.EnumerateFiles(_scenario.Live, "*", SearchOption.AllDirectories).Count());
+    }
+
+    [Fact]
+    public async Task Sigkill_AtRandomPointsOfSyncs_AlwaysLeavesOneCompleteRevision_AndTheDaemonNeverWedges()
+    {
+        const int Files = 400;
+        const int Kills = 25;
+        var config = _scenario.WriteConfig(interval: "200ms");
+        var random = new Random(20261125);
+        var survived = 0;
+        var seen = new SortedSet<int>();
+        for (var revision = 1; revision <= Kills; revision++)
+        {
+            WriteRevision(revision, Files);
+            await using var daemon = Daemon.Start(["run", "--config", config]);
+            await Task.Delay(random.Next(150, 1500));
+            await daemon.KillHardAsync();
+
+            if (Path.Exists(_scenario.Live))
+            {
+                seen.Add(AssertOneCompleteRevision(Files));
+                survived++;
+            }
+        }
+
+        // After the last kill: recovery cleans up, the daemon becomes ready and publishes the newest revision.
+        await using (var daemon = Daemon.Start(["run", "--config", config]))
+        {
+            using var http = new DaemonHttp(_scenario.Port);
+            await http.WaitUntilReadyAsync(daemon, Patience);
+            await DaemonHttp.Eventually(() => Task.FromResult(Path.Exists(_scenario.Live) && AssertOneCompleteRevision(Files) == Kills), Patience, () => daemon.Output);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_scenario.Root, ".configsync", "staging")));
+            Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(_scenario.Root), e => Path.GetFileName(e).StartsWith(".current.", StringComparison.Ordinal));
+        }
+
+        output.WriteLine($"{Kills} SIGKILLs; a live tree was there after {survived}; revisions seen live after a kill: {string.Join(", ", seen)}");
+        Assert.True(seen.Count >= 3, "the kills landed at different points (several revisions were live after them)");
+    }
+
+    [Fact]
+    public async Task DiskFull_KeepsTheOldTree_NamesTheError_AndRecoversWhenSpaceReturns()
+    {
+        Assert.True(Environment.UserName == "root" || Environment.GetEnvironmentVariable("USER") == "root",
+            "this test mounts a 2 MiB tmpfs as the target volume (a real ENOSPC); run the test command as root, as CI does");
+        var volume = _scenario.Root;
+        Directory.CreateDirectory(volume);
+        Assert.Equal(0, (await Shell("mount", "-t", "tmpfs", "-o", "size=2m", "configsync-test", volume)).Code);
+        try
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                _scenario.Temp.Write($"source/f{i}.bin", Fill('a', 40 * 1024));
+            }
+
+            var config = _scenario.WriteConfig(interval: "300ms");
+            await using var daemon = Daemon.Start(["run", "--config", config]);
+            using var http = new DaemonHttp(_scenario.Port);
+            await http.WaitUntilReadyAsync(daemon, Patience);
+
+            // 1.4 MB of new content beside the live 0.8 MB does not fit in 2 MiB.
+            for (var i = 0; i < 20; i++)
+            {
+                _scenario.Temp.Write($"source/f{i}.bin", Fill('b', 70 * 1024));
+            }
+
+            await DaemonHttp.Eventually(async () => (await StatusOfSyncAsync(http)).GetProperty("lastError").GetString()?.Contains("No space left on device", StringComparison.Ordinal) == true, Patience, () => daemon.Output);
+            output.WriteLine("error while the disk was full: " + (await StatusOfSyncAsync(http)).GetProperty("lastError").GetString());
+            Assert.Equal(HttpStatusCode.OK, await http.StatusOfAsync("/readyz"));
+            Assert.All(Enumerable.Range(0, 20), i => Assert.Equal(Fill('a', 40 * 1024), File.ReadAllText(Path.Combine(_scenario.Live, $"f{i}.bin"))));
+
+            for (var i = 0; i < 20; i++)
+            {
+                _scenario.Temp.Write($"source/f{i}.bin", Fill('c', 20 * 1024));
+            }
+
+            await DaemonHttp.Eventually(() => Task.FromResult(File.ReadAllText(Path.Combine(_scenario.Live, "f19.bin")) == Fill('c', 20 * 1024)), Patience, () => daemon.Output);
+            Assert.All(Enumerable.Range(0, 20), i => Assert.Equal(Fill('c', 20 * 1024), File.ReadAllText(Path.Combine(_scenario.Live, $"f{i}.bin"))));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(volume, ".configsync", "staging")));
+        }
+        finally
+        {
+            await Shell("umount", "-l", volume);
+        }
+    }
+
+    [Fact]
+    public async Task AppAnswering500ForAWhile_SyncingGoesOn_AndOnlyTheNewestRevisionIsDeliveredOnceItRecovers()
+    {
+        using var app = new AppListener { DefaultStatus = 500 };
+        _scenario.Temp.Write("source/app.yaml", "v: 0");
+        var config = _scenario.WriteConfig(interval: "200ms", signalUrl: app.Url.ToString());
+        await using var daemon = Daemon.Start(["run", "--config", config]);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilReadyAsync(daemon, Patience);
+
+        var revisions = new List<string>();
+        for (var v = 1; v <= 5; v++)
+        {
+            _scenario.Temp.Write("source/app.yaml", $"v: {v}");
+            await DaemonHttp.Eventually(() => Task.FromResult(File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")) == $"v: {v}"), Patience, () => daemon.Output);
+            revisions.Add((await http.SyncStatusAsync("app")).GetProperty("revision").GetString()!);
+        }
+
+        Assert.All(app.Requests, r => Assert.Equal(500, r.Status));
+        app.DefaultStatus = 200;
+        var delivered = await app.WaitForAsync(r => r.Status == 200, Patience);
+        await Task.Delay(1500);
+
+        Assert.Equal(revisions[^1], delivered.Revision);
+        Assert.Single(app.Requests, r => r.Status == 200);
+        output.WriteLine($"{app.Requests.Count(r => r.Status == 500)} signals answered 500 across {revisions.Count} revisions; one delivered, the newest");
+    }
+
+    [Fact]
+    public async Task SourceThatNeverAnswers_TimesOutTheSync_AndTheDaemonStaysLive()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var accepted = new List<TcpClient>();
+        var accepting = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    accepted.Add(await silent.AcceptTcpClientAsync());
+                }
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+        });
+        WriteS3Config(((IPEndPoint)silent.LocalEndpoint).Port, interval: "1h", extra: "", timeout: "2s");
+        await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile]);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilUpAsync(daemon, Patience);
+
+        await DaemonHttp.Eventually(async () => (await StatusOfSyncAsync(http)).GetProperty("lastError").GetString()?.Contains("the sync took longer than its timeout (2s)", StringComparison.Ordinal) == true, Patience, () => daemon.Output);
+        Assert.Equal(HttpStatusCode.OK, await http.StatusOfAsync("/healthz"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await http.StatusOfAsync("/readyz"));
+        silent.Stop();
+        accepted.ForEach(c => c.Dispose());
+        await accepting;
+    }
+
+    private void WriteS3Config(int port, string interval, string extra = "", string timeout = "30s")
+    {
+        File.WriteAllText(_scenario.Temp.Write("secret/key-id", S3rver.KeyId), S3rver.KeyId);
+        _scenario.Temp.Write("secret/secret", S3rver.Secret);
+        File.WriteAllText(_scenario.ConfigFile, string.Create(CultureInfo.InvariantCulture, $"""
+            http:
+              listen: "127.0.0.1:{_scenario.Port}"
+            syncs:
+              - name: app
+                source:
+                  type: s3
+                  bucket: config
+                  prefix: prod
+                  endpoint: http://127.0.0.1:{port}
+                  {extra}
+                  auth:
+                    accessKeyIdFile: secret/key-id
+                    secretAccessKeyFile: secret/secret
+                target:
+                  root: volume
+                  grace: 1s
+                interval: {interval}
+                timeout: {timeout}
+            """));
+    }
+
+    private void WriteRevision(int revision, int files)
+    {
+        var text = $"revision {revision}\n" + new string('.', 8000);
+        for (var i = 0; i < files; i++)
+        {
+            _scenario.Temp.Write($"source/d{i % 10}/f{i}.txt", text);
+        }
+    }
+
+    /// <summary>The live tree holds every file, all of one revision, each matching the tree's manifest; returns the revision.</summary>
+    private int AssertOneCompleteRevision(int files)
+    {
+        var tree = Path.GetFullPath(Path.Combine(_scenario.Root, new FileInfo(_scenario.Live).LinkTarget!));
+        var all = Directory.EnumerateFiles(tree, "*", SearchOption.AllDirectories).ToList();
+        Assert.Equal(files, all.Count);
+        var revisions = all.Select(f => File.ReadLines(f).First()).Distinct().ToList();
+        Assert.Single(revisions);
+        var manifest = Path.Combine(_scenario.Root, ".configsync", "manifests", Path.GetFileName(tree) + ".json");
+        using var document = JsonDocument.Parse(File.ReadAllText(manifest));
+        foreach (var file in document.RootElement.GetProperty("files").EnumerateArray())
+        {
+            var path = Path.Combine(tree, file.GetProperty("path").GetString()!);
+            Assert.Equal(file.GetProperty("sha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))));
+        }
+
+        return int.Parse(revisions[0]["revision ".Length..], CultureInfo.InvariantCulture);
+    }
+
+    private async Task<JsonElement> StatusOfSyncAsync(DaemonHttp http) => await http.SyncStatusAsync("app");
+
+    private static async Task<long> MetricAsync(DaemonHttp http, string name)
+    {
+        var line = (await http.GetStringAsync("/metrics")).Split('\n').FirstOrDefault(l => l.StartsWith(name + "{", StringComparison.Ordinal));
+        return line is null ? 0 : (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+    }
+
+    private static string Fill(char c, int length) => new(c, length);
+
+    private static async Task<(int Code, string Output)> Shell(string file, params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var text = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, text);
+    }
+}
