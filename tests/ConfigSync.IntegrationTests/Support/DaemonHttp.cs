@@ -75,7 +75,7 @@ public sealed class DaemonHttp(int port) : IDisposable
         }
     }
 
-    public static async Task Eventually(Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe)
+    public static async Task Eventually(Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe, int pollMilliseconds = 50)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!await condition())
@@ -85,7 +85,7 @@ public sealed class DaemonHttp(int port) : IDisposable
                 throw new TimeoutException($"condition not met within {timeout}: {describe()}");
             }
 
-            await Task.Delay(50);
+            await Task.Delay(pollMilliseconds);
         }
     }
 
