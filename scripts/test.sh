@@ -27,6 +27,25 @@ for trx in artifacts/test-results/*.trx; do
   f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters"); failed=$((failed + ${f:-0}))
   n=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$counters"); skipped=$((skipped + ${n:-0}))
 done
+# Secrets: every credential the tests used must be absent from everything ConfigSync printed or
+# served during the run (daemon logs, error messages, /status, /metrics; see tests/Shared/Captured.cs).
+capture=artifacts/test-results/capture
+if compgen -G "$capture/secrets-*.txt" >/dev/null && compgen -G "$capture/output-*.txt" >/dev/null; then
+  sort -u "$capture"/secrets-*.txt | grep -v '^$' > "$capture/secrets.all"
+  hits=$(cat "$capture"/output-*.txt | grep -F -o -f "$capture/secrets.all" | sort | uniq -c || true)
+  bytes=$(cat "$capture"/output-*.txt | wc -c)
+  if [ -n "$hits" ]; then
+    echo "secrets scan: FAILED, test credentials found in ConfigSync's output (see $capture):"
+    sed 's/^/  /' <<<"$hits" | cut -c1-60
+    status=1
+  else
+    echo "secrets scan: $(wc -l < "$capture/secrets.all") test credentials, ${bytes} bytes of logs, errors, /status and /metrics searched: 0 hits"
+  fi
+else
+  echo "secrets scan: FAILED, nothing was captured ($capture)"
+  status=1
+fi
+
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then
   echo "scripts/test.sh: no test ran" >&2

@@ -43,7 +43,7 @@ public sealed class AzureBlobDaemonTests : IAsyncLifetime
     [InlineData("{ defaultCredential: true, disableInstanceDiscovery: true }")] // DefaultAzureCredential finds the workload identity the webhook set up
     public async Task WorkloadIdentity_ExchangesTheFederatedToken_AndSyncs(string auth)
     {
-        var federated = _scenario.Temp.Write("azure/tokens/azure-identity-token", "projected-federated-jwt");
+        var federated = _scenario.Temp.Write("azure/tokens/azure-identity-token", Captured.Secret("projected-federated-jwt"));
         CredentialEndpoint? entra = null;
         entra = await CredentialEndpoint.StartAsync(request => request.PathAndQuery switch
         {
@@ -85,7 +85,7 @@ public sealed class AzureBlobDaemonTests : IAsyncLifetime
         {
             // The managed identity endpoint as App Service and Container Apps expose it.
             ["IDENTITY_ENDPOINT"] = identity.Url + "/msi/token",
-            ["IDENTITY_HEADER"] = "identity-header-value",
+            ["IDENTITY_HEADER"] = Captured.Secret("identity-header-value"),
         });
 
         var asked = Assert.Single(identity.Requests);
@@ -108,7 +108,8 @@ public sealed class AzureBlobDaemonTests : IAsyncLifetime
             ["oid"] = ClientId,
             ["tid"] = Tenant,
         });
-        return $"{Part("""{"alg":"RS256","typ":"JWT"}""")}.{Part(claims)}.{Part("not-checked")}";
+        // The claims part is unique per token (its times): a token in a log would show as it.
+        return $"{Part("""{"alg":"RS256","typ":"JWT"}""")}.{Captured.Secret(Part(claims))}.{Part("not-checked")}";
     }
 
     private async Task RunUntilReadyAsync(string auth, Dictionary<string, string> environment)

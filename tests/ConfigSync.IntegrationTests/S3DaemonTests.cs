@@ -70,7 +70,7 @@ public sealed class S3DaemonTests : IAsyncLifetime
                 <Credentials>
                   <AccessKeyId>{S3rver.KeyId}</AccessKeyId>
                   <SecretAccessKey>{S3rver.Secret}</SecretAccessKey>
-                  <SessionToken>session-token</SessionToken>
+                  <SessionToken>{Captured.Secret("sts-session-token")}</SessionToken>
                   <Expiration>{DateTime.UtcNow.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}</Expiration>
                 </Credentials>
                 <SubjectFromWebIdentityToken>system:serviceaccount:apps:config-sync</SubjectFromWebIdentityToken>
@@ -82,7 +82,7 @@ public sealed class S3DaemonTests : IAsyncLifetime
               <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
             </AssumeRoleWithWebIdentityResponse>
             """));
-        var token = _scenario.Temp.Write("eks/token", "projected-service-account-jwt");
+        var token = _scenario.Temp.Write("eks/token", Captured.Secret("projected-service-account-jwt"));
 
         await RunUntilReadyAsync(new Dictionary<string, string>
         {
@@ -103,9 +103,9 @@ public sealed class S3DaemonTests : IAsyncLifetime
     public async Task EksPodIdentity_ReadsTheAgentWithTheTokenFile_AndSyncs()
     {
         await using var agent = await CredentialEndpoint.StartAsync(_ => ("application/json", $$"""
-            {"AccessKeyId":"{{S3rver.KeyId}}","SecretAccessKey":"{{S3rver.Secret}}","Token":"session-token","Expiration":"{{DateTime.UtcNow.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}}"}
+            {"AccessKeyId":"{{S3rver.KeyId}}","SecretAccessKey":"{{S3rver.Secret}}","Token":"{{Captured.Secret("agent-session-token")}}","Expiration":"{{DateTime.UtcNow.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}}"}
             """));
-        var token = _scenario.Temp.Write("eks-pod-identity/token", "pod-identity-token");
+        var token = _scenario.Temp.Write("eks-pod-identity/token", Captured.Secret("pod-identity-token"));
 
         await RunUntilReadyAsync(new Dictionary<string, string>
         {

@@ -217,7 +217,7 @@ public sealed class GitSourceTests : IDisposable
     [Fact]
     public async Task ServerMissing_IsANamedErrorWithoutTheCredentials()
     {
-        await using var git = SourceHarness.Create(Factory, Root, new Dictionary<string, string?> { ["url"] = "http://user:hunter2@127.0.0.1:1/nothing.git", ["connectTimeout"] = "2s" });
+        await using var git = SourceHarness.Create(Factory, Root, new Dictionary<string, string?> { ["url"] = $"http://user:{Captured.Secret("hunter2")}@127.0.0.1:1/nothing.git", ["connectTimeout"] = "2s" });
 
         var error = await Assert.ThrowsAsync<SourceException>(() => git.SyncAsync());
 

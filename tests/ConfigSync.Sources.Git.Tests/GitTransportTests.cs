@@ -68,7 +68,7 @@ public sealed class GitTransportTests : IDisposable
     public async Task SmartHttp_WrongPassword_FailsWithOneNamedError_AndRotatedSecretIsPickedUp()
     {
         await using var server = await SmartHttpServer.StartAsync(Repos, _temp.Combine("http"));
-        var password = _temp.Write("secret/password", "wrong-password");
+        var password = _temp.Write("secret/password", Captured.Secret("wrong-password"));
         await using var git = SourceHarness.Create(Factory, _temp.Combine("volume"), new()
         {
             ["url"] = server.Url("config"),

@@ -178,7 +178,7 @@ public sealed class S3SourceTests : IAsyncLifetime
     {
         await _s3.PutAsync("a.yaml", "1");
         var keyFile = _temp.Write("secret/key-id", "AKIAWRONGWRONG");
-        _temp.Write("secret/secret", "very-secret-value");
+        _temp.Write("secret/secret", Captured.Secret("very-secret-value"));
         await using var s3 = Harness();
 
         var error = await Assert.ThrowsAsync<SourceException>(() => s3.SyncAsync());

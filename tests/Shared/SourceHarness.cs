@@ -72,6 +72,19 @@ public sealed class SourceHarness : IAsyncDisposable
 
     public async Task<Manifest?> SyncAsync(CancellationToken cancellationToken = default)
     {
+        try
+        {
+            return await PollAndPublishAsync(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            Captured.Record(e.ToString());
+            throw;
+        }
+    }
+
+    private async Task<Manifest?> PollAndPublishAsync(CancellationToken cancellationToken)
+    {
         var snapshot = await PollAsync(cancellationToken);
         if (snapshot is null)
         {
@@ -86,7 +99,11 @@ public sealed class SourceHarness : IAsyncDisposable
 
     public string Read(string path) => File.ReadAllText(Path.Combine(Live, path));
 
-    public ValueTask DisposeAsync() => _source.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        Captured.Record(string.Join('\n', _logs) + "\n" + _source.Describe);
+        return _source.DisposeAsync();
+    }
 
     private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
     {

@@ -113,6 +113,7 @@ public sealed partial class Daemon : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Captured.Record(Output);
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

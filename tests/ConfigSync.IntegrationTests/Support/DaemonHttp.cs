@@ -29,11 +29,16 @@ public sealed class DaemonHttp(int port) : IDisposable
         return response.StatusCode;
     }
 
-    public Task<string> GetStringAsync(string path) => _client.GetStringAsync(path);
+    public async Task<string> GetStringAsync(string path)
+    {
+        var text = await _client.GetStringAsync(path);
+        Captured.Record(text);
+        return text;
+    }
 
     public async Task<JsonElement> SyncStatusAsync(string name)
     {
-        using var document = JsonDocument.Parse(await _client.GetStringAsync("/status"));
+        using var document = JsonDocument.Parse(await GetStringAsync("/status"));
         return document.RootElement.GetProperty("syncs").GetProperty(name).Clone();
     }
 

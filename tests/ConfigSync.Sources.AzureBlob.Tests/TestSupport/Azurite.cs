@@ -60,6 +60,7 @@ public sealed class Azurite : IAsyncDisposable
             arguments.AddRange(["--cert", certificateFile, "--key", keyFile, "--oauth", "basic"]);
         }
 
+        Captured.Secret(AccountKey); // well known, but ConfigSync must print no account key
         var process = NodeServer.Start(Path.Combine("azurite", "dist", "src", "blob", "main.js"), arguments);
         var server = new Azurite(process, port, certificateFile is not null);
         var deadline = DateTime.UtcNow.AddSeconds(30);

@@ -54,7 +54,7 @@ public sealed class SmartHttpServer : IAsyncDisposable
         var docroot = Path.Combine(workFolder, "docroot");
         Directory.CreateDirectory(docroot);
         var users = Path.Combine(workFolder, "users");
-        File.WriteAllText(users, $"{User}:{Password}\n");
+        File.WriteAllText(users, $"{User}:{Captured.Secret(Password)}\n");
         var config = Path.Combine(workFolder, "lighttpd.conf");
         File.WriteAllText(config, $$"""
             server.modules = ( "mod_auth", "mod_authn_file", "mod_alias", "mod_setenv", "mod_cgi" )
@@ -116,6 +116,11 @@ public sealed class SshServer : IAsyncDisposable
         var hostKey = Path.Combine(folder, "host_key");
         Shell.Run(folder, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hostKey);
         Shell.Run(folder, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", Path.Combine(folder, "client_key"));
+        foreach (var line in File.ReadAllLines(Path.Combine(folder, "client_key")).Where(l => !l.StartsWith("-----", StringComparison.Ordinal)))
+        {
+            Captured.Secret(line);
+        }
+
         Shell.Run(folder, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", Path.Combine(folder, "other_host_key"));
         File.Copy(Path.Combine(folder, "client_key.pub"), Path.Combine(folder, "authorized_keys"));
         File.WriteAllText(Path.Combine(folder, "known_hosts"), $"[127.0.0.1]:{port} {File.ReadAllText(hostKey + ".pub").Trim()}\n");
