@@ -42,6 +42,27 @@ public sealed class CommandTests : IDisposable
         Assert.DoesNotContain("s3cret", output);
     }
 
+    [Theory]
+    [InlineData("syncs:\n  - name: a\n    source: { type: dir, path: /tmp\n", "configsync.yaml: cannot be parsed: line 4, column 1: While parsing a flow mapping")]
+    [InlineData("syncs:\n  - name: a\n    source: { type: dir, path: /tmp }\n    target: { root: /tmp/x }\n    maxFailures: many\n", "syncs[0].maxFailures: 'many' is not a whole number")]
+    [InlineData("syncs:\n  - name: a\n    source: { type: dir, path: /tmp }\n    target: { root: /tmp/x }\n    interval: [1, 2]\n", "syncs[0].interval: must be a single value, not a section")]
+    [InlineData("syncs:\n  - name: a\n    source: { type: dir, path: /tmp }\n    target: { root: /tmp/x }\n    signal: { url: \"ftp://example.com/reload\" }\n", "syncs[0].signal.url: 'ftp://example.com/reload' is not an absolute http:// or https:// URL")]
+    [InlineData("syncs:\n  - name: a\n    source: { type: dir, path: /tmp, colour: blue }\n    target: { root: /tmp/x }\n", "syncs[0].source.colour: unknown setting")]
+    public async Task BadConfiguration_Exits2_NamingTheInput_ForRunOnceAndValidate(string yaml, string expected)
+    {
+        File.WriteAllText(_scenario.ConfigFile, yaml);
+
+        foreach (var command in new[] { "validate", "once", "run" })
+        {
+            var (code, output) = await Daemon.RunAsync([command, "--config", _scenario.ConfigFile]);
+
+            Assert.True(code == 2, $"{command}: exit {code}\n{output}");
+            Assert.Contains(expected, output, StringComparison.Ordinal);
+        }
+
+        Assert.False(Directory.Exists("/tmp/x/.configsync"), "nothing was started");
+    }
+
     [Fact]
     public async Task Validate_EnvironmentOverridesTheFile()
     {

@@ -5,11 +5,19 @@ namespace ConfigSync.Publishing;
 
 /// <summary>
 /// Checks a snapshot's entries before anything is written: relative paths without <c>..</c>,
-/// empty segments or NUL; no path that is both a file and a folder; links that stay inside the
-/// tree; the file and byte limits. Every rejection names the entry.
+/// empty segments, NUL or control characters, names of at most 255 bytes, paths of at most
+/// 4,095 bytes and 100 levels; no path that is both a file and a folder; links that stay inside
+/// the tree; the file and byte limits; not an empty tree. Every rejection names the entry (control
+/// characters shown escaped, so a name cannot forge log lines).
 /// </summary>
 public static class PathRules
 {
+    /// <summary>Deepest nesting accepted.</summary>
+    public const int MaxDepth = 100;
+
+    /// <summary>Longest path accepted, in UTF-8 bytes (PATH_MAX less the terminating NUL).</summary>
+    public const int MaxPathBytes = 4095;
+
     private const int MaxNamed = 10;
 
     /// <summary>Returns the entries sorted by path, or throws <see cref="PublishException"/> naming the bad ones.</summary>
@@ -26,7 +34,7 @@ public static class PathRules
             }
             else if (!files.Add(entry.Path))
             {
-                problems.Add($"'{entry.Path}' appears twice");
+                problems.Add($"'{Shown(entry.Path)}' appears twice");
             }
         }
 
@@ -38,10 +46,17 @@ public static class PathRules
                 var parent = entry.Path[..slash];
                 if (files.Contains(parent))
                 {
-                    problems.Add($"'{parent}' is both a file and a folder (it holds '{entry.Path}')");
+                    problems.Add($"'{Shown(parent)}' is both a file and a folder (it holds '{Shown(entry.Path)}')");
                     break;
                 }
             }
+        }
+
+        if (sorted.Count == 0)
+        {
+            // Publishing nothing over a live tree would take every file away from the app, and an
+            // empty listing is far more often a wrong prefix or path than an intent.
+            problems.Add("the source has no files (check the source's path or prefix); nothing is published");
         }
 
         if (sorted.Count > maxFiles)
@@ -68,7 +83,7 @@ public static class PathRules
     private static string? Check(SourceEntry entry, IReadOnlySet<string>? reservedTopLevel)
     {
         var path = entry.Path;
-        var shown = path.Replace("\0", "\\0", StringComparison.Ordinal);
+        var shown = Shown(path);
         if (path.Length == 0)
         {
             return "an entry has an empty path";
@@ -79,12 +94,27 @@ public static class PathRules
             return $"'{shown}' contains a NUL character";
         }
 
+        if (path.Any(char.IsControl))
+        {
+            return $"'{shown}' contains a control character";
+        }
+
+        if (Encoding.UTF8.GetByteCount(path) > MaxPathBytes)
+        {
+            return $"'{Truncated(shown)}' is longer than {MaxPathBytes} bytes";
+        }
+
         if (path.StartsWith('/'))
         {
             return $"'{shown}' is an absolute path";
         }
 
         var segments = path.Split('/');
+        if (segments.Length > MaxDepth)
+        {
+            return $"'{Truncated(shown)}' is nested {segments.Length} levels deep, more than {MaxDepth}";
+        }
+
         foreach (var segment in segments)
         {
             if (segment.Length == 0)
@@ -99,7 +129,7 @@ public static class PathRules
 
             if (Encoding.UTF8.GetByteCount(segment) > 255)
             {
-                return $"'{shown}' has a name longer than 255 bytes";
+                return $"'{Truncated(shown)}' has a name longer than 255 bytes";
             }
         }
 
@@ -146,4 +176,28 @@ public static class PathRules
 
         return null;
     }
+
+    /// <summary>The path as it may be printed: NUL and other control characters escaped (\0, \xNN).</summary>
+    public static string Shown(string path)
+    {
+        if (!path.Any(char.IsControl))
+        {
+            return path;
+        }
+
+        var text = new StringBuilder(path.Length + 8);
+        foreach (var c in path)
+        {
+            text.Append(c switch
+            {
+                '\0' => "\\0",
+                _ when char.IsControl(c) => $"\\x{(int)c:x2}",
+                _ => c.ToString(),
+            });
+        }
+
+        return text.ToString();
+    }
+
+    private static string Truncated(string shown) => shown.Length <= 120 ? shown : shown[..60] + "..." + shown[^40..];
 }

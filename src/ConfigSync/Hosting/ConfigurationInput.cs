@@ -47,10 +47,24 @@ internal sealed class ConfigurationInput
         }
         catch (Exception e) when (e is FormatException or InvalidDataException or IOException or YamlDotNet.Core.YamlException)
         {
-            errors = [$"{ConfigFile}: cannot be parsed: {e.Message}{(e.InnerException is { } inner ? " " + inner.Message : string.Empty)}"];
+            errors = [$"{ConfigFile}: cannot be parsed: {ParseError(e)}"];
             return null;
         }
 
         return SettingsLoader.Load(configuration, SourceCatalog.All, baseDirectory, out errors);
+    }
+
+    /// <summary>The parser's own words, with the line and column when it gave them.</summary>
+    private static string ParseError(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is YamlDotNet.Core.YamlException yaml)
+            {
+                return $"line {yaml.Start.Line}, column {yaml.Start.Column}: {yaml.Message.TrimEnd('.')}";
+            }
+        }
+
+        return e.InnerException is { } cause ? $"{e.Message} {cause.Message}" : e.Message;
     }
 }

@@ -75,7 +75,10 @@ public sealed class TreePublisherTests : IDisposable
     [InlineData("/etc/passwd", "is an absolute path")]
     [InlineData("a//b", "has an empty path segment")]
     [InlineData("a/./b", "contains '.'")]
-    [InlineData("nul\0byte", "contains a NUL character")]
+    [InlineData("nul\0byte", "'nul\\0byte' contains a NUL character")]
+    [InlineData("forged\n2026-01-01 info: all good", "'forged\\x0a2026-01-01 info: all good' contains a control character")]
+    [InlineData("bell\a.txt", "'bell\\x07.txt' contains a control character")]
+    [InlineData("this-name-is-300-bytes-long-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "has a name longer than 255 bytes")]
     public async Task Publish_BadPath_IsRefusedByNameAndLiveTreeStays(string path, string reason)
     {
         var publisher = Create();
@@ -88,6 +91,37 @@ public sealed class TreePublisherTests : IDisposable
         Assert.Equal($".configsync/trees/{good!.Tree}", new FileInfo(Path.Combine(Root, "current")).LinkTarget);
         Assert.Equal("ok", File.ReadAllText(Path.Combine(Root, "current", "ok.txt")));
         Assert.False(File.Exists(Path.Combine(_temp.Path, "escape.txt")));
+    }
+
+    [Fact]
+    public async Task Publish_VeryDeepOrVeryLongPaths_AreRefusedByName()
+    {
+        var publisher = Create();
+        publisher.Recover();
+        var deep = string.Join('/', Enumerable.Repeat("d", PathRules.MaxDepth)) + "/f";
+        var longPath = string.Join('/', Enumerable.Repeat(new string('n', 200), 21));
+
+        var tooDeep = await Assert.ThrowsAsync<PublishException>(() => publisher.PublishAsync(ListedSnapshot.Of("r", (deep, "x")), null)!);
+        var tooLong = await Assert.ThrowsAsync<PublishException>(() => publisher.PublishAsync(ListedSnapshot.Of("r", (longPath, "x")), null)!);
+
+        Assert.Contains($"is nested {PathRules.MaxDepth + 1} levels deep, more than {PathRules.MaxDepth}", tooDeep.Message);
+        Assert.Contains($"is longer than {PathRules.MaxPathBytes} bytes", tooLong.Message);
+        Assert.True(tooLong.Message.Length < 400, "a long path is shown shortened");
+        var fine = string.Join('/', Enumerable.Repeat("d", PathRules.MaxDepth - 1)) + "/f";
+        Assert.NotNull(await publisher.PublishAsync(ListedSnapshot.Of("r", (fine, "x")), null));
+    }
+
+    [Fact]
+    public async Task Publish_EmptySource_IsRefused_AndTheLiveTreeStays()
+    {
+        var publisher = Create();
+        publisher.Recover();
+        await publisher.PublishAsync(ListedSnapshot.Of("rev-a", ("app.yaml", "port: 1")), null);
+
+        var error = await Assert.ThrowsAsync<PublishException>(() => publisher.PublishAsync(ListedSnapshot.Of("rev-empty"), null)!);
+
+        Assert.Contains("the source has no files (check the source's path or prefix)", error.Message);
+        Assert.Equal("port: 1", File.ReadAllText(Path.Combine(Root, "current", "app.yaml")));
     }
 
     [Fact]
