@@ -106,6 +106,26 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task SourceDownPastMaxStaleness_TurnsNotReady_AndReadyAgainOnceItRecovers()
+    {
+        _scenario.Temp.Write("source/app.yaml", "v: 1");
+        var config = _scenario.WriteConfig(interval: "500ms", extraSync: "    maxStaleness: 3s");
+        await using var daemon = Daemon.Start(["run", "--config", config]);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilReadyAsync(daemon, Patience);
+
+        Directory.Move(_scenario.Source, _scenario.Source + ".away");
+        await DaemonHttp.Eventually(async () => await MetricAsync(http, "configsync_consecutive_failures") >= 1, Patience, () => daemon.Output);
+        Assert.Equal(HttpStatusCode.OK, await http.StatusOfAsync("/readyz")); // within the staleness limit
+        await DaemonHttp.Eventually(async () => await http.StatusOfAsync("/readyz") == HttpStatusCode.ServiceUnavailable, Patience, () => daemon.Output);
+        Assert.Equal("v: 1", File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")));
+        Assert.Equal(HttpStatusCode.OK, await http.StatusOfAsync("/healthz"));
+
+        Directory.Move(_scenario.Source + ".away", _scenario.Source);
+        await http.WaitUntilReadyAsync(daemon, Patience);
+    }
+
+    [Fact]
     public async Task S3KilledMidDownload_PublishesNothingPartial_CleansStaging_AndTheNextSyncSucceeds()
     {
         var port = AppListener.FreePort();
