@@ -54,6 +54,13 @@ public sealed class SignalDeliveryTests : IDisposable
 
         await _app.WaitForAsync(r => r.Status == 200, TimeSpan.FromSeconds(10));
         Assert.Equal([500, 503, 200], _app.Requests.Select(r => r.Status));
+        // The app records the request as it answers; the dispatcher counts the success just after it reads the answer.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (_metrics.SignalTotal.WithLabels("test", "success").Value < 1 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
         Assert.Equal(2, _metrics.SignalTotal.WithLabels("test", "error").Value);
         Assert.Equal(1, _metrics.SignalTotal.WithLabels("test", "success").Value);
     }
