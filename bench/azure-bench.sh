@@ -12,12 +12,7 @@ RUNS=${1:-5}
 AZURITE=tests/servers/node_modules/azurite/dist/src/blob/main.js
 [ -f "$AZURITE" ] || { echo "azurite is not installed: run scripts/test-deps.sh" >&2; exit 1; }
 
-dotnet publish src/ConfigSync -c Release -o artifacts/configsync --nologo -v quiet >/dev/null
-CS="dotnet artifacts/configsync/configsync.dll"
-T=$(mktemp -d /tmp/configsync-bench-XXXX)
-SERVER=""
-DAEMON=""
-trap 'kill $DAEMON $SERVER 2>/dev/null || true; rm -rf "$T"' EXIT
+bench_init
 
 BLOBPORT=$(free_port)
 node "$AZURITE" --blobHost 127.0.0.1 --blobPort "$BLOBPORT" --inMemoryPersistence --skipApiVersionCheck --disableTelemetry --silent >/dev/null 2>&1 &

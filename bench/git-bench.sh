@@ -10,11 +10,7 @@ source bench/lib.sh
 RUNS=${1:-5}
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=b@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=b@example.com GIT_CONFIG_GLOBAL=/dev/null
 
-dotnet publish src/ConfigSync -c Release -o artifacts/configsync --nologo -v quiet >/dev/null
-CS="dotnet artifacts/configsync/configsync.dll"
-T=$(mktemp -d /tmp/configsync-bench-XXXX)
-trap 'rm -rf "$T"; kill $DAEMON 2>/dev/null || true' EXIT
-DAEMON=""
+bench_init
 
 git init -q --bare --initial-branch=main "$T/repo.git"
 git clone -q "$T/repo.git" "$T/work" 2>/dev/null

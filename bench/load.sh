@@ -8,10 +8,7 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 SYNCS=${1:-50}
 SECONDS_TOTAL=${2:-180}
-dotnet publish src/ConfigSync -c Release -o artifacts/configsync --nologo -v quiet >/dev/null
-T=$(mktemp -d /tmp/configsync-load-XXXX)
-DAEMON=""
-trap 'kill $DAEMON 2>/dev/null || true; rm -rf "$T"' EXIT
+bench_init
 PORT=$(free_port)
 {
   printf 'http:\n  listen: "127.0.0.1:%s"\nsyncs:\n' "$PORT"
@@ -21,7 +18,7 @@ PORT=$(free_port)
     printf '  - name: s%s\n    source: { type: dir, path: %s }\n    target: { root: %s, grace: 2s }\n    interval: 1s\n' "$s" "$T/src/s$s" "$T/vol/s$s"
   done
 } > "$T/config.yaml"
-dotnet artifacts/configsync/configsync.dll run --config "$T/config.yaml" > "$T/daemon.log" 2>&1 &
+$CS run --config "$T/config.yaml" > "$T/daemon.log" 2>&1 &
 DAEMON=$!
 until curl -sf "127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.2; done
 ticks=$(getconf CLK_TCK)

@@ -12,12 +12,7 @@ RUNS=${1:-5}
 S3RVER=tests/servers/node_modules/s3rver/bin/s3rver.js
 [ -f "$S3RVER" ] || { echo "s3rver is not installed: run scripts/test-deps.sh" >&2; exit 1; }
 
-dotnet publish src/ConfigSync -c Release -o artifacts/configsync --nologo -v quiet >/dev/null
-CS="dotnet artifacts/configsync/configsync.dll"
-T=$(mktemp -d /tmp/configsync-bench-XXXX)
-SERVER=""
-DAEMON=""
-trap 'kill $DAEMON $SERVER 2>/dev/null || true; rm -rf "$T"' EXIT
+bench_init
 
 S3PORT=$(free_port)
 NODE_OPTIONS=--openssl-legacy-provider node "$S3RVER" -d "$T/s3" -a 127.0.0.1 -p "$S3PORT" --silent --configure-bucket config >/dev/null 2>&1 &
