@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace ConfigSync.IntegrationTests;
 
 /// <summary>
-/// Torn reads, across processes: while the daemon publishes a thousand revisions (each writes its
+/// Torn reads, across processes: while the daemon publishes two thousand revisions (each writes its
 /// number into every file), a separate reader process (Support/torn_reader.py) walks and reads the
 /// whole live tree in a loop, as an app would. It must never see two revisions in one walk, a
 /// missing file or a partial file.
@@ -17,13 +17,13 @@ public sealed class TornReadTests(ITestOutputHelper output) : IDisposable
 {
     private const int Files = 40;
     private const int Size = 4096;
-    private const int Revisions = 1000;
+    private const int Revisions = 2000;
     private readonly Scenario _scenario = new();
 
     public void Dispose() => _scenario.Dispose();
 
     [Fact]
-    public async Task AReaderProcess_NeverSeesAMixedMissingOrPartialTree_AcrossAThousandSwaps()
+    public async Task AReaderProcess_NeverSeesAMixedMissingOrPartialTree_AcrossTwoThousandSwaps()
     {
         WriteRevision(0);
         var config = _scenario.WriteConfig(interval: "1h");
