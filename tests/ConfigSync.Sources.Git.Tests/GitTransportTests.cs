@@ -37,6 +37,42 @@ public sealed class GitTransportTests : IDisposable
     }
 
     [Fact]
+    public async Task GitDaemon_RequestsCountedByTheServer_NoChangePollIsOneRefListing_AChangeOneListingAndOneFetch()
+    {
+        await using var daemon = await GitDaemon.StartAsync(Repos);
+        await using var git = SourceHarness.Create(Factory, _temp.Combine("volume"), new() { ["url"] = daemon.Url("config") });
+        await git.SyncAsync();
+        var afterFirst = await SettledAsync(daemon);
+
+        Assert.Null(await git.SyncAsync());
+        var afterNoChange = await SettledAsync(daemon);
+        _repo.Write("app.yaml", "port: 2");
+        _repo.Commit("second");
+        Assert.NotNull(await git.SyncAsync());
+        var afterChange = await SettledAsync(daemon);
+
+        Assert.Equal(1, afterNoChange - afterFirst);
+        Assert.Equal(2, afterChange - afterNoChange);
+    }
+
+    /// <summary>git daemon logs each connection from its own child process: waits until the count stops moving.</summary>
+    private static async Task<int> SettledAsync(GitDaemon daemon)
+    {
+        var count = daemon.UploadPackRequests;
+        for (var quiet = 0; quiet < 4; quiet++)
+        {
+            await Task.Delay(100);
+            if (daemon.UploadPackRequests != count)
+            {
+                count = daemon.UploadPackRequests;
+                quiet = -1;
+            }
+        }
+
+        return count;
+    }
+
+    [Fact]
     public async Task SmartHttp_RightPasswordFromFile_Syncs_ShallowWithDepth()
     {
         await using var server = await SmartHttpServer.StartAsync(Repos, _temp.Combine("http"));

@@ -12,9 +12,13 @@ internal static partial class DaemonHost
 {
     public static async Task<int> RunAsync(DaemonSettings settings, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        // The empty builder: no configuration files or watchers, no host filtering, only Kestrel's core
+        // and routing. ConfigSync reads its own settings; this saves start-up time and memory
+        // (bench/runtime-bench.sh).
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         Logging.Configure(builder.Logging, settings.Log);
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        builder.Services.AddRoutingCore();
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             if (settings.Http.Host == "localhost")

@@ -33,7 +33,7 @@ internal static class Endpoints
             var status = engine.Statuses.FirstOrDefault(s => s.Name == name);
             if (status is null)
             {
-                return Results.NotFound(new { error = $"no sync named '{name}'" });
+                return NotFound(name);
             }
 
             var manifest = status.Manifest is null ? null : Manifest.TryRead(status.Manifest);
@@ -44,7 +44,7 @@ internal static class Endpoints
         {
             if (!engine.Contains(name))
             {
-                return Results.NotFound(new { error = $"no sync named '{name}'" });
+                return NotFound(name);
             }
 
             var verdict = authorization.Check(context.Connection.RemoteIpAddress, context.Request.Headers.Authorization);
@@ -56,22 +56,22 @@ internal static class Endpoints
             }).Inc();
             if (verdict != StatusCodes.Status202Accepted)
             {
-                return Results.Json(new { error = verdict == StatusCodes.Status401Unauthorized ? "a valid bearer token is required" : "triggers from other hosts need http.triggerTokenFile" }, statusCode: verdict);
+                var error = verdict == StatusCodes.Status401Unauthorized ? "a valid bearer token is required" : "triggers from other hosts need http.triggerTokenFile";
+                return Results.Json(new ErrorBody(error), StatusJsonContext.Default.ErrorBody, statusCode: verdict);
             }
 
             engine.RequestSync(name);
-            return Results.Json(new { sync = name, queued = true }, statusCode: StatusCodes.Status202Accepted);
+            return Results.Json(new TriggerBody(name, Queued: true), StatusJsonContext.Default.TriggerBody, statusCode: StatusCodes.Status202Accepted);
         });
     }
 
     private static Task WriteHealth(HttpContext context, Microsoft.Extensions.Diagnostics.HealthChecks.HealthReport report)
     {
         context.Response.ContentType = "application/json";
-        var body = new Dictionary<string, object?>
-        {
-            ["status"] = report.Status.ToString().ToLowerInvariant(),
-            ["checks"] = report.Entries.ToDictionary(e => e.Key, e => e.Value.Description),
-        };
-        return context.Response.WriteAsync(JsonSerializer.Serialize(body));
+        var body = new HealthBody(report.Status.ToString().ToLowerInvariant(), report.Entries.ToDictionary(e => e.Key, e => e.Value.Description, StringComparer.Ordinal));
+        return context.Response.WriteAsync(JsonSerializer.Serialize(body, StatusJsonContext.Default.HealthBody));
     }
+
+    private static IResult NotFound(string name) =>
+        Results.Json(new ErrorBody($"no sync named '{name}'"), StatusJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status404NotFound);
 }

@@ -18,10 +18,17 @@ public sealed class GitDaemon : IAsyncDisposable
     public static async Task<GitDaemon> StartAsync(string reposFolder)
     {
         var port = AppListener.FreePort();
-        var process = Shell.Start("/usr/lib/git-core/git-daemon", ["--reuseaddr", "--listen=127.0.0.1", $"--port={port}", $"--base-path={reposFolder}", "--export-all", reposFolder]);
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var process = Shell.Start("/usr/lib/git-core/git-daemon", ["--verbose", "--reuseaddr", "--listen=127.0.0.1", $"--port={port}", $"--base-path={reposFolder}", "--export-all", reposFolder], log.Enqueue);
         await Shell.WaitForPortAsync(port, process, "git daemon");
-        return new GitDaemon(process, port);
+        return new GitDaemon(process, port) { Log = log };
     }
+
+    /// <summary>What git daemon logged (--verbose): one "Request upload-pack" line per connection that reads.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Log { get; private init; } = new();
+
+    /// <summary>Connections the server answered with upload-pack (a ref listing, or a listing and a fetch).</summary>
+    public int UploadPackRequests => Log.Count(l => l.Contains("Request upload-pack", StringComparison.Ordinal));
 
     public string Url(string name) => $"git://127.0.0.1:{Port}/{name}.git";
 

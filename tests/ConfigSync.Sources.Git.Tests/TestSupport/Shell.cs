@@ -44,7 +44,7 @@ internal static class Shell
         return output.Result.Trim();
     }
 
-    public static Process Start(string file, IEnumerable<string> arguments)
+    public static Process Start(string file, IEnumerable<string> arguments, Action<string>? onErrorLine = null)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
@@ -54,7 +54,13 @@ internal static class Shell
 
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                onErrorLine?.Invoke(e.Data);
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
