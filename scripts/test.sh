@@ -11,7 +11,7 @@ command -v dotnet >/dev/null || { echo "scripts/test.sh: the .NET 10 SDK (dotnet
 bash scripts/test-deps.sh
 
 # The integration tests run this published binary as a child process, as the container image does.
-dotnet publish src/ConfigSync -c Release -o artifacts/configsync --nologo -v quiet
+dotnet publish src/ConfigSync -c Release -r "linux-$(uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)" -o artifacts/configsync --nologo -v quiet
 
 rm -rf artifacts/test-results
 status=0

@@ -1,15 +1,61 @@
+using System.Collections.Concurrent;
 using LibGit2Sharp;
 
 namespace ConfigSync.Sources.Git;
 
-/// <summary>One commit's tree (or subtree): entries versioned by blob id, content streamed from the object database.</summary>
-internal sealed class GitSnapshot(string revision, IReadOnlyList<SourceEntry> entries, IReadOnlyDictionary<string, Repository> owners, Func<Repository, ObjectId, Stream> open)
-    : SourceSnapshot(revision, entries)
+/// <summary>
+/// One commit's tree (or subtree): entries versioned by blob id, content streamed from the object database.
+/// A libgit2 repository handle is not thread-safe, but separate handles on one object database are:
+/// blobs are read by up to <see cref="Readers"/> workers at once, each on a handle of its own, opened
+/// on first use and closed with the snapshot (the source's own handle is never shared with them).
+/// </summary>
+internal sealed class GitSnapshot : SourceSnapshot
 {
+    /// <summary>Parallel blob readers: inflating and hashing is CPU work, so a few per core, capped.</summary>
+    public static readonly int Readers = Math.Clamp(Environment.ProcessorCount * 2, 2, 8);
+
+    private readonly IReadOnlyDictionary<string, string> _owners;
+    private readonly ConcurrentDictionary<string, ConcurrentBag<Repository>> _idle = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<Repository> _opened = [];
+
+    /// <param name="revision">The commit id.</param>
+    /// <param name="entries">The files and links of the tree.</param>
+    /// <param name="owners">For each entry, the git folder of the repository that holds its blob (a submodule's, or the source's).</param>
+    public GitSnapshot(string revision, IReadOnlyList<SourceEntry> entries, IReadOnlyDictionary<string, string> owners)
+        : base(revision, entries)
+    {
+        _owners = owners;
+        MaxParallelism = Readers;
+    }
+
     public override async Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken)
     {
-        // libgit2 objects are not thread-safe: MaxParallelism stays 1 and each blob is read on this call.
-        await using var content = open(owners[entry.Path], new ObjectId(entry.Version));
-        await content.CopyToAsync(destination, 81920, cancellationToken);
+        var gitFolder = _owners[entry.Path];
+        var pool = _idle.GetOrAdd(gitFolder, _ => []);
+        if (!pool.TryTake(out var repository))
+        {
+            repository = new Repository(gitFolder);
+            _opened.Add(repository);
+        }
+
+        try
+        {
+            await using var content = repository.Lookup<Blob>(new ObjectId(entry.Version)).GetContentStream();
+            await content.CopyToAsync(destination, 81920, cancellationToken);
+        }
+        finally
+        {
+            pool.Add(repository);
+        }
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        foreach (var repository in _opened)
+        {
+            repository.Dispose();
+        }
+
+        return base.DisposeAsync();
     }
 }

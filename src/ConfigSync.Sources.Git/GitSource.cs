@@ -259,7 +259,8 @@ internal sealed partial class GitSource : IConfigSource
 
         new TreeWalker(repo, _options.Submodules ? _submodules : null, commit).Walk(tree, prefix, string.Empty, entries, owners);
         var author = commit.Author;
-        return new GitSnapshot(commit.Sha, entries, owners, (owner, id) => owner.Lookup<Blob>(id).GetContentStream())
+        var gitFolders = owners.ToDictionary(o => o.Key, o => o.Value.Info.Path, StringComparer.Ordinal);
+        return new GitSnapshot(commit.Sha, entries, gitFolders)
         {
             IsFinal = _options.IsPinnedCommit,
             Details = new Dictionary<string, string>

@@ -54,6 +54,28 @@ public sealed partial class DockerfileTests
         Assert.Matches(@"ENV ASPNETCORE_HTTP_PORTS=\s", text); // the base image's 8080 cleared
     }
 
+    [Fact]
+    public void ImageAndTests_PublishForARuntime_Precompiled_WithTheMeasuredRuntimeSettings()
+    {
+        var text = string.Join('\n', Lines);
+        Assert.Matches(@"dotnet publish src/ConfigSync -c Release -r ""linux-", text);
+        Assert.Matches(@"DOTNET_TieredPGO=0", text);
+        Assert.Contains("-r \"linux-", File.ReadAllText(Path.Combine(Daemon.RepoRoot, "scripts", "test.sh")), StringComparison.Ordinal);
+
+        // What scripts/test.sh published (the binary every integration test runs): ReadyToRun code in
+        // the assemblies, and the runtimeconfig the benchmarks chose (workstation GC, no tiered PGO).
+        var published = Path.Combine(Daemon.RepoRoot, "artifacts", "configsync");
+        using (var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(Path.Combine(published, "configsync.dll"))))
+        {
+            Assert.True(pe.PEHeaders.CorHeader!.Flags.HasFlag(System.Reflection.PortableExecutable.CorFlags.ILLibrary), "configsync.dll is not ReadyToRun");
+        }
+
+        using var runtimeConfig = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(published, "configsync.runtimeconfig.json")));
+        var options = runtimeConfig.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+        Assert.False(options.GetProperty("System.Runtime.TieredPGO").GetBoolean());
+        Assert.False(options.GetProperty("System.GC.Server").GetBoolean());
+    }
+
     [GeneratedRegex(@"dotnet publish \S+ -c Release")]
     private static partial Regex PublishCommand();
 }

@@ -158,7 +158,7 @@ public sealed partial class Daemon : IAsyncDisposable
             return binary;
         }
 
-        var publish = Process.Start(new ProcessStartInfo("dotnet", ["publish", "src/ConfigSync", "-c", "Release", "-o", "artifacts/configsync", "--nologo"])
+        var publish = Process.Start(new ProcessStartInfo("dotnet", ["publish", "src/ConfigSync", "-c", "Release", "-r", System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier, "-o", "artifacts/configsync", "--nologo"])
         {
             WorkingDirectory = RepoRoot,
             RedirectStandardOutput = true,

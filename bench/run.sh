@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The benchmark command: installs the peers (Debian's rclone and awscli) and the servers
+# (scripts/test-deps.sh), publishes ConfigSync as the image does (ReadyToRun) and as a plain
+# `dotnet publish` (JIT only), runs bench/runtime.py and bench/peers.py, and writes
+# docs/benchmarks.md: the machine, the method, the tables, then bench/analysis.md.
+#   bash bench/run.sh [RUNS]          (RUNS defaults to 5; about 25 minutes on 2 cores)
+# Benchmarks are not tests: nothing here fails on a timing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-5}
+
+bash scripts/test-deps.sh
+if ! command -v rclone >/dev/null || [ ! -x /usr/bin/aws ]; then
+  ${SUDO:-$( [ "$(id -u)" = 0 ] || echo sudo )} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q rclone awscli >/dev/null
+fi
+
+RID="linux-$(uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)"
+dotnet publish src/ConfigSync -c Release -r "$RID" -o artifacts/bench/configsync --nologo -v quiet
+dotnet publish src/ConfigSync -c Release -o artifacts/bench/configsync-jit --nologo -v quiet
+
+python3 bench/runtime.py --runs "$RUNS" --out artifacts/bench/runtime.md
+python3 bench/peers.py --runs "$RUNS" --out artifacts/bench/peers.md
+
+{
+  cat <<MD
+# Benchmarks
+
+Written by \`bash bench/run.sh $RUNS\` on $(date -u +%Y-%m-%d). Never timed assertions in tests:
+the exact request budgets are tests (\`RequestCountTests\`, the git daemon count in
+\`GitTransportTests\`); everything timed is here.
+
+## Machine
+
+- $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)
+- .NET SDK $(dotnet --version), runtime $(dotnet --list-runtimes | awk '/NETCore.App/ {v=$2} END {print v}'); git $(git --version | awk '{print $3}'); $(rclone version | head -1); $(/usr/bin/aws --version 2>&1 | cut -d' ' -f1); s3rver $(node -p "require('./tests/servers/node_modules/s3rver/package.json').version"); Azurite $(node -p "require('./tests/servers/node_modules/azurite/package.json').version")
+- A shared 2-core virtual machine: the same command varies by ±30% between runs, so compare
+  figures within one run (each table comes from one run, tools interleaved).
+
+## Method
+
+- Every figure is the median of $RUNS runs. Wall time from spawning the command to its exit; CPU
+  time is user + system of the process and every child it waited for (\`wait4\` rusage).
+- ConfigSync runs as \`configsync once --no-signal\` (what an init container pays: process start,
+  volume recovery, the sync, the atomic publish with one \`syncfs\`) against a fresh volume
+  (initial), the same volume again (no change), and after one file changed at the source.
+  The peers run into a fresh folder, again, and after the change. They write files in place
+  (no atomic swap, no fsync, no manifest): they do less than ConfigSync does.
+- Requests are counted where the server sees them, in a separate untimed pass: a forwarding
+  proxy in front of s3rver and Azurite; git daemon's own log (\`--verbose\`, one
+  "Request upload-pack" per connection) for git.
+- Trees: 2,000 files of 1 KiB in 20 folders, and 200 files of 1 MiB, random bytes.
+- The servers run on 127.0.0.1 and are the slow part for S3 and Azure (s3rver and Azurite are
+  single-threaded Node.js); against AWS or Azure, round trips dominate instead.
+
+## The runtime: start-up and memory (\`bench/runtime.py\`)
+
+One sync of a local folder (3 files), interval 1 s.
+
+$(cat artifacts/bench/runtime.md)
+
+## Side by side with the peers (\`bench/peers.py\`)
+
+$(cat artifacts/bench/peers.md)
+
+MD
+  cat bench/analysis.md
+} > docs/benchmarks.md
+echo "wrote docs/benchmarks.md"
