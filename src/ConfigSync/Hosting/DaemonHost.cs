@@ -34,6 +34,8 @@ internal static partial class DaemonHost
         {
             o.ShutdownTimeout = TimeSpan.FromSeconds(25);
             o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore;
+            // The first sync starts while Kestrel binds, not after: readiness comes sooner.
+            o.ServicesStartConcurrently = true;
         });
 
         var metrics = new SyncMetrics();
