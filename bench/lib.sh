@@ -3,8 +3,8 @@
 # bench_init: publishes the daemon as the image does (CS runs it), makes a scratch folder (T), and on
 # exit stops DAEMON and SERVER (when set) and removes T.
 bench_init() {
-  dotnet publish src/ConfigSync -c Release -o artifacts/configsync --nologo -v quiet >/dev/null
-  CS="dotnet artifacts/configsync/configsync.dll"
+  dotnet publish src/ConfigSync -c Release -r "linux-$(uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)" -o artifacts/bench/configsync --nologo -v quiet >/dev/null
+  CS="artifacts/bench/configsync/configsync"
   T=$(mktemp -d /tmp/configsync-bench-XXXX)
   SERVER=""
   DAEMON=""
