@@ -24,8 +24,9 @@ internal sealed class TreeWalker(Repository repo, SubmoduleCache? submodules, Co
                     Walk((Tree)item.Target, repoPrefix + item.Name + "/", path + "/", entries, owners);
                     break;
                 case Mode.NonExecutableFile or Mode.NonExecutableGroupWritableFile or Mode.ExecutableFile:
-                    var blob = (Blob)item.Target;
-                    entries.Add(new SourceEntry(path, blob.Size, blob.Sha, item.Mode == Mode.ExecutableFile));
+                    // The size from the object's header (git_odb_read_header): the blob is inflated once, when written.
+                    var id = item.Target.Id;
+                    entries.Add(new SourceEntry(path, repo.ObjectDatabase.RetrieveObjectMetadata(id).Size, id.Sha, item.Mode == Mode.ExecutableFile));
                     owners[path] = repo;
                     break;
                 case Mode.SymbolicLink:

@@ -39,14 +39,20 @@ internal sealed class HashingWriteStream(Stream inner, string entryPath, ByteBud
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        Account(buffer.Length);
-        _hash.AppendData(buffer.Span);
-        return inner.WriteAsync(buffer, cancellationToken);
+        // The file is on a local volume: a plain write. An async write on a file opened for
+        // synchronous I/O would hand every chunk to another thread-pool thread.
+        cancellationToken.ThrowIfCancellationRequested();
+        Write(buffer.Span);
+        return ValueTask.CompletedTask;
     }
 
     public override void Flush() => inner.Flush();
 
-    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+    public override Task FlushAsync(CancellationToken cancellationToken)
+    {
+        inner.Flush();
+        return Task.CompletedTask;
+    }
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 

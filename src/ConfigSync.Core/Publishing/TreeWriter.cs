@@ -80,7 +80,8 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
         };
         await using var file = new FileStream(destination, options);
-        using var hashing = new HashingWriteStream(new BufferedStream(file, 65536), entry.Path, budget);
+        // Straight to the file, no buffer of its own: the copy hands over chunks of up to 80 KiB.
+        using var hashing = new HashingWriteStream(file, entry.Path, budget);
         await snapshot.WriteContentAsync(entry, hashing, cancellationToken);
         await hashing.FlushAsync(cancellationToken);
         if (entry.Size >= 0 && hashing.BytesWritten != entry.Size)
