@@ -122,7 +122,10 @@ public sealed class DaemonTests : IDisposable
         Assert.Equal("good", File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")));
         Assert.False(Path.Exists(Path.Combine(_scenario.Live, "passwd")));
         Assert.Equal(HttpStatusCode.OK, await http.StatusOfAsync("/readyz"));
-        Assert.Contains("passwd", daemon.Output);
+
+        // The failure is logged by name too; the log line reaches the test through a pipe read
+        // asynchronously, so it may arrive just after /status shows the error.
+        await DaemonHttp.Eventually(() => Task.FromResult(daemon.Output.Contains("passwd", StringComparison.Ordinal)), Patience, () => daemon.Output);
     }
 
     [Fact]
