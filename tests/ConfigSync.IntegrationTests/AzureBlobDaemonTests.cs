@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using ConfigSync.IntegrationTests.Support;
@@ -114,20 +113,12 @@ public sealed class AzureBlobDaemonTests : IAsyncLifetime
 
     private async Task RunUntilReadyAsync(string auth, Dictionary<string, string> environment)
     {
-        File.WriteAllText(_scenario.ConfigFile, string.Create(CultureInfo.InvariantCulture, $"""
-            http:
-              listen: "127.0.0.1:{_scenario.Port}"
-            syncs:
-              - name: app
-                source:
-                  type: azureblob
-                  containerUrl: {_azurite.AccountUrl}/config
-                  prefix: prod
-                  auth: {auth}
-                target:
-                  root: volume
-                interval: 1h
-            """));
+        _scenario.WriteSourceConfig($"""
+            type: azureblob
+            containerUrl: {_azurite.AccountUrl}/config
+            prefix: prod
+            auth: {auth}
+            """);
         environment["SSL_CERT_FILE"] = _certificate.CertificateFile;
         await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile], environment);
         using var http = new DaemonHttp(_scenario.Port);

@@ -315,26 +315,19 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
     {
         File.WriteAllText(_scenario.Temp.Write("secret/key-id", S3rver.KeyId), S3rver.KeyId);
         _scenario.Temp.Write("secret/secret", S3rver.Secret);
-        File.WriteAllText(_scenario.ConfigFile, string.Create(CultureInfo.InvariantCulture, $"""
-            http:
-              listen: "127.0.0.1:{_scenario.Port}"
-            syncs:
-              - name: app
-                source:
-                  type: s3
-                  bucket: config
-                  prefix: prod
-                  endpoint: http://127.0.0.1:{port}
-                  {extra}
-                  auth:
-                    accessKeyIdFile: secret/key-id
-                    secretAccessKeyFile: secret/secret
-                target:
-                  root: volume
-                  grace: 1s
-                interval: {interval}
-                timeout: {timeout}
-            """));
+        _scenario.WriteSourceConfig(
+            $"""
+            type: s3
+            bucket: config
+            prefix: prod
+            endpoint: http://127.0.0.1:{port}
+            {extra}
+            auth:
+              accessKeyIdFile: secret/key-id
+              secretAccessKeyFile: secret/secret
+            """,
+            sync: $"interval: {interval}\ntimeout: {timeout}",
+            target: "grace: 1s");
     }
 
     private void WriteRevision(int revision, int files)

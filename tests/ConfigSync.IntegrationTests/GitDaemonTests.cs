@@ -33,21 +33,17 @@ public sealed class GitDaemonTests : IDisposable
     public async Task Run_GitCommits_ArePublishedAndSignalledWithTheirSha()
     {
         var first = Commit("conf/app.yaml", "v: 1", "first config");
-        File.WriteAllText(_scenario.ConfigFile, $"""
-            http:
-              listen: "127.0.0.1:{_scenario.Port}"
-            syncs:
-              - name: app
-                source:
-                  type: git
-                  url: file://{_bare}
-                  ref: main
-                  path: conf
-                target:
-                  root: volume
-                interval: 300ms
-                signal:
-                  url: {_app.Url}
+        _scenario.WriteSourceConfig(
+            $"""
+            type: git
+            url: file://{_bare}
+            ref: main
+            path: conf
+            """,
+            sync: $"""
+            interval: 300ms
+            signal:
+              url: {_app.Url}
             """);
         await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile]);
         using var http = new DaemonHttp(_scenario.Port);

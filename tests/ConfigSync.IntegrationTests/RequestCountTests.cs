@@ -35,14 +35,14 @@ public sealed class RequestCountTests : IAsyncLifetime
         var secret = _scenario.Temp.Write("secret/secret", S3rver.Secret);
 
         await CountAsync(proxy, $"""
-                  type: s3
-                  bucket: {s3.Bucket}
-                  prefix: prod
-                  region: us-east-1
-                  endpoint: {proxy.Url}
-                  auth:
-                    accessKeyIdFile: {keyId}
-                    secretAccessKeyFile: {secret}
+            type: s3
+            bucket: {s3.Bucket}
+            prefix: prod
+            region: us-east-1
+            endpoint: {proxy.Url}
+            auth:
+              accessKeyIdFile: {keyId}
+              secretAccessKeyFile: {secret}
             """, () => s3.PutAsync(Key(500), "changed"), expectedPages: 2);
     }
 
@@ -56,11 +56,11 @@ public sealed class RequestCountTests : IAsyncLifetime
         var connection = _scenario.Temp.Write("secret/connection-string", azurite.ConnectionString.Replace($"127.0.0.1:{azurite.Port}", $"127.0.0.1:{proxy.Port}", StringComparison.Ordinal));
 
         await CountAsync(proxy, $"""
-                  type: azureblob
-                  container: config
-                  prefix: prod
-                  auth:
-                    connectionStringFile: {connection}
+            type: azureblob
+            container: config
+            prefix: prod
+            auth:
+              connectionStringFile: {connection}
             """, () => container.PutAsync(Key(500), "changed"), expectedPages: 1);
     }
 
@@ -85,17 +85,7 @@ public sealed class RequestCountTests : IAsyncLifetime
 
     private async Task CountAsync(CountingProxy proxy, string source, Func<Task> change, int expectedPages)
     {
-        File.WriteAllText(_scenario.ConfigFile, $"""
-            http:
-              listen: "127.0.0.1:{_scenario.Port}"
-            syncs:
-              - name: app
-                interval: 1h
-                source:
-            {source}
-                target:
-                  root: volume
-            """);
+        _scenario.WriteSourceConfig(source);
         await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile]);
         using var http = new DaemonHttp(_scenario.Port);
         await http.WaitUntilReadyAsync(daemon, Patience);

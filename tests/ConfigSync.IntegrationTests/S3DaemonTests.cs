@@ -119,20 +119,12 @@ public sealed class S3DaemonTests : IAsyncLifetime
 
     private async Task RunUntilReadyAsync(Dictionary<string, string> environment)
     {
-        File.WriteAllText(_scenario.ConfigFile, $"""
-            http:
-              listen: "127.0.0.1:{_scenario.Port}"
-            syncs:
-              - name: app
-                source:
-                  type: s3
-                  bucket: {_s3.Bucket}
-                  prefix: prod
-                  region: us-east-1
-                  endpoint: {_s3.Endpoint}
-                target:
-                  root: volume
-                interval: 1h
+        _scenario.WriteSourceConfig($"""
+            type: s3
+            bucket: {_s3.Bucket}
+            prefix: prod
+            region: us-east-1
+            endpoint: {_s3.Endpoint}
             """);
         // Nothing from the machine running the tests may stand in for the credentials under test.
         environment.TryAdd("AWS_SHARED_CREDENTIALS_FILE", _scenario.Temp.Combine("no-credentials"));

@@ -48,5 +48,30 @@ public sealed class Scenario : IDisposable
         return ConfigFile;
     }
 
+    /// <summary>
+    /// Writes a configuration with one sync named <c>app</c> on <paramref name="source"/> (YAML of the
+    /// source block, unindented), publishing to <c>volume</c>; <paramref name="sync"/> and
+    /// <paramref name="target"/> add settings to the sync and its target.
+    /// </summary>
+    public string WriteSourceConfig(string source, string sync = "interval: 1h", string target = "")
+    {
+        File.WriteAllText(ConfigFile, string.Create(CultureInfo.InvariantCulture, $"""
+            http:
+              listen: "127.0.0.1:{Port}"
+            syncs:
+              - name: app
+                source:
+            {Indent(source, 6)}
+                target:
+                  root: volume
+            {Indent(target, 6)}
+            {Indent(sync, 4)}
+            """));
+        return ConfigFile;
+    }
+
     public void Dispose() => Temp.Dispose();
+
+    private static string Indent(string yaml, int spaces) =>
+        string.Join('\n', yaml.Split('\n').Select(line => line.Length == 0 ? line : new string(' ', spaces) + line));
 }
