@@ -116,6 +116,8 @@ public static partial class SettingsLoader
         var maxFiles = limits.Int("maxFiles", 10_000, min: 1);
         var maxBytes = limits.Bytes("maxBytes", 256L << 20);
         var signal = ReadSignal(reader.Section("signal"));
+        var checks = reader.Items("validate").Select(item => ReadCheck(item, baseDirectory)).ToList();
+        var webhook = reader.Has("webhook") ? ReadWebhook(reader.Section("webhook"), baseDirectory) : null;
         if (maxStaleness > TimeSpan.Zero && maxStaleness <= interval)
         {
             reader.Error("maxStaleness", $"must be longer than the interval ({DurationParser.Format(interval)}), or 0s to turn it off");
@@ -141,6 +143,90 @@ public static partial class SettingsLoader
             MaxFiles = maxFiles,
             MaxBytes = maxBytes,
             Signal = signal,
+            Validate = checks,
+            Webhook = webhook,
+        };
+    }
+
+    private static CheckSettings ReadCheck(SettingsReader reader, string baseDirectory)
+    {
+        var type = reader.Choice("type", string.Empty, "json", "yaml", "jsonschema", "exec");
+        if (type.Length == 0 && !reader.Has("type"))
+        {
+            reader.Error("type", "is required (json, yaml, jsonSchema or exec)");
+        }
+
+        var kind = type switch
+        {
+            "yaml" => CheckType.Yaml,
+            "jsonschema" => CheckType.JsonSchema,
+            "exec" => CheckType.Exec,
+            _ => CheckType.Json,
+        };
+        IReadOnlyList<string> defaults = kind switch
+        {
+            CheckType.Json => ["**/*.json"],
+            CheckType.Yaml => ["**/*.yaml", "**/*.yml"],
+            _ => [],
+        };
+        var files = reader.List("files", defaults);
+        var schema = reader.String("schema");
+        var command = reader.List("command", []);
+        var timeout = reader.Duration("timeout", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10));
+        if (kind == CheckType.JsonSchema && schema is null)
+        {
+            reader.Error("schema", "is required for a jsonSchema check (a path inside the tree, or an absolute path)");
+        }
+
+        if (kind == CheckType.JsonSchema && files.Count == 0)
+        {
+            reader.Error("files", "is required for a jsonSchema check: the files the schema applies to");
+        }
+
+        if (kind == CheckType.Exec && command.Count == 0)
+        {
+            reader.Error("command", "is required for an exec check: the program and its arguments, as a list");
+        }
+
+        if (kind != CheckType.JsonSchema && schema is not null)
+        {
+            reader.Error("schema", "is only used by a jsonSchema check");
+        }
+
+        if (kind != CheckType.Exec && command.Count > 0)
+        {
+            reader.Error("command", "is only used by an exec check");
+        }
+
+        if (files.Any(f => f.StartsWith('/') || f.Split('/').Contains("..")))
+        {
+            reader.Error("files", "patterns are paths inside the tree: no leading '/', no '..'");
+        }
+
+        return new CheckSettings
+        {
+            Type = kind,
+            Files = files,
+            Schema = schema is null || Path.IsPathRooted(schema) ? schema : schema.StartsWith("./", StringComparison.Ordinal) ? schema[2..] : schema,
+            Command = command,
+            Timeout = timeout,
+        };
+    }
+
+    private static WebhookSettings ReadWebhook(SettingsReader reader, string baseDirectory)
+    {
+        var secret = reader.RequiredString("secretFile");
+        var header = reader.String("signatureHeader", "X-Signature-256")!;
+        if (!header.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+        {
+            reader.Error("signatureHeader", $"'{header}' is not an HTTP header name");
+        }
+
+        return new WebhookSettings
+        {
+            SecretFile = secret.Length == 0 ? string.Empty : Path.GetFullPath(secret, baseDirectory),
+            SignatureHeader = header,
+            MaxBodySize = reader.Bytes("maxBodySize", 1L << 20),
         };
     }
 

@@ -43,6 +43,12 @@ public sealed record SyncSettings
 
     /// <summary>How the app is told about a new tree.</summary>
     public SignalSettings Signal { get; init; } = new();
+
+    /// <summary>Checks run on the staged tree before it is published; any failure rejects the revision. <value>The default value is none.</value></summary>
+    public IReadOnlyList<CheckSettings> Validate { get; init; } = [];
+
+    /// <summary>Push webhook settings, or null when <c>POST /webhook/{name}</c> is off for this sync.</summary>
+    public WebhookSettings? Webhook { get; init; }
 }
 
 /// <summary>How a tree is laid out on the shared volume.</summary>

@@ -24,6 +24,12 @@ public sealed class SyncMetrics
         Ready = factory.CreateGauge("configsync_ready", "1 when every sync has a live tree (and is not stale), else 0.");
         TriggerTotal = factory.CreateCounter("configsync_trigger_total", "Sync triggers over HTTP by result (accepted, unauthorized, forbidden).", "sync", "result");
         ConsecutiveFailures = factory.CreateGauge("configsync_consecutive_failures", "Failed attempts in a row.", "sync");
+        RejectedTotal = factory.CreateCounter("configsync_rejected_total", "Revisions refused by a check (signature, json, yaml, jsonSchema, exec, reload).", "sync", "check");
+        RejectedRevision = factory.CreateGauge("configsync_rejected_revision_info", "The newest refused revision of each sync and the check that refused it (value 1); gone once a later revision publishes.", "sync", "revision", "check");
+        WebhookTotal = factory.CreateCounter("configsync_webhook_total", "Push webhook deliveries by result (accepted, ignored, unauthorized, invalid, too_large).", "sync", "result");
+        ReloadVerified = factory.CreateCounter("configsync_reload_verified_total", "Revisions the app was verified to have applied.", "sync");
+        ReloadFailed = factory.CreateCounter("configsync_reload_failed_total", "Revisions the app did not report as applied within signal.verify.timeout.", "sync");
+        RollbackTotal = factory.CreateCounter("configsync_rollback_total", "Times the live link was moved back to the previous tree after a failed reload verification.", "sync");
     }
 
     /// <summary>The registry to export.</summary>
@@ -58,6 +64,38 @@ public sealed class SyncMetrics
 
     /// <summary><c>configsync_consecutive_failures{sync}</c>.</summary>
     public Gauge ConsecutiveFailures { get; }
+
+    /// <summary><c>configsync_rejected_total{sync,check}</c>.</summary>
+    public Counter RejectedTotal { get; }
+
+    /// <summary><c>configsync_rejected_revision_info{sync,revision,check}</c>.</summary>
+    public Gauge RejectedRevision { get; }
+
+    /// <summary><c>configsync_webhook_total{sync,result}</c>.</summary>
+    public Counter WebhookTotal { get; }
+
+    /// <summary><c>configsync_reload_verified_total{sync}</c>.</summary>
+    public Counter ReloadVerified { get; }
+
+    /// <summary><c>configsync_reload_failed_total{sync}</c>.</summary>
+    public Counter ReloadFailed { get; }
+
+    /// <summary><c>configsync_rollback_total{sync}</c>.</summary>
+    public Counter RollbackTotal { get; }
+
+    /// <summary>Records a refused revision, replacing the series of an earlier one; null clears it.</summary>
+    public void SetRejected(string sync, (string Revision, string Check)? previous, (string Revision, string Check)? rejected)
+    {
+        if (previous is { } old && old != rejected)
+        {
+            RejectedRevision.RemoveLabelled(sync, old.Revision, old.Check);
+        }
+
+        if (rejected is { } now)
+        {
+            RejectedRevision.WithLabels(sync, now.Revision, now.Check).Set(1);
+        }
+    }
 
     /// <summary>Sets the revision series of a sync, removing the previous one.</summary>
     public void SetRevision(string sync, string? previous, string revision)

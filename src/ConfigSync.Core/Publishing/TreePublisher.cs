@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using ConfigSync.Configuration;
 using ConfigSync.Sources;
+using ConfigSync.Validation;
 using Microsoft.Extensions.Logging;
 
 namespace ConfigSync.Publishing;
@@ -22,6 +23,7 @@ internal sealed partial class TreePublisher
     private readonly IPublishLayout _layout;
     private readonly Dictionary<string, DateTimeOffset> _retiredAt = new(StringComparer.Ordinal);
     private readonly TreeWriter _writer;
+    private readonly TreeValidator _validator;
 
     public TreePublisher(SyncSettings settings, string sourceKey, TimeProvider time, ILogger logger)
     {
@@ -32,6 +34,7 @@ internal sealed partial class TreePublisher
         _paths = new VolumePaths(settings.Target.Root, settings.Name);
         _layout = settings.Target.Layout == TreeLayout.Kubelet ? new KubeletLayout(_paths) : new LinkLayout(_paths, settings.Target.Link);
         _writer = new TreeWriter(settings.Target, settings.MaxBytes);
+        _validator = new TreeValidator(settings.Name, settings.Validate);
     }
 
     /// <summary>The manifest of the live tree, or null before the first publish.</summary>
@@ -138,6 +141,12 @@ internal sealed partial class TreePublisher
         {
             var reuse = Live is not null && Live.Source == _sourceKey ? Live : null;
             var files = await _writer.WriteAsync(snapshot, plan, staging, reuse, reuse is null ? null : _layout.TreePath(reuse.Tree), cancellationToken);
+            if (!_validator.IsEmpty)
+            {
+                // Checks see the staged tree exactly as readers would; a rejection abandons it before anything moves.
+                await _validator.ValidateAsync(staging, snapshot.Revision, [.. files.Where(f => f.Link is null).Select(f => f.Path)], cancellationToken);
+            }
+
             var manifest = new Manifest(_settings.Name, snapshot.Revision, _sourceKey, treeId, now, snapshot.Details, files);
             var json = manifest.ToJson();
             if (_settings.Target.ManifestInTree)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ConfigSync.Configuration;
 using ConfigSync.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -12,44 +11,30 @@ internal sealed partial class ExecNotifier(SignalSettings settings, string worki
 
     public async Task NotifyAsync(SignalPayload payload, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(settings.ExecCommand[0])
+        var environment = new Dictionary<string, string>
         {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
+            ["CONFIGSYNC_SYNC"] = payload.Sync,
+            ["CONFIGSYNC_REVISION"] = payload.Revision,
+            ["CONFIGSYNC_PREVIOUS_REVISION"] = payload.PreviousRevision ?? string.Empty,
+            ["CONFIGSYNC_PATH"] = payload.Path,
         };
-        foreach (var argument in settings.ExecCommand.Skip(1))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["CONFIGSYNC_SYNC"] = payload.Sync;
-        start.Environment["CONFIGSYNC_REVISION"] = payload.Revision;
-        start.Environment["CONFIGSYNC_PREVIOUS_REVISION"] = payload.PreviousRevision ?? string.Empty;
-        start.Environment["CONFIGSYNC_PATH"] = payload.Path;
-
-        using var process = Process.Start(start) ?? throw new SignalException($"{Describe} could not be started");
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        ProcessResult result;
         try
         {
-            await process.WaitForExitAsync(cancellationToken);
+            result = await ChildProcess.RunAsync(settings.ExecCommand, workingDirectory, environment, cancellationToken: cancellationToken);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
-            process.Kill(entireProcessTree: true);
-            throw;
+            throw new SignalException($"{Describe} could not be started: {e.Message}");
         }
 
-        if (process.ExitCode != 0)
+        if (result.ExitCode != 0)
         {
-            var tail = (await error).Trim();
-            tail = tail.Length > 300 ? tail[^300..] : tail;
-            throw new SignalException($"{Describe} exited with {process.ExitCode}{(tail.Length > 0 ? ": " + Redact.Url(tail) : string.Empty)}");
+            var tail = result.Tail();
+            throw new SignalException($"{Describe} exited with {result.ExitCode}{(tail.Length > 0 ? ": " + tail : string.Empty)}");
         }
 
-        foreach (var line in (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(20))
+        foreach (var line in result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(20))
         {
             LogOutput(logger, sync, Redact.Url(line));
         }

@@ -136,6 +136,12 @@ internal sealed partial class SyncRunner : IAsyncDisposable
             Update(s => s with { Syncing = false });
             throw;
         }
+        catch (RevisionRejectedException e)
+        {
+            Rejected(e);
+            Failed(Errors.Describe(e), started);
+            return false;
+        }
         catch (Exception e)
         {
             var message = e is OperationCanceledException && timeout.IsCancellationRequested
@@ -203,6 +209,12 @@ internal sealed partial class SyncRunner : IAsyncDisposable
         _metrics.SetRevision(Name, previous, manifest.Revision);
         _metrics.Files.WithLabels(Name).Set(manifest.Files.Count);
         _metrics.Bytes.WithLabels(Name).Set(manifest.Bytes);
+        if (Volatile.Read(ref _status).Rejected is { } rejected && rejected.Revision != manifest.Revision)
+        {
+            _metrics.SetRejected(Name, (rejected.Revision, rejected.Check), null);
+            Update(s => s with { Rejected = null });
+        }
+
         Update(s => s with
         {
             Revision = manifest.Revision,
@@ -212,6 +224,14 @@ internal sealed partial class SyncRunner : IAsyncDisposable
             Manifest = _publisher.LiveManifestPath,
             Details = manifest.Details,
         });
+    }
+
+    private void Rejected(RevisionRejectedException e)
+    {
+        var previous = Volatile.Read(ref _status).Rejected;
+        _metrics.RejectedTotal.WithLabels(Name, e.Check).Inc();
+        _metrics.SetRejected(Name, previous is null ? null : (previous.Revision, previous.Check), (e.Revision, e.Check));
+        Update(s => s with { Rejected = new RejectedRevision(e.Revision, e.Check, e.Reason, _time.GetUtcNow()) });
     }
 
     private void Failed(string message, DateTimeOffset started)

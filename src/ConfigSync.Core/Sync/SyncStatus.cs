@@ -50,4 +50,24 @@ public sealed record SyncStatus
 
     /// <summary>Whether a sync attempt is running now.</summary>
     public bool Syncing { get; init; }
+
+    /// <summary>The newest revision a check refused (cleared when a later revision publishes), or null.</summary>
+    public RejectedRevision? Rejected { get; init; }
+
+    /// <summary>Whether the app applied the live revision, when <c>signal.verify</c> is set; else null.</summary>
+    public ReloadState? Reload { get; init; }
 }
+
+/// <summary>A revision that was not published because a check refused it.</summary>
+/// <param name="Revision">The refused revision.</param>
+/// <param name="Check">The check: <c>signature</c>, <c>json</c>, <c>yaml</c>, <c>jsonSchema</c>, <c>exec</c> or <c>reload</c>.</param>
+/// <param name="Reason">Why, naming the file or key.</param>
+/// <param name="At">When.</param>
+public sealed record RejectedRevision(string Revision, string Check, string Reason, DateTimeOffset At);
+
+/// <summary>The outcome of reload verification for one revision.</summary>
+/// <param name="Revision">The revision the app was asked to apply.</param>
+/// <param name="State"><c>verifying</c>, <c>verified</c>, <c>failed</c> or <c>rolledBack</c>.</param>
+/// <param name="At">When the state was reached.</param>
+/// <param name="Error">Why verification failed, or null.</param>
+public sealed record ReloadState(string Revision, string State, DateTimeOffset At, string? Error = null);

@@ -33,6 +33,50 @@ public class SettingsLoaderTests
     }
 
     [Fact]
+    public void Load_ValidateAndWebhook_ReadWithDefaults_AndBadChecksAreNamed()
+    {
+        var good = Load(
+            new()
+            {
+                ["syncs:0:name"] = "a", ["syncs:0:source:type"] = "dir", ["syncs:0:source:path"] = "cfg", ["syncs:0:target:root"] = "out",
+                ["syncs:0:validate:0:type"] = "json",
+                ["syncs:0:validate:1:type"] = "jsonSchema", ["syncs:0:validate:1:files:0"] = "app.yaml", ["syncs:0:validate:1:schema"] = "./schemas/app.json",
+                ["syncs:0:validate:2:type"] = "exec", ["syncs:0:validate:2:command:0"] = "nginx", ["syncs:0:validate:2:command:1"] = "-t",
+                ["syncs:0:webhook:secretFile"] = "secret",
+            },
+            out var noErrors);
+        var bad = Load(
+            new()
+            {
+                ["syncs:0:name"] = "a", ["syncs:0:source:type"] = "dir", ["syncs:0:source:path"] = "cfg", ["syncs:0:target:root"] = "out",
+                ["syncs:0:validate:0:type"] = "xml",
+                ["syncs:0:validate:1:type"] = "jsonSchema",
+                ["syncs:0:validate:2:type"] = "exec",
+                ["syncs:0:validate:3:type"] = "json", ["syncs:0:validate:3:files:0"] = "../x.json",
+                ["syncs:0:webhook:maxBodySize"] = "-1",
+            },
+            out var errors);
+
+        Assert.Empty(noErrors);
+        var sync = good!.Syncs[0];
+        Assert.Equal(["**/*.json"], sync.Validate[0].Files);
+        Assert.Equal("schemas/app.json", sync.Validate[1].Schema);
+        Assert.Equal(["nginx", "-t"], sync.Validate[2].Command);
+        Assert.Equal("/base/secret", sync.Webhook!.SecretFile);
+        Assert.Equal(1L << 20, sync.Webhook.MaxBodySize);
+        Assert.Equal("X-Signature-256", sync.Webhook.SignatureHeader);
+        Assert.Null(bad);
+        var text = string.Join("\n", errors);
+        Assert.Contains("syncs[0].validate[0].type: 'xml' is not one of: json, yaml, jsonschema, exec", text);
+        Assert.Contains("syncs[0].validate[1].schema: is required for a jsonSchema check", text);
+        Assert.Contains("syncs[0].validate[1].files: is required for a jsonSchema check", text);
+        Assert.Contains("syncs[0].validate[2].command: is required for an exec check", text);
+        Assert.Contains("syncs[0].validate[3].files: patterns are paths inside the tree", text);
+        Assert.Contains("syncs[0].webhook.secretFile: is required", text);
+        Assert.Contains("syncs[0].webhook.maxBodySize: '-1' is not a positive size", text);
+    }
+
+    [Fact]
     public void Load_ManyBadSettings_NamesEveryOne()
     {
         Load(

@@ -184,6 +184,44 @@ public sealed class SyncRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task Attempt_RevisionRejectedByACheck_ShowsItInStatusAndMetrics_DoesNotSignal_ThenAGoodOnePublishes()
+    {
+        using var app = new AppListener();
+        _temp.Write("src/app.json", """{"v": 1}""");
+        await using var runner = Create(out _, sync: s => s with
+        {
+            Validate = [new CheckSettings { Type = CheckType.Json, Files = ["**/*.json"] }],
+            Signal = new SignalSettings { Url = app.Url },
+        });
+        runner.Initialize(new HttpClient());
+        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        await app.WaitForAsync(r => r.Body.Contains("app.json", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+
+        _temp.Write("src/app.json", """{"v": 2,}""");
+        Assert.False(await runner.AttemptAsync(CancellationToken.None));
+
+        var status = runner.Status;
+        Assert.NotNull(status.Rejected);
+        Assert.Equal("json", status.Rejected.Check);
+        Assert.StartsWith("app.json: not valid JSON at line 1", status.Rejected.Reason, StringComparison.Ordinal);
+        Assert.NotEqual(status.Revision, status.Rejected.Revision);
+        Assert.Contains("rejected by the json check", status.LastError, StringComparison.Ordinal);
+        Assert.True(runner.IsReady(DateTimeOffset.UtcNow));
+        Assert.Equal("""{"v": 1}""", File.ReadAllText(Path.Combine(Root, "current", "app.json")));
+        Assert.Equal(1, _metrics.RejectedTotal.WithLabels("test", "json").Value);
+        Assert.Equal(1, _metrics.RejectedRevision.WithLabels("test", status.Rejected.Revision, "json").Value);
+        await Task.Delay(300);
+        Assert.Single(app.Requests);
+
+        _temp.Write("src/app.json", """{"v": 3}""");
+        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+
+        Assert.Null(runner.Status.Rejected);
+        Assert.DoesNotContain(_metrics.RejectedRevision.GetAllLabelValues(), l => l[0] == "test");
+        await app.WaitForAsync(r => r.Revision == runner.Status.Revision, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public void Jittered_StaysWithinTheConfiguredSpread()
     {
         Assert.Equal(TimeSpan.FromSeconds(27), Backoff.Jittered(TimeSpan.FromSeconds(30), 0.1, 0));

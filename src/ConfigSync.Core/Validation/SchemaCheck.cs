@@ -1,0 +1,72 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Json.Schema;
+
+namespace ConfigSync.Validation;
+
+/// <summary>A JSON Schema (from the tree or from disk) checked against JSON or YAML files.</summary>
+internal sealed class SchemaCheck
+{
+    private readonly JsonSchema _schema;
+
+    private SchemaCheck(JsonSchema schema) => _schema = schema;
+
+    /// <summary>Loads the schema; a problem goes to <paramref name="problems"/> and null is returned.</summary>
+    public static SchemaCheck? Load(string schema, string tree, List<string> problems)
+    {
+        var path = Path.IsPathRooted(schema) ? schema : Path.Combine(tree, schema);
+        try
+        {
+            return new SchemaCheck(JsonSchema.FromText(File.ReadAllText(path)));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problems.Add($"schema {schema}: cannot be read ({(e is FileNotFoundException or DirectoryNotFoundException ? "missing" : e.Message)})");
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or NotSupportedException)
+        {
+            problems.Add($"schema {schema}: not a valid JSON Schema: {e.Message}");
+        }
+
+        return null;
+    }
+
+    /// <summary>Returns the problem of one file, or null when every document of it satisfies the schema.</summary>
+    public string? Check(string path)
+    {
+        IReadOnlyList<JsonNode?> documents;
+        if (Documents.IsYaml(path))
+        {
+            if (Documents.ParseYaml(path, out documents) is { } yamlProblem)
+            {
+                return yamlProblem;
+            }
+        }
+        else
+        {
+            if (Documents.ParseJson(path, out var json) is { } jsonProblem)
+            {
+                return jsonProblem;
+            }
+
+            documents = [json];
+        }
+
+        foreach (var document in documents)
+        {
+            var result = _schema.Evaluate(document, new EvaluationOptions { OutputFormat = OutputFormat.List });
+            if (!result.IsValid)
+            {
+                var errors = result.Details
+                    .Where(d => d.HasErrors)
+                    .SelectMany(d => d.Errors!.Select(e => $"{(d.InstanceLocation.ToString() is { Length: > 0 } at ? at : "/")}: {e.Value}"))
+                    .Distinct(StringComparer.Ordinal)
+                    .Take(3)
+                    .ToList();
+                return "does not match the schema: " + (errors.Count == 0 ? "invalid" : string.Join(", ", errors));
+            }
+        }
+
+        return null;
+    }
+}
