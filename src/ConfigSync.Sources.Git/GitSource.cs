@@ -23,9 +23,11 @@ internal sealed partial class GitSource : IConfigSource
     private readonly GitTransport _transport;
     private readonly string _repoPath;
     private readonly SubmoduleCache _submodules;
+    private readonly SignatureVerifier? _verifier;
     private Repository? _repository;
     private Task? _busy;
     private bool _warnedDepth;
+    private string? _signedBy;
 
     public GitSource(GitSourceOptions options, SourceContext context)
     {
@@ -35,6 +37,7 @@ internal sealed partial class GitSource : IConfigSource
         _transport = GitUrl.Classify(options.Url) ?? GitTransport.Http;
         _repoPath = Path.Combine(context.CacheDirectory, "repo.git");
         _submodules = new SubmoduleCache(context.CacheDirectory, options, Prepare);
+        _verifier = options.Verify is null ? null : new SignatureVerifier(options.Verify, context.CacheDirectory);
     }
 
     public string Describe => $"git:{Redact.Url(_options.Url)}{(_options.Ref is null ? string.Empty : "@" + _options.Ref)}{(_options.Path is null ? string.Empty : "//" + _options.Path)}";
@@ -89,13 +92,15 @@ internal sealed partial class GitSource : IConfigSource
         var remote = repo.Network.Remotes["origin"];
         var credentials = new GitCredentials(_options.Auth, _options.Url).Handler();
         var advertised = (credentials is null ? repo.Network.ListReferences(remote) : repo.Network.ListReferences(remote, credentials)).ToList();
-        var (name, sha) = Resolve(advertised);
+        var (name, sha, direct) = Resolve(advertised);
         if (sha == context.LastRevision)
         {
             return null;
         }
 
-        if (repo.Lookup<Commit>(sha) is not { } commit)
+        // A signed tag is verified from the tag object itself, which may be new for a commit already here.
+        var tagId = direct != sha ? direct : null;
+        if (repo.Lookup<Commit>(sha) is not { } commit || (_verifier is not null && tagId is not null && repo.Lookup(tagId) is null))
         {
             if (_options.Depth > 0 && _transport == GitTransport.Http && ShallowClone(name, sha, cancellationToken) is { } shallow)
             {
@@ -116,6 +121,7 @@ internal sealed partial class GitSource : IConfigSource
                 ?? throw new SourceException($"fetched {name} from {Redact.Url(_options.Url)} but commit {sha} is not in it");
         }
 
+        _signedBy = _verifier?.Verify(repo, commit, name, tagId);
         repo.Refs.Add(TargetRef, commit.Id, allowOverwrite: true);
         return commit;
     }
@@ -124,17 +130,19 @@ internal sealed partial class GitSource : IConfigSource
     {
         if (repo.Lookup(_options.Ref!)?.Peel<Commit>() is { } local)
         {
+            _signedBy = _verifier?.Verify(repo, local, local.Sha, null);
             return local;
         }
 
         Fetch(repo, "+refs/heads/*:refs/configsync/heads/*", cancellationToken, tags: true);
         var commit = repo.Lookup(_options.Ref!)?.Peel<Commit>()
             ?? throw new SourceException($"commit {_options.Ref} is not on any branch or tag of {Redact.Url(_options.Url)}");
+        _signedBy = _verifier?.Verify(repo, commit, commit.Sha, null);
         repo.Refs.Add(TargetRef, commit.Id, allowOverwrite: true);
         return commit;
     }
 
-    private (string Name, string Sha) Resolve(List<Reference> advertised)
+    private (string Name, string Sha, string Direct) Resolve(List<Reference> advertised)
     {
         string? Sha(string canonical) =>
             advertised.FirstOrDefault(r => r.CanonicalName == canonical + "^{}")?.TargetIdentifier
@@ -149,14 +157,16 @@ internal sealed partial class GitSource : IConfigSource
         {
             var head = advertised.FirstOrDefault(r => r.CanonicalName == "HEAD");
             var name = head is SymbolicReference symbolic ? symbolic.TargetIdentifier : "HEAD";
-            return (name, Sha("HEAD") ?? throw new SourceException($"{Redact.Url(_options.Url)} has no HEAD (an empty repository?); set source.ref"));
+            var headSha = Sha("HEAD") ?? throw new SourceException($"{Redact.Url(_options.Url)} has no HEAD (an empty repository?); set source.ref");
+            return (name, headSha, headSha);
         }
 
         foreach (var candidate in new[] { _options.Ref, $"refs/heads/{_options.Ref}", $"refs/tags/{_options.Ref}" })
         {
             if (candidate.StartsWith("refs/", StringComparison.Ordinal) && Sha(candidate) is { } sha)
             {
-                return (candidate, sha);
+                var direct = advertised.FirstOrDefault(r => r.CanonicalName == candidate) is DirectReference d ? d.TargetIdentifier : sha;
+                return (candidate, sha, direct);
             }
         }
 
@@ -260,16 +270,22 @@ internal sealed partial class GitSource : IConfigSource
         new TreeWalker(repo, _options.Submodules ? _submodules : null, commit).Walk(tree, prefix, string.Empty, entries, owners);
         var author = commit.Author;
         var gitFolders = owners.ToDictionary(o => o.Key, o => o.Value.Info.Path, StringComparer.Ordinal);
+        var details = new Dictionary<string, string>
+        {
+            ["commit"] = commit.Sha,
+            ["subject"] = commit.MessageShort,
+            ["author"] = author.Name,
+            ["authorTime"] = author.When.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        };
+        if (_signedBy is not null)
+        {
+            details["signature"] = _signedBy;
+        }
+
         return new GitSnapshot(commit.Sha, entries, gitFolders)
         {
             IsFinal = _options.IsPinnedCommit,
-            Details = new Dictionary<string, string>
-            {
-                ["commit"] = commit.Sha,
-                ["subject"] = commit.MessageShort,
-                ["author"] = author.Name,
-                ["authorTime"] = author.When.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-            },
+            Details = details,
         };
     }
 

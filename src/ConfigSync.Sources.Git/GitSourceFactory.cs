@@ -39,6 +39,7 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
             Submodules = reader.Choice("submodules", "off", "off", "recursive") == "recursive",
             ConnectTimeout = reader.Duration("connectTimeout", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100)),
             ReadTimeout = reader.Duration("readTimeout", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100)),
+            Verify = reader.Has("verify") ? ReadVerify(reader.Section("verify"), baseDirectory, gitRef) : null,
             Auth = new GitAuthOptions
             {
                 Username = auth.String("username"),
@@ -72,6 +73,27 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
         }
 
         return options;
+    }
+
+    private static GitVerifyOptions ReadVerify(SettingsReader reader, string baseDirectory, string? gitRef)
+    {
+        var verify = new GitVerifyOptions
+        {
+            Mode = reader.Choice("mode", "commit", "commit", "tag") == "tag" ? GitVerifyMode.Tag : GitVerifyMode.Commit,
+            AllowedSignersFile = ResolvePath(reader.String("allowedSignersFile"), baseDirectory),
+            GpgKeysFile = ResolvePath(reader.String("gpgKeysFile"), baseDirectory),
+        };
+        if (verify.AllowedSignersFile is null && verify.GpgKeysFile is null)
+        {
+            reader.Error("allowedSignersFile", "set verify.allowedSignersFile (SSH signatures), verify.gpgKeysFile (OpenPGP signatures), or both");
+        }
+
+        if (verify.Mode == GitVerifyMode.Tag && (gitRef is null || new GitSourceOptions { Url = string.Empty, Ref = gitRef }.IsPinnedCommit))
+        {
+            reader.Error("mode", "'tag' needs source.ref to name a tag");
+        }
+
+        return verify;
     }
 
     /// <inheritdoc />

@@ -27,6 +27,9 @@ public sealed class GitSourceOptions
     /// <summary>Credentials.</summary>
     public GitAuthOptions Auth { get; init; } = new();
 
+    /// <summary>Signature verification, or null to publish unsigned commits too. <value>The default value is null (off).</value></summary>
+    public GitVerifyOptions? Verify { get; init; }
+
     /// <summary>Whether <see cref="Ref"/> is a full commit SHA (pinned: it never changes).</summary>
     public bool IsPinnedCommit => Ref is { Length: 40 } r && r.All(char.IsAsciiHexDigit);
 }
@@ -54,4 +57,27 @@ public sealed class GitAuthOptions
 
     /// <summary>Whether a password is configured.</summary>
     public bool HasPassword => PasswordFile is not null || PasswordEnv is not null;
+}
+
+/// <summary>What must carry the signature.</summary>
+public enum GitVerifyMode
+{
+    /// <summary>The commit to publish must be signed.</summary>
+    Commit,
+
+    /// <summary>The ref must be an annotated tag, and the tag must be signed.</summary>
+    Tag,
+}
+
+/// <summary>Signature verification of the <c>git</c> source (<c>source.verify</c>): publish only what trusted keys signed.</summary>
+public sealed class GitVerifyOptions
+{
+    /// <summary>What must be signed. <value>The default value is <see cref="GitVerifyMode.Commit"/>.</value></summary>
+    public GitVerifyMode Mode { get; init; }
+
+    /// <summary>An OpenSSH allowed-signers file (<c>principal key-type key</c> per line) trusted for SSH signatures.</summary>
+    public string? AllowedSignersFile { get; init; }
+
+    /// <summary>OpenPGP public keys (binary or ASCII-armored, as <c>gpg --export</c> writes them) trusted for OpenPGP signatures.</summary>
+    public string? GpgKeysFile { get; init; }
 }
