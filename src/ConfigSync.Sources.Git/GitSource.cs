@@ -54,6 +54,14 @@ internal sealed partial class GitSource : IConfigSource
         return await work.WaitAsync(cancellationToken);
     }
 
+    public bool MatchesPush(string pushedRef, string? defaultBranch) => _options.Ref switch
+    {
+        // A pinned commit never changes; with no ref the remote's HEAD is tracked, known only when the sender names its default branch.
+        _ when _options.IsPinnedCommit => false,
+        null => defaultBranch is null || pushedRef == "refs/heads/" + defaultBranch,
+        { } tracked => pushedRef == tracked || pushedRef == "refs/heads/" + tracked || pushedRef == "refs/tags/" + tracked,
+    };
+
     public ValueTask DisposeAsync()
     {
         if (_busy is null || _busy.IsCompleted)

@@ -49,7 +49,8 @@ public sealed partial class DockerfileTests
     {
         var text = string.Join('\n', Lines);
 
-        Assert.Contains("openssh-client", text, StringComparison.Ordinal); // git over ssh runs the ssh program
+        Assert.Contains("openssh-client", text, StringComparison.Ordinal); // git over ssh runs the ssh program; ssh-keygen verifies SSH signatures
+        Assert.Contains("gpgv", text, StringComparison.Ordinal); // source.verify checks OpenPGP signatures with gpgv
         Assert.Contains("ca-certificates", text, StringComparison.Ordinal); // https sources
         Assert.Matches(@"ENV ASPNETCORE_HTTP_PORTS=\s", text); // the base image's 8080 cleared
     }

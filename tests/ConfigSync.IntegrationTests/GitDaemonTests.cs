@@ -11,16 +11,11 @@ public sealed class GitDaemonTests : IDisposable
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private readonly Scenario _scenario = new();
     private readonly AppListener _app = new();
-    private readonly string _bare;
-    private readonly string _work;
+    private readonly WorkRepo _repo;
 
     public GitDaemonTests()
     {
-        _bare = _scenario.Temp.Combine("repo.git");
-        _work = _scenario.Temp.Combine("work");
-        Git(_scenario.Temp.Path, "init", "-q", "--bare", "--initial-branch=main", _bare);
-        Git(_scenario.Temp.Path, "clone", "-q", _bare, _work);
-        Git(_work, "checkout", "-q", "-b", "main");
+        _repo = new WorkRepo(_scenario.Temp.Path);
     }
 
     public void Dispose()
@@ -32,11 +27,11 @@ public sealed class GitDaemonTests : IDisposable
     [Fact]
     public async Task Run_GitCommits_ArePublishedAndSignalledWithTheirSha()
     {
-        var first = Commit("conf/app.yaml", "v: 1", "first config");
+        var first = _repo.Commit("conf/app.yaml", "v: 1", "first config");
         _scenario.WriteSourceConfig(
             $"""
             type: git
-            url: file://{_bare}
+            url: {_repo.FileUrl}
             ref: main
             path: conf
             """,
@@ -57,7 +52,7 @@ public sealed class GitDaemonTests : IDisposable
         Assert.Equal("first config", status.GetProperty("details").GetProperty("subject").GetString());
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", status.GetProperty("details").GetProperty("authorTime").GetString()!);
 
-        var second = Commit("conf/app.yaml", "v: 2", "second config");
+        var second = _repo.Commit("conf/app.yaml", "v: 2", "second config");
 
         var next = await _app.WaitForAsync(r => r.Revision == second, Patience);
         using var body = JsonDocument.Parse(next.Body);
@@ -91,34 +86,5 @@ public sealed class GitDaemonTests : IDisposable
         Assert.Contains("syncs[0].source.submodules: 'maybe' is not one of: off, recursive", output);
         Assert.Contains("syncs[0].source.auth.knownHostsFile: is required for ssh URLs", output);
         Assert.Contains("syncs[0].source.auth.passwordFile: is only used with http(s) URLs", output);
-    }
-
-    private string Commit(string path, string content, string message)
-    {
-        var full = Path.Combine(_work, path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        File.WriteAllText(full, content);
-        Git(_work, "add", "-A");
-        Git(_work, "commit", "-q", "-m", message);
-        Git(_work, "push", "-q", "origin", "HEAD:refs/heads/main");
-        return Git(_work, "rev-parse", "HEAD");
-    }
-
-    private static string Git(string folder, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("git") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["GIT_AUTHOR_NAME"] = start.Environment["GIT_COMMITTER_NAME"] = "Test";
-        start.Environment["GIT_AUTHOR_EMAIL"] = start.Environment["GIT_COMMITTER_EMAIL"] = "test@example.com";
-        start.Environment["GIT_CONFIG_GLOBAL"] = "/dev/null";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEnd();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return process.ExitCode == 0 ? output.Trim() : throw new InvalidOperationException($"git {string.Join(' ', arguments)}: {error}");
     }
 }

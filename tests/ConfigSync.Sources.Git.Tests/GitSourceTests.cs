@@ -279,6 +279,22 @@ public sealed class GitSourceTests : IDisposable
     public void RelativeSubmoduleUrls_ResolveLikeGit(string baseUrl, string relative, string expected) =>
         Assert.Equal(expected, TreeWalker.Relative(baseUrl, relative));
 
+    [Theory]
+    [InlineData("main", "refs/heads/main", null, true)]
+    [InlineData("main", "refs/heads/feature", "main", false)]
+    [InlineData("v1", "refs/tags/v1", null, true)]
+    [InlineData("refs/heads/release", "refs/heads/release", null, true)]
+    [InlineData(null, "refs/heads/main", "main", true)]
+    [InlineData(null, "refs/heads/dev", "main", false)]
+    [InlineData(null, "refs/heads/dev", null, true)]
+    [InlineData("0123456789abcdef0123456789abcdef01234567", "refs/heads/main", "main", false)]
+    public async Task MatchesPush_FollowsTheConfiguredRef(string? gitRef, string pushed, string? defaultBranch, bool expected)
+    {
+        await using var git = gitRef is null ? Harness() : Harness(("ref", gitRef));
+
+        Assert.Equal(expected, git.Source.MatchesPush(pushed, defaultBranch));
+    }
+
     private static long Inode(string path) => long.Parse(Shell.Run("/", "stat", "-c", "%i", path), System.Globalization.CultureInfo.InvariantCulture);
 
     private Dictionary<string, string?> Settings(params (string Key, string Value)[] extra)

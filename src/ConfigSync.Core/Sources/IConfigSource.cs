@@ -14,6 +14,13 @@ public interface IConfigSource : IAsyncDisposable
 
     /// <summary>Returns <c>null</c> when the source is still at <see cref="PollContext.LastRevision"/>, else a snapshot.</summary>
     Task<SourceSnapshot?> PollAsync(PollContext context, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether a push of <paramref name="pushedRef"/> (a full ref name such as <c>refs/heads/main</c>)
+    /// can change what this source publishes; <paramref name="defaultBranch"/> is the repository's
+    /// default branch when the sender tells it. Sources without refs accept every push.
+    /// </summary>
+    bool MatchesPush(string pushedRef, string? defaultBranch) => true;
 }
 
 /// <summary>What a poll knows of the past.</summary>

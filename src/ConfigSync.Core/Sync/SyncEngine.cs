@@ -97,6 +97,13 @@ public sealed class SyncEngine : IAsyncDisposable
         return true;
     }
 
+    /// <summary>The webhook settings of a sync, or null when it has none (or does not exist).</summary>
+    public WebhookSettings? WebhookOf(string name) => _runners.TryGetValue(name, out var runner) ? runner.Settings.Webhook : null;
+
+    /// <summary>Whether a push of <paramref name="pushedRef"/> concerns the sync (its source decides; see <see cref="IConfigSource.MatchesPush"/>).</summary>
+    public bool MatchesPush(string name, string pushedRef, string? defaultBranch) =>
+        _runners.TryGetValue(name, out var runner) && runner.Source.MatchesPush(pushedRef, defaultBranch);
+
     /// <summary>Whether a sync of that name exists.</summary>
     public bool Contains(string name) => _runners.ContainsKey(name);
 

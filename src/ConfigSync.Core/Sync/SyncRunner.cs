@@ -50,6 +50,8 @@ internal sealed partial class SyncRunner : IAsyncDisposable
 
     public SyncSettings Settings => _settings;
 
+    public IConfigSource Source => _source;
+
     public SyncStatus Status
     {
         get

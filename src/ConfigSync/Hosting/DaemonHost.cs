@@ -64,7 +64,7 @@ internal static partial class DaemonHost
             return ExitCodes.SyncFailed;
         }
 
-        Endpoints.Map(app, engine, new TriggerAuthorization(settings.Http.TriggerTokenFile));
+        Endpoints.Map(app, engine, new TriggerAuthorization(settings.Http.TriggerTokenFile), new WebhookEndpoint(engine, app.Services.GetRequiredService<ILogger<WebhookEndpoint>>()));
         try
         {
             await app.StartAsync(cancellationToken);

@@ -10,8 +10,10 @@ namespace ConfigSync.Http;
 /// <summary>The HTTP surface: health, readiness, metrics, status and triggers.</summary>
 internal static class Endpoints
 {
-    public static void Map(WebApplication app, SyncEngine engine, TriggerAuthorization authorization)
+    public static void Map(WebApplication app, SyncEngine engine, TriggerAuthorization authorization, WebhookEndpoint webhooks)
     {
+        app.MapPost("/webhook/{name}", (string name, HttpContext context) => webhooks.HandleAsync(name, context));
+
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(LivenessCheck.Tag), ResponseWriter = WriteHealth });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadinessCheck.Tag), ResponseWriter = WriteHealth });
 

@@ -19,6 +19,9 @@ internal sealed record ErrorBody(string Error);
 /// <summary>The body of an accepted <c>POST /sync/{name}</c>.</summary>
 internal sealed record TriggerBody(string Sync, bool Queued);
 
+/// <summary>The body of an accepted <c>POST /webhook/{name}</c>: queued, or ignored and why.</summary>
+internal sealed record WebhookBody(string Sync, bool Queued, string? Ignored);
+
 // Source-generated (no reflection): quicker first answer at start, and no runtime code generation.
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(StatusDocument))]
@@ -26,4 +29,5 @@ internal sealed record TriggerBody(string Sync, bool Queued);
 [JsonSerializable(typeof(HealthBody))]
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(TriggerBody))]
+[JsonSerializable(typeof(WebhookBody))]
 internal sealed partial class StatusJsonContext : JsonSerializerContext;
