@@ -301,8 +301,10 @@ public static partial class SettingsLoader
         }
 
         var exec = reader.Section("exec");
+        var verify = reader.Has("verify") ? ReadVerify(reader.Section("verify")) : null;
         return new SignalSettings
         {
+            Verify = verify,
             Url = url,
             Method = method,
             Headers = reader.Map("headers"),
@@ -312,6 +314,32 @@ public static partial class SettingsLoader
             ExecCommand = exec.List("command", []),
             ExecTimeout = exec.Duration("timeout", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10)),
         };
+    }
+
+    private static ReloadVerifySettings? ReadVerify(SettingsReader reader)
+    {
+        var text = reader.RequiredString("url");
+        Uri? url = null;
+        if (text.Length > 0 && (!Uri.TryCreate(text.Replace("{revision}", "r", StringComparison.Ordinal), UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https")))
+        {
+            reader.Error("url", $"'{Diagnostics.Redact.Url(text)}' is not an absolute http:// or https:// URL");
+        }
+        else if (text.Length > 0)
+        {
+            url = new Uri(text.Replace("{revision}", "%7Brevision%7D", StringComparison.Ordinal));
+        }
+
+        var field = reader.String("field");
+        var header = reader.String("header");
+        if (field is not null && header is not null)
+        {
+            reader.Error("header", "set either signal.verify.field or signal.verify.header, not both");
+        }
+
+        var interval = reader.Duration("interval", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(10));
+        var timeout = reader.Duration("timeout", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10));
+        var rollback = reader.Bool("rollback", false);
+        return url is null ? null : new ReloadVerifySettings { Url = url, Field = field, Header = header, Interval = interval, Timeout = timeout, Rollback = rollback };
     }
 
     private static void CheckAcrossSyncs(List<SyncSettings> syncs, List<string> errors)

@@ -136,6 +136,34 @@ public sealed record SignalSettings
     /// <summary>Time limit of the command. <value>The default value is 30 seconds.</value></summary>
     public TimeSpan ExecTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Reload verification after the signal, or null when off.</summary>
+    public ReloadVerifySettings? Verify { get; init; }
+
     /// <summary>Whether any signal is configured.</summary>
     public bool Enabled => Url is not null || ExecCommand.Count > 0;
+}
+
+/// <summary>
+/// Reload verification (<c>signal.verify</c>): after the app accepted the signal, poll a URL of the app
+/// until it reports the new revision, in a JSON field, in a header, or (with neither) by answering 2xx.
+/// </summary>
+public sealed record ReloadVerifySettings
+{
+    /// <summary>The URL polled with GET; <c>{revision}</c> in it is replaced by the revision.</summary>
+    public required Uri Url { get; init; }
+
+    /// <summary>A JSON field of the answer (dotted path, for example <c>config.revision</c>) that must equal the revision.</summary>
+    public string? Field { get; init; }
+
+    /// <summary>A header of the answer that must equal the revision.</summary>
+    public string? Header { get; init; }
+
+    /// <summary>Time between polls. <value>The default value is 1 second.</value></summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the app has to report the revision. <value>The default value is 30 seconds.</value></summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Move the live link back to the previous tree (and signal it) when verification fails. <value>The default value is false.</value></summary>
+    public bool Rollback { get; init; }
 }

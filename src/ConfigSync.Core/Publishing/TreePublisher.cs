@@ -40,6 +40,9 @@ internal sealed partial class TreePublisher
     /// <summary>The manifest of the live tree, or null before the first publish.</summary>
     public Manifest? Live { get; private set; }
 
+    /// <summary>The tree that was live before <see cref="Live"/> in this run, kept for a rollback; null when there is none.</summary>
+    public Manifest? Previous { get; private set; }
+
     /// <summary>The path readers use.</summary>
     public string LivePath => _layout.LivePath;
 
@@ -165,6 +168,7 @@ internal sealed partial class TreePublisher
             var previous = Live;
             _layout.Swap(treeId, manifest, previous);
             Live = manifest;
+            Previous = previous;
             if (previous is not null)
             {
                 _retiredAt[previous.Tree] = _time.GetUtcNow();
@@ -179,12 +183,31 @@ internal sealed partial class TreePublisher
         }
     }
 
-    /// <summary>Removes old trees past their grace period beyond the newest <c>keep</c>.</summary>
+    /// <summary>
+    /// Makes the previous tree live again (the same atomic swap as a publish) and returns its manifest;
+    /// null, changing nothing, when there is no previous tree or it no longer verifies.
+    /// </summary>
+    public Manifest? RollBack()
+    {
+        if (Previous is not { } previous || Live is not { } failed || !File.Exists(_paths.ManifestOf(previous.Tree)) || !Directory.Exists(_layout.TreePath(previous.Tree)))
+        {
+            return null;
+        }
+
+        _layout.Swap(previous.Tree, previous, failed);
+        Live = previous;
+        Previous = null;
+        _retiredAt[failed.Tree] = _time.GetUtcNow();
+        _retiredAt.Remove(previous.Tree);
+        return previous;
+    }
+
+    /// <summary>Removes old trees past their grace period beyond the newest <c>keep</c> (never the one a rollback would restore).</summary>
     public void CollectGarbage()
     {
         var liveId = _layout.LiveTreeId();
         var now = _time.GetUtcNow();
-        var old = _layout.TreeIds().Where(id => id != liveId).ToList();
+        var old = _layout.TreeIds().Where(id => id != liveId && id != Previous?.Tree).ToList();
         foreach (var id in old.Where(id => !_retiredAt.ContainsKey(id)))
         {
             _retiredAt[id] = now;

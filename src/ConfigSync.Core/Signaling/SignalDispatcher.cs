@@ -9,7 +9,11 @@ namespace ConfigSync.Signaling;
 internal sealed class SignalDispatcher : IAsyncDisposable
 {
     private readonly List<SignalDelivery> _deliveries = [];
+    private readonly ReloadVerifier? _verifier;
+    private readonly TimeProvider _time;
     private bool _skipNext;
+    private CancellationTokenSource? _verification;
+    private Task _verifying = Task.CompletedTask;
 
     public SignalDispatcher(SyncSettings settings, string livePath, Manifest? live, HttpClient http, SyncMetrics metrics, TimeProvider time, ILogger logger, TimeSpan? firstRetryDelay = null)
     {
@@ -30,15 +34,33 @@ internal sealed class SignalDispatcher : IAsyncDisposable
             _deliveries.Add(new SignalDelivery(notifier, settings.Name, livePath, notifier is ExecNotifier ? signal.ExecTimeout : signal.Timeout, live, metrics, time, logger, firstRetryDelay));
         }
 
+        _time = time;
+        _verifier = signal.Verify is { } verify ? new ReloadVerifier(http, verify, time) : null;
+
         // The app reads config at start: with skipFirst, the first tree published for an empty volume is not signalled.
         _skipNext = signal.SkipFirst && live is null;
     }
 
-    /// <summary>Signals a newly published tree.</summary>
+    /// <summary>Called when reload verification of a tree ends: null when the app reported it, else why not.</summary>
+    public Action<Manifest, string?>? Verified { get; set; }
+
+    /// <summary>Whether signal.verify is set.</summary>
+    public bool Verifies => _verifier is not null;
+
+    /// <summary>Signals a newly published tree and, with signal.verify, checks the app applied it once every notifier delivered it.</summary>
     public void Published(Manifest manifest)
     {
         var skip = _skipNext;
         _skipNext = false;
+        _verification?.Cancel();
+        _verification?.Dispose();
+        _verification = null;
+        if (!skip && _verifier is not null)
+        {
+            var cancel = _verification = new CancellationTokenSource();
+            _verifying = Task.Run(() => VerifyAsync(manifest, cancel.Token));
+        }
+
         foreach (var delivery in _deliveries)
         {
             if (skip)
@@ -52,11 +74,11 @@ internal sealed class SignalDispatcher : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until the app accepted the newest tree through every notifier; false when <paramref name="timeout"/> passes first.</summary>
+    /// <summary>Waits until the app accepted the newest tree through every notifier (and verification ended); false when <paramref name="timeout"/> passes first.</summary>
     public async Task<bool> WaitSettledAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() + timeout;
-        while (!_deliveries.All(d => d.Settled))
+        while (!_deliveries.All(d => d.Settled) || !_verifying.IsCompleted)
         {
             if (time.GetUtcNow() >= deadline)
             {
@@ -71,9 +93,38 @@ internal sealed class SignalDispatcher : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _verification?.Cancel();
+        try
+        {
+            await _verifying;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
         foreach (var delivery in _deliveries)
         {
             await delivery.DisposeAsync();
+        }
+    }
+
+    private async Task VerifyAsync(Manifest manifest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Verification starts once the app has been told through every notifier (or at once, with none).
+            while (!_deliveries.All(d => ReferenceEquals(d.Delivered, manifest)))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20), _time, cancellationToken);
+            }
+
+            var problem = await _verifier!.VerifyAsync(manifest.Revision, cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+            Verified?.Invoke(manifest, problem);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Superseded by a newer tree (or shutting down): its verification replaces this one.
         }
     }
 }

@@ -75,6 +75,12 @@ public sealed class SyncEngine : IAsyncDisposable
             {
                 failures.Add($"{runner.Name}: the app did not accept the signal within the sync's timeout ({DurationParser.Format(runner.Settings.Timeout)})");
             }
+            else if (runner.Status.Reload is { State: "failed" } reload)
+            {
+                runner.RollBackIfAsked();
+                await runner.WaitForSignalsAsync(cancellationToken);
+                failures.Add($"{runner.Name}: {reload.Error}{(runner.Status.Reload?.State == "rolledBack" ? $"; rolled back to {runner.Status.Revision}" : string.Empty)}");
+            }
         }));
         return [.. failures.Order(StringComparer.Ordinal)];
     }

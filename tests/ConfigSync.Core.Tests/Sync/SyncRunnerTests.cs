@@ -222,6 +222,74 @@ public sealed class SyncRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_AppReportsTheNewRevision_IsVerified()
+    {
+        using var app = new AppListener();
+        app.BodyFor = path => path == "/version" ? "{\"config\":{\"revision\":\"" + LastReloaded(app) + "\"}}" : null;
+        _temp.Write("src/app.yaml", "v: 1");
+        await using var runner = Create(out _, sync: s => s with { Signal = new SignalSettings { Url = app.Url, Verify = Verify(app, rollback: false) } });
+        runner.Initialize(new HttpClient());
+
+        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        await WaitUntil(() => runner.Status.Reload?.State == "verified");
+
+        Assert.Equal(runner.Status.Revision, runner.Status.Reload!.Revision);
+        Assert.Equal(1, _metrics.ReloadVerified.WithLabels("test").Value);
+        Assert.Contains(app.Requests, r => r.Path == "/version");
+    }
+
+    [Fact]
+    public async Task Verify_AppNeverReportsTheRevision_FailsAndRollsBack_AndTheRevisionIsNotRetriedUntilTheSourceMoves()
+    {
+        using var app = new AppListener();
+        var stuckAt = (string?)null;
+        app.BodyFor = path => path == "/version" ? "{\"config\":{\"revision\":\"" + (stuckAt ??= LastReloaded(app)) + "\"}}" : null;
+        _temp.Write("src/app.yaml", "v: 1");
+        await using var runner = Create(out _, sync: s => s with { Signal = new SignalSettings { Url = app.Url, Verify = Verify(app, rollback: true) } });
+        runner.Initialize(new HttpClient());
+        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        await WaitUntil(() => runner.Status.Reload?.State == "verified");
+        var good = runner.Status.Revision!;
+        var goodTarget = new FileInfo(Path.Combine(Root, "current")).LinkTarget;
+
+        _temp.Write("src/app.yaml", "v: 2 (the app cannot apply this)");
+        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        var bad = runner.Status.Revision!;
+        await WaitUntil(() => runner.Status.Reload?.State == "failed");
+        var unchanged = await runner.AttemptAsync(CancellationToken.None);
+
+        Assert.True(unchanged);
+        Assert.NotEqual(good, bad);
+        Assert.Equal(good, runner.Status.Revision);
+        Assert.Equal(goodTarget, new FileInfo(Path.Combine(Root, "current")).LinkTarget);
+        Assert.Equal("v: 1", File.ReadAllText(Path.Combine(Root, "current", "app.yaml")));
+        Assert.Equal("rolledBack", runner.Status.Reload!.State);
+        Assert.Equal(bad, runner.Status.Reload.Revision);
+        Assert.Contains($"did not report revision {bad}", runner.Status.Reload.Error, StringComparison.Ordinal);
+        Assert.Equal(("reload", bad), (runner.Status.Rejected!.Check, runner.Status.Rejected.Revision));
+        Assert.Equal(1, _metrics.ReloadFailed.WithLabels("test").Value);
+        Assert.Equal(1, _metrics.RollbackTotal.WithLabels("test").Value);
+        Assert.Equal(1, _metrics.SyncTotal.WithLabels("test", "unchanged").Value);
+        await app.WaitForAsync(r => r.Path == "/-/reload" && r.Revision == good && r.Body.Contains("\"previousRevision\":\"" + bad, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+
+        _temp.Write("src/app.yaml", "v: 3");
+        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        Assert.Equal("v: 3", File.ReadAllText(Path.Combine(Root, "current", "app.yaml")));
+        Assert.Null(runner.Status.Rejected);
+    }
+
+    private static string LastReloaded(AppListener app) => app.Requests.LastOrDefault(r => r.Path == "/-/reload")?.Revision ?? "none";
+
+    private static ReloadVerifySettings Verify(AppListener app, bool rollback) => new()
+    {
+        Url = new Uri($"http://127.0.0.1:{app.Port}/version"),
+        Field = "config.revision",
+        Interval = TimeSpan.FromMilliseconds(50),
+        Timeout = TimeSpan.FromMilliseconds(600),
+        Rollback = rollback,
+    };
+
+    [Fact]
     public void Jittered_StaysWithinTheConfiguredSpread()
     {
         Assert.Equal(TimeSpan.FromSeconds(27), Backoff.Jittered(TimeSpan.FromSeconds(30), 0.1, 0));

@@ -36,6 +36,9 @@ public sealed class AppListener : IDisposable
         }
     }
 
+    /// <summary>The body answered for a path (for example the app's applied revision), or null for none.</summary>
+    public Func<string, string?>? BodyFor { get; set; }
+
     /// <summary>Answer this status to every request until changed.</summary>
     public int DefaultStatus { get; set; } = 200;
 
@@ -106,6 +109,12 @@ public sealed class AppListener : IDisposable
                 body,
                 status));
             context.Response.StatusCode = status;
+            if (BodyFor?.Invoke(context.Request.Url!.AbsolutePath) is { } answer)
+            {
+                context.Response.ContentType = "application/json";
+                await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(answer));
+            }
+
             context.Response.Close();
         }
     }
