@@ -54,7 +54,17 @@ internal sealed class SchemaCheck
 
         foreach (var document in documents)
         {
-            var result = _schema.Evaluate(document, new EvaluationOptions { OutputFormat = OutputFormat.List });
+            EvaluationResults result;
+            try
+            {
+                result = _schema.Evaluate(document, new EvaluationOptions { OutputFormat = OutputFormat.List });
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // For example a $ref to another file: schemas are not fetched.
+                return $"the schema cannot be evaluated: {e.Message}";
+            }
+
             if (!result.IsValid)
             {
                 var errors = result.Details
