@@ -207,7 +207,10 @@ internal sealed partial class TreePublisher
     {
         var liveId = _layout.LiveTreeId();
         var now = _time.GetUtcNow();
-        var old = _layout.TreeIds().Where(id => id != liveId && id != Previous?.Tree).ToList();
+        var old = _layout.TreeIds().Where(id => id != liveId).ToList();
+
+        // With rollback on, the tree a rollback would restore outlives keep and grace until the next publish.
+        var needed = _settings.Signal.Verify is { Rollback: true } ? Previous?.Tree : null;
         foreach (var id in old.Where(id => !_retiredAt.ContainsKey(id)))
         {
             _retiredAt[id] = now;
@@ -217,7 +220,7 @@ internal sealed partial class TreePublisher
             .OrderByDescending(id => _retiredAt[id])
             .ThenByDescending(id => id, StringComparer.Ordinal)
             .Skip(_settings.Target.Keep)
-            .Where(id => now - _retiredAt[id] >= _settings.Target.Grace);
+            .Where(id => now - _retiredAt[id] >= _settings.Target.Grace && id != needed);
         foreach (var id in expired.ToList())
         {
             try

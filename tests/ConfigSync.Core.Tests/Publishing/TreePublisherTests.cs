@@ -275,6 +275,29 @@ public sealed class TreePublisherTests : IDisposable
     }
 
     [Fact]
+    public async Task RollBack_RestoresThePreviousTreeAtomically_EvenWithKeepZeroPastGrace()
+    {
+        var publisher = Create(
+            target: t => t with { Keep = 0, Grace = TimeSpan.Zero },
+            sync: s => s with { Signal = new SignalSettings { Verify = new ReloadVerifySettings { Url = new Uri("http://127.0.0.1:1/v"), Rollback = true } } });
+        publisher.Recover();
+        var first = await publisher.PublishAsync(ListedSnapshot.Of("r1", ("a", "1")), null);
+        var second = await publisher.PublishAsync(ListedSnapshot.Of("r2", ("a", "2")), null);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        publisher.CollectGarbage();
+
+        var restored = publisher.RollBack();
+
+        Assert.Equal(first, restored);
+        Assert.Equal(first!.Tree, publisher.Live!.Tree);
+        Assert.Equal($".configsync/trees/{first.Tree}", new FileInfo(Path.Combine(Root, "current")).LinkTarget);
+        Assert.Equal("1", File.ReadAllText(Path.Combine(Root, "current", "a")));
+        Assert.Null(publisher.RollBack());
+        publisher.CollectGarbage();
+        Assert.False(Directory.Exists(Path.Combine(Root, ".configsync", "trees", second!.Tree)));
+    }
+
+    [Fact]
     public async Task Publish_KubeletLayout_LinksEntriesThroughData()
     {
         var publisher = Create(target: t => t with { Layout = TreeLayout.Kubelet });
