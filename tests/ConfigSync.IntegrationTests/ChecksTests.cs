@@ -67,7 +67,7 @@ public sealed class ChecksTests : IDisposable
                     url: http://127.0.0.1:{_app.Port}/version
                     field: revision
                     interval: 100ms
-                    timeout: 1s
+                    timeout: 3s
                     rollback: true
             """);
         await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile]);
