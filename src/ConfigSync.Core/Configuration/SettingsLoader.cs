@@ -118,6 +118,11 @@ public static partial class SettingsLoader
         var signal = ReadSignal(reader.Section("signal"));
         var checks = reader.Items("validate").Select(item => ReadCheck(item, baseDirectory)).ToList();
         var webhook = reader.Has("webhook") ? ReadWebhook(reader.Section("webhook"), baseDirectory) : null;
+        if (target.Layout == TreeLayout.Copy && signal.Verify is { Rollback: true })
+        {
+            reader.Error("signal.verify.rollback", "needs target.layout link or kubelet: layout copy keeps no previous tree to roll back to");
+        }
+
         if (maxStaleness > TimeSpan.Zero && maxStaleness <= interval)
         {
             reader.Error("maxStaleness", $"must be longer than the interval ({DurationParser.Format(interval)}), or 0s to turn it off");
@@ -240,17 +245,13 @@ public static partial class SettingsLoader
         }
 
         var layout = reader.Choice("layout", "link", "link", "kubelet", "copy");
-        if (layout == "copy")
-        {
-            reader.Error("layout", "'copy' is not supported by this version; use 'link' or 'kubelet'");
-        }
 
         var defaults = new TargetSettings { Root = "/" };
         return new TargetSettings
         {
             Root = root.Length == 0 ? string.Empty : Path.GetFullPath(root, baseDirectory),
             Link = link,
-            Layout = layout == "kubelet" ? TreeLayout.Kubelet : TreeLayout.Link,
+            Layout = layout switch { "kubelet" => TreeLayout.Kubelet, "copy" => TreeLayout.Copy, _ => TreeLayout.Link },
             FileMode = reader.Mode("fileMode", defaults.FileMode),
             DirMode = CheckDirMode(reader, reader.Mode("dirMode", defaults.DirMode)),
             GroupWrite = reader.Bool("groupWrite", false),

@@ -59,6 +59,9 @@ public enum TreeLayout
 
     /// <summary>Like a Kubernetes ConfigMap volume: <c>..data -> ..&lt;timestamp&gt;</c>, entries through <c>..data</c>.</summary>
     Kubelet,
+
+    /// <summary><c>root/link</c> is a real folder; each file is replaced by rename, deletions last (the tree as a whole is not swapped atomically).</summary>
+    Copy,
 }
 
 /// <summary>Where and how trees are published.</summary>

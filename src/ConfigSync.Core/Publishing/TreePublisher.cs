@@ -32,7 +32,12 @@ internal sealed partial class TreePublisher
         _time = time;
         _logger = logger;
         _paths = new VolumePaths(settings.Target.Root, settings.Name);
-        _layout = settings.Target.Layout == TreeLayout.Kubelet ? new KubeletLayout(_paths) : new LinkLayout(_paths, settings.Target.Link);
+        _layout = settings.Target.Layout switch
+        {
+            TreeLayout.Kubelet => new KubeletLayout(_paths),
+            TreeLayout.Copy => new CopyLayout(_paths, settings.Target.Link, settings.Target.EffectiveDirMode),
+            _ => new LinkLayout(_paths, settings.Target.Link),
+        };
         _writer = new TreeWriter(settings.Target, settings.MaxBytes);
         _validator = new TreeValidator(settings.Name, settings.Validate);
     }
@@ -162,6 +167,20 @@ internal sealed partial class TreePublisher
 
             // The last point where a cancellation abandons the publish; past it the swap always completes.
             cancellationToken.ThrowIfCancellationRequested();
+            if (_layout is CopyLayout copy)
+            {
+                copy.Apply(staging, manifest, Live);
+                FileSystem.DeleteTree(staging);
+                if (Live is { } replaced && replaced.Tree != treeId)
+                {
+                    FileSystem.DeleteFile(_paths.ManifestOf(replaced.Tree));
+                }
+
+                Live = manifest;
+                Previous = null;
+                return manifest;
+            }
+
             Libc.Rename(staging, treePath);
             moved = true;
             Libc.FsyncDirectory(Path.GetDirectoryName(treePath)!);
@@ -189,7 +208,7 @@ internal sealed partial class TreePublisher
     /// </summary>
     public Manifest? RollBack()
     {
-        if (Previous is not { } previous || Live is not { } failed || !File.Exists(_paths.ManifestOf(previous.Tree)) || !Directory.Exists(_layout.TreePath(previous.Tree)))
+        if (_layout is CopyLayout || Previous is not { } previous || Live is not { } failed || !File.Exists(_paths.ManifestOf(previous.Tree)) || !Directory.Exists(_layout.TreePath(previous.Tree)))
         {
             return null;
         }

@@ -21,7 +21,7 @@ internal sealed class SyncFlags
         Add("--path", "syncs:0:source:path", "For dir: the folder; for git: a subdirectory.");
         Add("--root", "syncs:0:target:root", "Target root folder (the shared volume).", isPath: true);
         Add("--link", "syncs:0:target:link", "Name of the live link in the root (default current).");
-        Add("--layout", "syncs:0:target:layout", "link or kubelet.");
+        Add("--layout", "syncs:0:target:layout", "link, kubelet or copy.");
         Add("--interval", "syncs:0:interval", "Time between polls, e.g. 30s.");
         Add("--timeout", "syncs:0:timeout", "Time limit of one sync, e.g. 2m.");
         Add("--max-failures", "syncs:0:maxFailures", "Failures in a row before exit 1 (0 = never).");

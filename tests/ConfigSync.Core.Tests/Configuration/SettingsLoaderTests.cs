@@ -77,6 +77,23 @@ public class SettingsLoaderTests
     }
 
     [Fact]
+    public void Load_CopyLayout_IsAccepted_ButNotWithRollback()
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["syncs:0:name"] = "a", ["syncs:0:source:type"] = "dir", ["syncs:0:source:path"] = "cfg", ["syncs:0:target:root"] = "out", ["syncs:0:target:layout"] = "copy",
+        };
+        var copy = Load(values, out var none);
+        values["syncs:0:signal:verify:url"] = "http://127.0.0.1:8080/version";
+        values["syncs:0:signal:verify:rollback"] = "true";
+        Load(values, out var errors);
+
+        Assert.Empty(none);
+        Assert.Equal(TreeLayout.Copy, copy!.Syncs[0].Target.Layout);
+        Assert.Contains("syncs[0].signal.verify.rollback: needs target.layout link or kubelet: layout copy keeps no previous tree to roll back to", errors);
+    }
+
+    [Fact]
     public void Load_ManyBadSettings_NamesEveryOne()
     {
         Load(

@@ -298,6 +298,63 @@ public sealed class TreePublisherTests : IDisposable
     }
 
     [Fact]
+    public async Task Publish_CopyLayout_ReplacesChangedFilesByRename_KeepsUnchangedOnes_AndDeletesLast()
+    {
+        var publisher = Create(target: t => t with { Layout = TreeLayout.Copy });
+        publisher.Recover();
+        await publisher.PublishAsync(ListedSnapshot.Of("r1", ("same.yaml", "same"), ("changes.yaml", "v1"), ("old/gone.yaml", "bye"), ("becomes-folder", "file")), null);
+        var live = Path.Combine(Root, "current");
+        var sameInode = Inode(Path.Combine(live, "same.yaml"));
+        var changedInode = Inode(Path.Combine(live, "changes.yaml"));
+
+        var manifest = await publisher.PublishAsync(ListedSnapshot.Of("r2", ("same.yaml", "same"), ("changes.yaml", "v2"), ("new/added.yaml", "hi"), ("becomes-folder/inside", "x")), null);
+
+        Assert.Null(new FileInfo(live).LinkTarget);
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(Root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }), p => new FileInfo(p).LinkTarget is not null);
+        Assert.Equal(sameInode, Inode(Path.Combine(live, "same.yaml")));
+        Assert.NotEqual(changedInode, Inode(Path.Combine(live, "changes.yaml")));
+        Assert.Equal("v2", File.ReadAllText(Path.Combine(live, "changes.yaml")));
+        Assert.Equal("hi", File.ReadAllText(Path.Combine(live, "new", "added.yaml")));
+        Assert.Equal("x", File.ReadAllText(Path.Combine(live, "becomes-folder", "inside")));
+        Assert.False(Directory.Exists(Path.Combine(live, "old")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(Root, ".configsync", "trees")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(Root, ".configsync", "staging")));
+        Assert.Equal([manifest!.Tree + ".json"], Directory.GetFiles(Path.Combine(Root, ".configsync", "manifests")).Select(Path.GetFileName));
+        Assert.Null(TreePublisher.Verify(live, manifest));
+    }
+
+    [Fact]
+    public async Task Recover_CopyLayout_KeepsAVerifiedFolder_AndDistrustsATamperedOne()
+    {
+        var first = Create(target: t => t with { Layout = TreeLayout.Copy });
+        first.Recover();
+        var manifest = await first.PublishAsync(ListedSnapshot.Of("r1", ("a.yaml", "1")), null);
+
+        var verified = Create(target: t => t with { Layout = TreeLayout.Copy }).Recover();
+        File.SetUnixFileMode(Path.Combine(Root, "current", "a.yaml"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllText(Path.Combine(Root, "current", "a.yaml"), "tampered");
+        var tampered = Create(target: t => t with { Layout = TreeLayout.Copy }).Recover();
+
+        Assert.Equal((manifest!.Tree, manifest.Revision, manifest.Files.Count), (verified?.Tree, verified?.Revision, verified?.Files.Count));
+        Assert.Null(tampered);
+    }
+
+    [Fact]
+    public async Task Publish_CopyLayout_OverALinkLeftByLayoutLink_IsRefusedByName()
+    {
+        var link = Create();
+        link.Recover();
+        await link.PublishAsync(ListedSnapshot.Of("r1", ("a", "1")), null);
+        var copy = Create(target: t => t with { Layout = TreeLayout.Copy });
+        copy.Recover();
+
+        var e = await Assert.ThrowsAsync<PublishException>(() => copy.PublishAsync(ListedSnapshot.Of("r2", ("a", "2")), null));
+
+        Assert.Contains("is a symbolic link (left by layout link?)", e.Message, StringComparison.Ordinal);
+        Assert.Equal("1", File.ReadAllText(Path.Combine(Root, "current", "a")));
+    }
+
+    [Fact]
     public async Task Publish_KubeletLayout_LinksEntriesThroughData()
     {
         var publisher = Create(target: t => t with { Layout = TreeLayout.Kubelet });
