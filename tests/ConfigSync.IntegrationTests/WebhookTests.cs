@@ -27,10 +27,8 @@ public sealed class WebhookTests : IDisposable
     [Fact]
     public async Task GitHubPush_Signed_ForTheTrackedBranch_SyncsNow_WhileForgedOtherRefAndPingDoNot()
     {
-        _repo.Commit("app.yaml", "v: 1", "one");
-        await using var daemon = await StartAsync();
+        await using var daemon = await StartReadyAsync();
         using var http = new DaemonHttp(_scenario.Port);
-        await http.WaitUntilReadyAsync(daemon, Patience);
         var second = _repo.Commit("app.yaml", "v: 2", "two");
 
         using var forged = await SendAsync(GitHubPush("refs/heads/main", second), ("X-GitHub-Event", "push"), ("X-Hub-Signature-256", "sha256=" + new string('0', 64)));
@@ -61,10 +59,8 @@ public sealed class WebhookTests : IDisposable
     [Fact]
     public async Task GitLabToken_AndGenericHmac_SyncNow_AndAnOversizedBodyIsRefusedUnread()
     {
-        _repo.Commit("app.yaml", "v: 1", "one");
-        await using var daemon = await StartAsync();
+        await using var daemon = await StartReadyAsync();
         using var http = new DaemonHttp(_scenario.Port);
-        await http.WaitUntilReadyAsync(daemon, Patience);
 
         var second = _repo.Commit("app.yaml", "v: 2", "two");
         var gitlab = $$"""{"object_kind":"push","event_name":"push","ref":"refs/heads/main","checkout_sha":"{{second}}","project":{"id":15,"name":"config","default_branch":"main"},"commits":[],"total_commits_count":1}""";
@@ -88,8 +84,10 @@ public sealed class WebhookTests : IDisposable
         Assert.DoesNotContain(_secret, daemon.Output, StringComparison.Ordinal);
     }
 
-    private Task<Daemon> StartAsync()
+    /// <summary>Commits a first revision and starts the daemon with an hourly interval and a webhook; returns once it is ready.</summary>
+    private async Task<Daemon> StartReadyAsync()
     {
+        _repo.Commit("app.yaml", "v: 1", "one");
         var secretFile = _scenario.Temp.Write("webhook-secret", _secret + "\n");
         _scenario.WriteSourceConfig(
             $"""
@@ -103,7 +101,10 @@ public sealed class WebhookTests : IDisposable
               secretFile: {secretFile}
               maxBodySize: 64Ki
             """);
-        return Task.FromResult(Daemon.Start(["run", "--config", _scenario.ConfigFile]));
+        var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile]);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilReadyAsync(daemon, Patience);
+        return daemon;
     }
 
     // The fields GitHub documents for a push event that a receiver reads (ref, after, repository.default_branch).

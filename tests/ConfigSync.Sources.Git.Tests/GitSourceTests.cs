@@ -297,16 +297,7 @@ public sealed class GitSourceTests : IDisposable
 
     private static long Inode(string path) => long.Parse(Shell.Run("/", "stat", "-c", "%i", path), System.Globalization.CultureInfo.InvariantCulture);
 
-    private Dictionary<string, string?> Settings(params (string Key, string Value)[] extra)
-    {
-        var settings = new Dictionary<string, string?> { ["url"] = _repo.FileUrl };
-        foreach (var (key, value) in extra)
-        {
-            settings[key] = value;
-        }
-
-        return settings;
-    }
+    private Dictionary<string, string?> Settings(params (string Key, string Value)[] extra) => _repo.SourceSettings(extra);
 
     private SourceHarness Harness(params (string Key, string Value)[] extra) => SourceHarness.Create(Factory, Root, Settings(extra));
 }

@@ -195,16 +195,7 @@ public sealed class SignatureVerificationTests : IDisposable
         return (["gpg.format=openpgp", "gpg.program=" + program, "user.signingkey=" + fingerprint], fingerprint);
     }
 
-    private Dictionary<string, string?> Settings(params (string Key, string Value)[] extra)
-    {
-        var settings = new Dictionary<string, string?> { ["url"] = _repo.FileUrl };
-        foreach (var (key, value) in extra)
-        {
-            settings[key] = value;
-        }
-
-        return settings;
-    }
+    private Dictionary<string, string?> Settings(params (string Key, string Value)[] extra) => _repo.SourceSettings(extra);
 
     private SourceHarness Harness(params (string Key, string Value)[] extra) => SourceHarness.Create(Factory, Root, Settings(extra));
 }

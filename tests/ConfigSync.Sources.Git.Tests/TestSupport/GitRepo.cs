@@ -53,6 +53,18 @@ public sealed class GitRepo
         return Head;
     }
 
+    /// <summary>The git source's settings for this repository over file://, with <paramref name="extra"/> added.</summary>
+    public Dictionary<string, string?> SourceSettings(params (string Key, string Value)[] extra)
+    {
+        var settings = new Dictionary<string, string?> { ["url"] = FileUrl };
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
     public string Head => Shell.Run(Work, "git", "rev-parse", "HEAD");
 
     public void Git(params string[] arguments) => Shell.Run(Work, "git", arguments);
