@@ -52,8 +52,8 @@ internal sealed class SignalDispatcher : IAsyncDisposable
     {
         var skip = _skipNext;
         _skipNext = false;
+        // Cancelled, not disposed: the superseded verification may still be between awaits with its token.
         _verification?.Cancel();
-        _verification?.Dispose();
         _verification = null;
         if (!skip && _verifier is not null)
         {
