@@ -204,7 +204,7 @@ internal sealed partial class TreePublisher
 
     /// <summary>
     /// Makes the previous tree live again (the same atomic swap as a publish) and returns its manifest;
-    /// null, changing nothing, when there is no previous tree or it no longer verifies.
+    /// null, changing nothing, when there is no previous tree, its folder or manifest is gone, or the layout is copy.
     /// </summary>
     public Manifest? RollBack()
     {
