@@ -8,12 +8,18 @@ public sealed record DaemonSettings(HttpSettings Http, LogSettings Log, IReadOnl
 
 /// <summary>The HTTP surface: health, readiness, metrics, status and triggers.</summary>
 /// <param name="Host">Bind address. <value>The default value is <c>0.0.0.0</c>.</value></param>
-/// <param name="Port">Bind port. <value>The default value is 8081 (never 8080, which the app usually owns).</value></param>
+/// <param name="Port">Bind port, or 0 when <c>listen: off</c>. <value>The default value is 8081 (never 8080, which the app usually owns).</value></param>
 /// <param name="TriggerTokenFile">Optional file holding the bearer token required for triggers from other hosts.</param>
 public sealed record HttpSettings(string Host, int Port, string? TriggerTokenFile)
 {
     /// <summary>The default listen address.</summary>
     public const string DefaultListen = "0.0.0.0:8081";
+
+    /// <summary>The <c>http.listen</c> value that turns the HTTP surface off (git-sync without <c>--http-bind</c>, <c>configsync dev</c>).</summary>
+    public const string Off = "off";
+
+    /// <summary>Whether the daemon serves HTTP at all.</summary>
+    public bool Enabled => Port > 0;
 }
 
 /// <summary>Logging settings.</summary>

@@ -56,12 +56,17 @@ public static partial class SettingsLoader
     {
         var listen = reader.String("listen", HttpSettings.DefaultListen)!;
         var token = reader.String("triggerTokenFile");
+        if (listen == HttpSettings.Off)
+        {
+            return new HttpSettings(string.Empty, 0, token is null ? null : Path.GetFullPath(token, baseDirectory));
+        }
+
         var host = "0.0.0.0";
         var port = 8081;
         var colon = listen.LastIndexOf(':');
         if (colon < 0 || !int.TryParse(listen.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
         {
-            reader.Error("listen", $"'{listen}' is not HOST:PORT (for example 0.0.0.0:8081 or 127.0.0.1:8081)");
+            reader.Error("listen", $"'{listen}' is not HOST:PORT (for example 0.0.0.0:8081 or 127.0.0.1:8081) or off");
         }
         else
         {
@@ -118,6 +123,8 @@ public static partial class SettingsLoader
         var signal = ReadSignal(reader.Section("signal"));
         var checks = reader.Items("validate").Select(item => ReadCheck(item, baseDirectory)).ToList();
         var webhook = reader.Has("webhook") ? ReadWebhook(reader.Section("webhook"), baseDirectory) : null;
+        var touchFile = reader.String("touchFile") is { } touch ? Path.GetFullPath(touch, target.Root.Length > 0 ? target.Root : baseDirectory) : null;
+        var errorFile = reader.String("errorFile") is { } error ? Path.GetFullPath(error, target.Root.Length > 0 ? target.Root : baseDirectory) : null;
         if (target.Layout == TreeLayout.Copy && signal.Verify is { Rollback: true })
         {
             reader.Error("signal.verify.rollback", "needs target.layout link or kubelet: layout copy keeps no previous tree to roll back to");
@@ -150,6 +157,8 @@ public static partial class SettingsLoader
             Signal = signal,
             Validate = checks,
             Webhook = webhook,
+            TouchFile = touchFile,
+            ErrorFile = errorFile,
         };
     }
 
@@ -292,9 +301,9 @@ public static partial class SettingsLoader
         var statuses = new List<int>();
         foreach (var status in reader.List("successStatus", []))
         {
-            if (!int.TryParse(status, NumberStyles.None, CultureInfo.InvariantCulture, out var code) || code is < 100 or > 599)
+            if (!int.TryParse(status, NumberStyles.None, CultureInfo.InvariantCulture, out var code) || (code is < 100 or > 599 && code != 0))
             {
-                reader.Error("successStatus", $"'{status}' is not an HTTP status code");
+                reader.Error("successStatus", $"'{status}' is not an HTTP status code (or 0 for any answer)");
                 continue;
             }
 
@@ -314,6 +323,8 @@ public static partial class SettingsLoader
             SkipFirst = reader.Bool("skipFirst", false),
             ExecCommand = exec.List("command", []),
             ExecTimeout = exec.Duration("timeout", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10)),
+            ExecEnv = exec.Map("env"),
+            ExecInTree = exec.Choice("workingDirectory", "root", "root", "tree") == "tree",
         };
     }
 

@@ -49,6 +49,12 @@ public sealed record SyncSettings
 
     /// <summary>Push webhook settings, or null when <c>POST /webhook/{name}</c> is off for this sync.</summary>
     public WebhookSettings? Webhook { get; init; }
+
+    /// <summary>A file touched after each sync that published a revision, and after the first success (git-sync's <c>--touch-file</c>); absolute, or null.</summary>
+    public string? TouchFile { get; init; }
+
+    /// <summary>A file holding the last error while the sync fails, removed on success (git-sync's <c>--error-file</c>); absolute, or null.</summary>
+    public string? ErrorFile { get; init; }
 }
 
 /// <summary>How a tree is laid out on the shared volume.</summary>
@@ -121,10 +127,10 @@ public sealed record SignalSettings
     /// <summary>HTTP method. <value>The default value is POST.</value></summary>
     public string Method { get; init; } = "POST";
 
-    /// <summary>Extra request headers.</summary>
+    /// <summary>Extra request headers; <c>{revision}</c> and <c>{sync}</c> in a value are replaced (git-sync's <c>Gitsync-Hash: {revision}</c>).</summary>
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Status codes that count as success; empty means any 2xx. <value>The default value is empty.</value></summary>
+    /// <summary>Status codes that count as success; empty means any 2xx, and 0 means any answer at all. <value>The default value is empty.</value></summary>
     public IReadOnlyList<int> SuccessStatus { get; init; } = [];
 
     /// <summary>Time limit of one attempt. <value>The default value is 5 seconds.</value></summary>
@@ -138,6 +144,12 @@ public sealed record SignalSettings
 
     /// <summary>Time limit of the command. <value>The default value is 30 seconds.</value></summary>
     public TimeSpan ExecTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Extra environment of the command; <c>{revision}</c> and <c>{sync}</c> in a value are replaced.</summary>
+    public IReadOnlyDictionary<string, string> ExecEnv { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Whether the command runs in the live tree (as git-sync's exechook runs in the worktree) rather than the target root. <value>The default value is false (the root).</value></summary>
+    public bool ExecInTree { get; init; }
 
     /// <summary>Reload verification after the signal, or null when off.</summary>
     public ReloadVerifySettings? Verify { get; init; }

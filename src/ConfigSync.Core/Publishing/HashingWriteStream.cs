@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 namespace ConfigSync.Publishing;
 
 /// <summary>A write-only stream that hashes and counts what passes through to a file, enforcing the byte limit as it goes.</summary>
-internal sealed class HashingWriteStream(Stream inner, string entryPath, ByteBudget budget) : Stream
+internal sealed class HashingWriteStream(Stream inner, string entryPath, ByteBudget budget, TransferProgress? progress = null) : Stream
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
@@ -74,6 +74,7 @@ internal sealed class HashingWriteStream(Stream inner, string entryPath, ByteBud
     {
         BytesWritten += count;
         budget.Take(count, entryPath);
+        progress?.AddBytes(count);
     }
 }
 

@@ -45,6 +45,9 @@ internal sealed partial class TreePublisher
     /// <summary>The manifest of the live tree, or null before the first publish.</summary>
     public Manifest? Live { get; private set; }
 
+    /// <summary>Progress of the tree being written, if any.</summary>
+    public TransferProgress Progress { get; } = new();
+
     /// <summary>The tree that was live before <see cref="Live"/> in this run, kept for a rollback; null when there is none.</summary>
     public Manifest? Previous { get; private set; }
 
@@ -148,7 +151,16 @@ internal sealed partial class TreePublisher
         try
         {
             var reuse = Live is not null && Live.Source == _sourceKey ? Live : null;
-            var files = await _writer.WriteAsync(snapshot, plan, staging, reuse, reuse is null ? null : _layout.TreePath(reuse.Tree), cancellationToken);
+            IReadOnlyList<ManifestFile> files;
+            try
+            {
+                files = await _writer.WriteAsync(snapshot, plan, staging, reuse, reuse is null ? null : _layout.TreePath(reuse.Tree), Progress, cancellationToken);
+            }
+            finally
+            {
+                Progress.Stop();
+            }
+
             if (!_validator.IsEmpty)
             {
                 // Checks see the staged tree exactly as readers would; a rejection abandons it before anything moves.

@@ -17,8 +17,10 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
         string staging,
         Manifest? reusable,
         string? reusableTreePath,
+        TransferProgress progress,
         CancellationToken cancellationToken)
     {
+        progress.Start(entries.Count, entries.Sum(e => Math.Max(0, e.Size)));
         Directory.CreateDirectory(staging);
         foreach (var folder in entries.Select(e => Path.GetDirectoryName(e.Path)).Where(f => !string.IsNullOrEmpty(f)).Distinct(StringComparer.Ordinal))
         {
@@ -37,6 +39,7 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
             {
                 File.CreateSymbolicLink(destination, linkTarget);
                 written.Add(LinkEntry(entry, linkTarget));
+                progress.FileDone();
                 continue;
             }
 
@@ -50,6 +53,8 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
             {
                 budget.Take(old.Size, entry.Path);
                 written.Add(old);
+                progress.AddBytes(old.Size);
+                progress.FileDone();
                 continue;
             }
 
@@ -58,7 +63,10 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
 
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, snapshot.MaxParallelism), CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(toFetch, options, async (item, token) =>
-            written.Add(await FetchAsync(snapshot, item.Entry, item.Mode, Path.Combine(staging, item.Entry.Path), budget, token)));
+        {
+            written.Add(await FetchAsync(snapshot, item.Entry, item.Mode, Path.Combine(staging, item.Entry.Path), budget, progress, token));
+            progress.FileDone();
+        });
 
         return [.. written.OrderBy(f => f.Path, StringComparer.Ordinal)];
     }
@@ -69,7 +77,7 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
         return new ManifestFile(entry.Path, bytes.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), "0777", entry.Version, linkTarget);
     }
 
-    private static async Task<ManifestFile> FetchAsync(SourceSnapshot snapshot, SourceEntry entry, UnixFileMode mode, string destination, ByteBudget budget, CancellationToken cancellationToken)
+    private static async Task<ManifestFile> FetchAsync(SourceSnapshot snapshot, SourceEntry entry, UnixFileMode mode, string destination, ByteBudget budget, TransferProgress progress, CancellationToken cancellationToken)
     {
         var options = new FileStreamOptions
         {
@@ -81,7 +89,7 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
         };
         await using var file = new FileStream(destination, options);
         // Straight to the file, no buffer of its own: the copy hands over chunks of up to 80 KiB.
-        using var hashing = new HashingWriteStream(file, entry.Path, budget);
+        using var hashing = new HashingWriteStream(file, entry.Path, budget, progress);
         await snapshot.WriteContentAsync(entry, hashing, cancellationToken);
         await hashing.FlushAsync(cancellationToken);
         if (entry.Size >= 0 && hashing.BytesWritten != entry.Size)

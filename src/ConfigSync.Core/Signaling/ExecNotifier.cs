@@ -18,10 +18,15 @@ internal sealed partial class ExecNotifier(SignalSettings settings, string worki
             ["CONFIGSYNC_PREVIOUS_REVISION"] = payload.PreviousRevision ?? string.Empty,
             ["CONFIGSYNC_PATH"] = payload.Path,
         };
+        foreach (var (name, value) in settings.ExecEnv)
+        {
+            environment[name] = payload.Expand(value);
+        }
+
         ProcessResult result;
         try
         {
-            result = await ChildProcess.RunAsync(settings.ExecCommand, workingDirectory, environment, cancellationToken: cancellationToken);
+            result = await ChildProcess.RunAsync(settings.ExecCommand, settings.ExecInTree ? payload.Path : workingDirectory, environment, cancellationToken: cancellationToken);
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
         {

@@ -14,7 +14,7 @@ internal sealed class HttpNotifier(HttpClient client, SignalSettings settings) :
         using var request = new HttpRequestMessage(new HttpMethod(settings.Method), settings.Url);
         foreach (var (name, value) in settings.Headers)
         {
-            request.Headers.TryAddWithoutValidation(name, value);
+            request.Headers.TryAddWithoutValidation(name, payload.Expand(value));
         }
 
         request.Headers.TryAddWithoutValidation("ConfigSync-Sync", payload.Sync);
@@ -27,7 +27,7 @@ internal sealed class HttpNotifier(HttpClient client, SignalSettings settings) :
 
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var status = (int)response.StatusCode;
-        var accepted = settings.SuccessStatus.Count == 0 ? status is >= 200 and < 300 : settings.SuccessStatus.Contains(status);
+        var accepted = settings.SuccessStatus.Count == 0 ? status is >= 200 and < 300 : settings.SuccessStatus.Contains(status) || settings.SuccessStatus.Contains(0);
         if (!accepted)
         {
             throw new SignalException($"{Describe} answered {status}");

@@ -42,6 +42,10 @@ public sealed record SignalPayload(
         return new SignalPayload(current.Sync, current.Revision, previous?.Revision, livePath, added, changed, [.. before.Keys.Order(StringComparer.Ordinal)]);
     }
 
+    /// <summary>Replaces <c>{revision}</c> and <c>{sync}</c> in a configured header or environment value.</summary>
+    public string Expand(string template) =>
+        template.Replace("{revision}", Revision, StringComparison.Ordinal).Replace("{sync}", Sync, StringComparison.Ordinal);
+
     /// <summary>Serialises the payload.</summary>
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, SignalJsonContext.Default.SignalPayload);
 }

@@ -25,6 +25,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
     private readonly Matcher _filter;
     private readonly Channel<bool> _triggers = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Lock _gate = new();
+    private readonly StatusFiles _statusFiles;
     private SignalDispatcher? _signals;
     private SyncStatus _status;
     private string? _seenRevision;
@@ -44,6 +45,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
         _filter.AddIncludePatterns(settings.Include);
         _filter.AddExcludePatterns(settings.Exclude);
         _status = new SyncStatus { Name = settings.Name, Source = source.Describe, Path = publisher.LivePath };
+        _statusFiles = new StatusFiles(settings, logger);
         _lastTick = time.GetUtcNow();
     }
 
@@ -58,7 +60,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
         get
         {
             var status = Volatile.Read(ref _status);
-            return status with { Ready = IsReady(status, _time.GetUtcNow()) };
+            return status with { Ready = IsReady(status, _time.GetUtcNow()), Transfer = status.Syncing ? _publisher.Progress.Snapshot() : null };
         }
     }
 
@@ -165,6 +167,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
         _metrics.ConsecutiveFailures.WithLabels(Name).Set(0);
         Update(s => s with { LastSuccess = now, LastError = null, ConsecutiveFailures = 0, Syncing = false });
         TouchManifest(now);
+        _statusFiles.Succeeded(result == "changed");
         _lastTick = now;
         return true;
     }
@@ -195,6 +198,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
         await using (snapshot)
         {
             var entries = snapshot.Entries.Where(e => _filter.Match(e.Path).HasMatches).ToList();
+            var before = _publisher.Live;
             var manifest = await _publisher.PublishAsync(snapshot, entries, cancellationToken);
             _seenRevision = snapshot.Revision;
             _final = snapshot.IsFinal;
@@ -205,6 +209,8 @@ internal sealed partial class SyncRunner : IAsyncDisposable
 
             var previous = Volatile.Read(ref _status).Revision;
             Published(manifest, manifest.CreatedAt);
+            var change = SignalPayload.Between(before, manifest, _publisher.LivePath);
+            Update(s => s with { LastChanges = new TreeChange(change.Added.Count, change.Changed.Count, change.Removed.Count) });
             LogPublished(_logger, Name, manifest.Revision, manifest.Files.Count, manifest.Bytes, previous ?? "none");
             if (_signals is { Verifies: true })
             {
@@ -255,6 +261,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
         var failures = 0;
         Update(s => s with { LastError = message, ConsecutiveFailures = failures = s.ConsecutiveFailures + 1, Syncing = false });
         _metrics.ConsecutiveFailures.WithLabels(Name).Set(failures);
+        _statusFiles.Failed(message, failures);
         _lastTick = now;
         LogFailed(_logger, Name, failures, message);
         if (_settings.MaxFailures > 0 && failures >= _settings.MaxFailures)

@@ -56,7 +56,26 @@ public sealed record SyncStatus
 
     /// <summary>Whether the app applied the live revision, when <c>signal.verify</c> is set; else null.</summary>
     public ReloadState? Reload { get; init; }
+
+    /// <summary>What the last publish changed against the tree before it, or null before the first publish of this process.</summary>
+    public TreeChange? LastChanges { get; init; }
+
+    /// <summary>Files and bytes written so far while a new tree is being written; else null.</summary>
+    public TransferState? Transfer { get; init; }
 }
+
+/// <summary>How many files a publish added, changed and removed.</summary>
+/// <param name="Added">New paths.</param>
+/// <param name="Changed">Paths whose content or mode changed.</param>
+/// <param name="Removed">Paths gone.</param>
+public sealed record TreeChange(int Added, int Changed, int Removed);
+
+/// <summary>Progress of writing a new tree.</summary>
+/// <param name="FilesDone">Files written or reused.</param>
+/// <param name="Files">Files to write.</param>
+/// <param name="BytesDone">Bytes written or reused.</param>
+/// <param name="Bytes">Bytes to write, as far as the source listed sizes.</param>
+public sealed record TransferState(int FilesDone, int Files, long BytesDone, long Bytes);
 
 /// <summary>A revision that was not published because a check refused it.</summary>
 /// <param name="Revision">The refused revision.</param>

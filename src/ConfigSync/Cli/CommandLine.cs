@@ -12,6 +12,12 @@ internal static class CommandLine
 {
     public static async Task<int> InvokeAsync(string[] args)
     {
+        var environment = Environment.GetEnvironmentVariables();
+        if (GitSyncFlags.Applies(args, environment))
+        {
+            return await GitSyncAsync(GitSyncFlags.Translate(args, environment));
+        }
+
         var root = new RootCommand("ConfigSync: pulls config and secrets from a source, publishes them atomically to a shared volume, and signals the app.");
         root.Subcommands.Add(Run());
         root.Subcommands.Add(Once());
@@ -81,20 +87,52 @@ internal static class CommandLine
         return command;
     }
 
+    /// <summary>The git-sync drop-in: git-sync's flags, ConfigSync's engine (see <see cref="GitSyncFlags"/>).</summary>
+    private static async Task<int> GitSyncAsync(GitSyncTranslation translation)
+    {
+        if (translation.Help)
+        {
+            Console.Write(GitSyncFlags.Usage());
+            return ExitCodes.Success;
+        }
+
+        if (translation.Errors.Count > 0)
+        {
+            Report(translation.Errors, "git-sync flags");
+            return ExitCodes.BadConfiguration;
+        }
+
+        var settings = new ConfigurationInput { Flags = translation.Configuration }.Load(out var errors);
+        if (settings is null)
+        {
+            Report([.. errors.Select(GitSyncFlags.ToFlags)], "git-sync flags");
+            return ExitCodes.BadConfiguration;
+        }
+
+        return translation.OneTime
+            ? await OnceAsync(settings, signal: true)
+            : await DaemonHost.RunAsync(settings, CancellationToken.None, new HostExtras { RootAnswersReadiness = true });
+    }
+
     private static DaemonSettings? Load(SyncFlags flags, ParseResult result)
     {
         var input = new ConfigurationInput { ConfigFile = result.GetValue(flags.Config), Flags = flags.ToConfiguration(result) };
         var settings = input.Load(out var errors);
         if (settings is null)
         {
-            Console.Error.WriteLine($"configsync: invalid configuration ({errors.Count} problem{(errors.Count == 1 ? string.Empty : "s")}):");
-            foreach (var error in errors)
-            {
-                Console.Error.WriteLine($"  - {error}");
-            }
+            Report(errors, "configuration");
         }
 
         return settings;
+    }
+
+    private static void Report(IReadOnlyList<string> errors, string what)
+    {
+        Console.Error.WriteLine($"configsync: invalid {what} ({errors.Count} problem{(errors.Count == 1 ? string.Empty : "s")}):");
+        foreach (var error in errors)
+        {
+            Console.Error.WriteLine($"  - {error}");
+        }
     }
 
     private static async Task<int> OnceAsync(DaemonSettings settings, bool signal)

@@ -105,6 +105,53 @@ public sealed class SignalDeliveryTests : IDisposable
     }
 
     [Fact]
+    public async Task Published_SuccessStatusZero_AcceptsAnyAnswer_WithoutRetrying()
+    {
+        _app.DefaultStatus = 500;
+        await using var dispatcher = Create(signal => signal with { SuccessStatus = [0] });
+
+        dispatcher.Published(Manifest("r1", ("a", "1")));
+
+        Assert.True(await dispatcher.WaitSettledAsync(TimeSpan.FromSeconds(10), TimeProvider.System, CancellationToken.None));
+        Assert.Equal([500], _app.Requests.Select(r => r.Status));
+    }
+
+    [Fact]
+    public async Task Published_HeaderTemplate_CarriesTheRevisionAndSync()
+    {
+        await using var dispatcher = Create(signal => signal with { Headers = new Dictionary<string, string> { ["X-Custom"] = "{sync}@{revision}" } });
+
+        dispatcher.Published(Manifest("r7", ("a", "1")));
+
+        var request = await _app.WaitForAsync(r => r.Revision == "r7", TimeSpan.FromSeconds(10));
+        Assert.Equal("test@r7", request.Custom);
+    }
+
+    [Fact]
+    public async Task Published_ExecHookInTree_RunsInTheLiveTree_WithTemplatedEnvironment()
+    {
+        var tree = _temp.Combine("tree");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "a"), "content of a");
+        var marker = _temp.Combine("ran");
+        var settings = Settings.ForDirectory("/src", _temp.Path, sync: s => s with
+        {
+            Signal = new SignalSettings
+            {
+                ExecCommand = ["sh", "-c", $"echo \"$GITSYNC_HASH $(cat a)\" > {marker}"],
+                ExecEnv = new Dictionary<string, string> { ["GITSYNC_HASH"] = "{revision}" },
+                ExecInTree = true,
+            },
+        });
+        await using var dispatcher = new SignalDispatcher(settings, tree, null, _http, _metrics, TimeProvider.System, NullLogger.Instance, firstRetryDelay: TimeSpan.FromMilliseconds(50));
+
+        dispatcher.Published(Manifest("r5", ("a", "1")));
+
+        Assert.True(await dispatcher.WaitSettledAsync(TimeSpan.FromSeconds(10), TimeProvider.System, CancellationToken.None));
+        Assert.Equal("r5 content of a", File.ReadAllText(marker).Trim());
+    }
+
+    [Fact]
     public async Task Published_SkipFirst_DoesNotSignalTheFirstTreeButSignalsTheNext()
     {
         await using var dispatcher = Create(signal => signal with { SkipFirst = true });
