@@ -107,7 +107,8 @@ public sealed class AppListener : IDisposable
                 context.Request.ContentType,
                 context.Request.Headers["X-Custom"],
                 body,
-                status));
+                status,
+                context.Request.Headers["Gitsync-Hash"]));
             context.Response.StatusCode = status;
             if (BodyFor?.Invoke(context.Request.Url!.AbsolutePath) is { } answer)
             {
@@ -119,5 +120,5 @@ public sealed class AppListener : IDisposable
         }
     }
 
-    public sealed record Received(string Method, string Path, string? Sync, string? Revision, string? ContentType, string? Custom, string Body, int Status);
+    public sealed record Received(string Method, string Path, string? Sync, string? Revision, string? ContentType, string? Custom, string Body, int Status, string? GitsyncHash = null);
 }
