@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 
 namespace ConfigSync.Cli;
 
-/// <summary>The <c>configsync</c> command line: run, once, validate, status.</summary>
+/// <summary>The <c>configsync</c> command line: run, once, dev, validate, status; and git-sync's flags (<see cref="GitSyncFlags"/>).</summary>
 internal static class CommandLine
 {
     public static async Task<int> InvokeAsync(string[] args)
@@ -21,6 +21,7 @@ internal static class CommandLine
         var root = new RootCommand("ConfigSync: pulls config and secrets from a source, publishes them atomically to a shared volume, and signals the app.");
         root.Subcommands.Add(Run());
         root.Subcommands.Add(Once());
+        root.Subcommands.Add(Dev());
         root.Subcommands.Add(Validate());
         root.Subcommands.Add(StatusCommand.Create());
 
@@ -64,6 +65,30 @@ internal static class CommandLine
         {
             var settings = Load(flags, result);
             return settings is null ? ExitCodes.BadConfiguration : await OnceAsync(settings, !result.GetValue(noSignal));
+        });
+        return command;
+    }
+
+    private static Command Dev()
+    {
+        var command = new Command("dev", "Sync into a local folder with a live console view (plain lines when stdout is not a terminal); Ctrl+C stops. No HTTP unless --listen; a dir source is watched.");
+        var flags = new SyncFlags();
+        flags.AddTo(command);
+        var plain = new Option<bool>("--plain") { Description = "Plain lines even on a terminal." };
+        command.Options.Add(plain);
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var settings = Load(flags, result, configuration =>
+            {
+                configuration.TryAdd("http:listen", HttpSettings.Off);
+                if (configuration.TryGetValue("syncs:0:source:type", out var type) && type == "dir")
+                {
+                    configuration.TryAdd("syncs:0:source:watch", "true");
+                }
+            });
+            return settings is null
+                ? ExitCodes.BadConfiguration
+                : await ConfigSync.Dev.DevConsole.RunAsync(settings, result.GetValue(plain) || Console.IsOutputRedirected, cancellationToken);
         });
         return command;
     }
@@ -114,9 +139,11 @@ internal static class CommandLine
             : await DaemonHost.RunAsync(settings, CancellationToken.None, new HostExtras { RootAnswersReadiness = true });
     }
 
-    private static DaemonSettings? Load(SyncFlags flags, ParseResult result)
+    private static DaemonSettings? Load(SyncFlags flags, ParseResult result, Action<Dictionary<string, string?>>? adjust = null)
     {
-        var input = new ConfigurationInput { ConfigFile = result.GetValue(flags.Config), Flags = flags.ToConfiguration(result) };
+        var configuration = flags.ToConfiguration(result);
+        adjust?.Invoke(configuration);
+        var input = new ConfigurationInput { ConfigFile = result.GetValue(flags.Config), Flags = configuration };
         var settings = input.Load(out var errors);
         if (settings is null)
         {

@@ -7,7 +7,8 @@ namespace ConfigSync.Hosting;
 /// <summary>Console logging as configured: one line per event, or JSON.</summary>
 internal static class Logging
 {
-    public static void Configure(ILoggingBuilder builder, LogSettings settings)
+    /// <summary>Sets level and filters, and logs to the console, or to <paramref name="instead"/> when given (the dev console's view).</summary>
+    public static void Configure(ILoggingBuilder builder, LogSettings settings, ILoggerProvider? instead = null)
     {
         builder.ClearProviders();
         var level = settings.Level switch
@@ -27,7 +28,12 @@ internal static class Logging
         builder.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         builder.AddFilter("System.Net.Http", LogLevel.Warning);
         builder.AddFilter("Polly", LogLevel.Warning);
-        if (settings.Format == "json")
+        if (instead is not null)
+        {
+            builder.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+            builder.AddProvider(instead);
+        }
+        else if (settings.Format == "json")
         {
             builder.AddJsonConsole(o =>
             {

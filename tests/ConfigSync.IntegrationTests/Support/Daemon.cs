@@ -103,11 +103,19 @@ public sealed partial class Daemon : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
-    public void Terminate()
+    /// <summary>The published configsync.dll the tests run.</summary>
+    public static string BinaryPath => Binary.Value;
+
+    public void Terminate() => Signal(15);
+
+    /// <summary>SIGINT, as Ctrl+C in a terminal sends.</summary>
+    public void Interrupt() => Signal(2);
+
+    private void Signal(int signal)
     {
-        if (Kill(_process.Id, 15) != 0)
+        if (Kill(_process.Id, signal) != 0)
         {
-            throw new InvalidOperationException($"kill -TERM {_process.Id} failed");
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} failed");
         }
     }
 
