@@ -12,6 +12,9 @@ bash scripts/test-deps.sh
 
 # The integration tests run this published binary as a child process, as the container image does.
 dotnet publish src/ConfigSync -c Release -r "linux-$(uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)" -o artifacts/configsync --nologo -v quiet
+# ToolTests installs ConfigSync as a .NET tool from this package.
+rm -rf artifacts/nupkg
+dotnet pack src/ConfigSync -c Release -o artifacts/nupkg --nologo -v quiet
 
 rm -rf artifacts/test-results
 status=0
