@@ -18,7 +18,7 @@ internal static class CommandLine
             return await GitSyncAsync(GitSyncFlags.Translate(args, environment));
         }
 
-        var root = new RootCommand("ConfigSync: pulls config and secrets from a source, publishes them atomically to a shared volume, and signals the app.");
+        var root = new RootCommand("ConfigSync: pulls config and secrets from a source, publishes them atomically to a shared volume, and signals the app. Started with git-sync v4 flags (configsync --repo=URL --root=DIR ...) or GITSYNC_* variables, it is a git-sync drop-in (configsync --repo=x --help lists its flags).");
         root.Subcommands.Add(Run());
         root.Subcommands.Add(Once());
         root.Subcommands.Add(Dev());
