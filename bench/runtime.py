@@ -4,27 +4,32 @@
 One daemon with one sync of a local folder (3 files), interval 1 s. For each configuration: the
 time from spawning the process to the first 200 from /readyz (median of RUNS), and after 20 s of
 polling the resident memory (RSS) and CPU per minute. Builds: framework-dependent as `dotnet
-publish` makes it (JIT only), and ReadyToRun (what the image ships). Settings: tiered PGO on (the
-.NET default; the project turns it off), W^X off, GC limits.
+publish` makes it (JIT only), framework-dependent ReadyToRun (what the image shipped before), and
+self-contained, trimmed, composite ReadyToRun (what the image ships). Settings: tiered PGO on (the
+.NET default; the project turns it off), W^X off, GC limits. RSS is split into anonymous memory (the
+heaps: what the process really owns) and file-backed pages (mapped code the kernel can drop and share).
 
     python3 bench/runtime.py --runs 5 --out artifacts/bench/runtime.md   (through bench/run.sh)
 """
 import argparse, os, shutil, socket, statistics, subprocess, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMAGE = "self-contained, trimmed, composite ReadyToRun (the image)"
 BUILDS = {
     "JIT only (`dotnet publish`)": os.path.join(ROOT, "artifacts", "bench", "configsync-jit", "configsync"),
-    "ReadyToRun (the image)": os.path.join(ROOT, "artifacts", "bench", "configsync", "configsync"),
+    "framework-dependent ReadyToRun (the image before)": os.path.join(ROOT, "artifacts", "bench", "configsync-fdd", "configsync"),
+    IMAGE: os.path.join(ROOT, "artifacts", "bench", "configsync", "configsync"),
 }
 SETTINGS = [
     ("JIT only (`dotnet publish`)", "as built", {}),
-    ("ReadyToRun (the image)", "as built (tiered PGO off in runtimeconfig)", {}),
-    ("ReadyToRun (the image)", "tiered PGO back on: `DOTNET_TieredPGO=1`", {"DOTNET_TieredPGO": "1"}),
-    ("ReadyToRun (the image)", "W^X off: `DOTNET_EnableWriteXorExecute=0`", {"DOTNET_EnableWriteXorExecute": "0"}),
-    ("ReadyToRun (the image)", "`DOTNET_GCHeapHardLimit=0x2000000` (32 MiB)", {"DOTNET_GCHeapHardLimit": "0x2000000"}),
-    ("ReadyToRun (the image)", "`DOTNET_GCConserveMemory=9`", {"DOTNET_GCConserveMemory": "9"}),
-    ("ReadyToRun (the image)", "`DOTNET_GCgen0size=0x80000` (512 KiB gen0 budget)", {"DOTNET_GCgen0size": "0x80000"}),
-    ("ReadyToRun (the image)", "`DOTNET_TieredCompilation=0` (full JIT, no tiers)", {"DOTNET_TieredCompilation": "0"}),
+    ("framework-dependent ReadyToRun (the image before)", "as built (tiered PGO off in runtimeconfig)", {}),
+    (IMAGE, "as built (tiered PGO off in runtimeconfig)", {}),
+    (IMAGE, "tiered PGO back on: `DOTNET_TieredPGO=1`", {"DOTNET_TieredPGO": "1"}),
+    (IMAGE, "W^X off: `DOTNET_EnableWriteXorExecute=0`", {"DOTNET_EnableWriteXorExecute": "0"}),
+    (IMAGE, "`DOTNET_GCHeapHardLimit=0x2000000` (32 MiB)", {"DOTNET_GCHeapHardLimit": "0x2000000"}),
+    (IMAGE, "`DOTNET_GCConserveMemory=9`", {"DOTNET_GCConserveMemory": "9"}),
+    (IMAGE, "`DOTNET_GCgen0size=0x80000` (512 KiB gen0 budget)", {"DOTNET_GCgen0size": "0x80000"}),
+    (IMAGE, "`DOTNET_TieredCompilation=0` (full JIT, no tiers)", {"DOTNET_TieredCompilation": "0"}),
 ]
 
 
@@ -69,10 +74,10 @@ def idle(binary, env, source, tmp):
     with open(f"/proc/{proc.pid}/stat") as f:
         after = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
     with open(f"/proc/{proc.pid}/status") as f:
-        rss = next(int(l.split()[1]) // 1024 for l in f if l.startswith("VmRSS"))
+        status = {l.split(":")[0]: int(l.split()[1]) // 1024 for l in f if l.startswith(("VmRSS", "RssAnon", "RssFile", "RssShmem"))}
     proc.terminate()
     proc.wait()
-    return rss, (after - before) / os.sysconf("SC_CLK_TCK") * 2 * 1000
+    return status, (after - before) / os.sysconf("SC_CLK_TCK") * 2 * 1000
 
 
 def main():
@@ -93,11 +98,11 @@ def main():
             ready_ms(binary, env, source, tmp)  # warm the page cache
             ready = statistics.median(ready_ms(binary, env, source, tmp) for _ in range(args.runs))
             rss, cpu = idle(binary, env, source, tmp)
-            rows.append(f"| {build} | {setting} | {ready:.0f} ms | {rss} MiB | {cpu:.0f} ms |")
+            rows.append(f"| {build} | {setting} | {ready:.0f} ms | {rss['VmRSS']} MiB | {rss['RssAnon']} MiB | {rss['RssFile'] + rss['RssShmem']} MiB | {cpu:.0f} ms |")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     with open(args.out, "w") as f:
-        f.write("| build | setting | start to ready (median) | RSS after 20 s | CPU per minute (1 s polls) |\n|---|---|---|---|---|\n")
+        f.write("| build | setting | start to ready (median) | RSS after 20 s | of which anonymous | of which mapped files | CPU per minute (1 s polls) |\n|---|---|---|---|---|---|---|\n")
         f.write("\n".join(rows) + "\n")
 
 

@@ -11,6 +11,7 @@ command -v dotnet >/dev/null || { echo "scripts/test.sh: the .NET 10 SDK (dotnet
 bash scripts/test-deps.sh
 
 # The integration tests run this published binary as a child process, as the container image does.
+rm -rf artifacts/configsync
 dotnet publish src/ConfigSync -c Release -r "linux-$(uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)" -o artifacts/configsync --nologo -v quiet
 # ToolTests installs ConfigSync as a .NET tool from this package.
 rm -rf artifacts/nupkg

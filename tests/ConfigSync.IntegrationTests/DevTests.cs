@@ -46,7 +46,7 @@ public sealed class DevTests : IDisposable
     [Fact]
     public async Task OnATerminal_DrawsTheLiveTable_AndCtrlCFromTheTerminalExitsZero()
     {
-        var command = string.Join(' ', new[] { "dotnet", Daemon.BinaryPath }.Concat(Arguments).Select(a => "'" + a + "'"));
+        var command = string.Join(' ', new[] { Daemon.BinaryPath }.Concat(Arguments).Select(a => "'" + a + "'"));
         var start = new ProcessStartInfo("script", ["-qfec", command, "/dev/null"])
         {
             RedirectStandardInput = true,

@@ -15,13 +15,13 @@ public sealed partial class DockerfileTests
         .ToArray();
 
     [Fact]
-    public void BuildsWithTheSdk_AndRunsOnTheAspNetRuntime()
+    public void BuildsWithTheSdk_AndRunsSelfContainedOnRuntimeDeps()
     {
         var stages = Lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)).ToList();
 
         Assert.True(stages.Count >= 2, "a multi-stage build");
         Assert.StartsWith("FROM mcr.microsoft.com/dotnet/sdk:10.0", stages[0], StringComparison.Ordinal);
-        Assert.StartsWith("FROM mcr.microsoft.com/dotnet/aspnet:10.0", stages[^1], StringComparison.Ordinal);
+        Assert.StartsWith("FROM mcr.microsoft.com/dotnet/runtime-deps:10.0", stages[^1], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -41,7 +41,7 @@ public sealed partial class DockerfileTests
 
         Assert.True(int.TryParse(user, out var uid) && uid > 0, $"USER {user} must be a numeric non-root id (runAsNonRoot checks it)");
         Assert.DoesNotContain(Lines, l => l.StartsWith("HEALTHCHECK", StringComparison.Ordinal));
-        Assert.Contains(Lines, l => l.StartsWith("ENTRYPOINT", StringComparison.Ordinal) && l.Contains("configsync.dll", StringComparison.Ordinal));
+        Assert.Contains(Lines, l => l.StartsWith("ENTRYPOINT", StringComparison.Ordinal) && l.Contains("\"/app/configsync\"", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -63,9 +63,12 @@ public sealed partial class DockerfileTests
         Assert.Matches(@"DOTNET_TieredPGO=0", text);
         Assert.Contains("-r \"linux-", File.ReadAllText(Path.Combine(Daemon.RepoRoot, "scripts", "test.sh")), StringComparison.Ordinal);
 
-        // What scripts/test.sh published (the binary every integration test runs): ReadyToRun code in
-        // the assemblies, and the runtimeconfig the benchmarks chose (workstation GC, no tiered PGO).
+        // What scripts/test.sh published (the binary every integration test runs): self-contained (its own
+        // runtime beside it), one composite ReadyToRun image that the assemblies point to, and the
+        // runtimeconfig the benchmarks chose (workstation GC, no tiered PGO).
         var published = Path.Combine(Daemon.RepoRoot, "artifacts", "configsync");
+        Assert.True(File.Exists(Path.Combine(published, "libcoreclr.so")), "the published daemon is not self-contained");
+        Assert.True(File.Exists(Path.Combine(published, "configsync.r2r.dll")), "no composite ReadyToRun image");
         using (var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(Path.Combine(published, "configsync.dll"))))
         {
             Assert.True(pe.PEHeaders.CorHeader!.Flags.HasFlag(System.Reflection.PortableExecutable.CorFlags.ILLibrary), "configsync.dll is not ReadyToRun");

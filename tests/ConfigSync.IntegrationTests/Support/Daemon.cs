@@ -44,14 +44,14 @@ public sealed partial class Daemon : IAsyncDisposable
 
     public static Daemon Start(IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // The self-contained apphost, as the image runs it.
+        var start = new ProcessStartInfo(Binary.Value)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? RepoRoot,
         };
-        start.ArgumentList.Add(Binary.Value);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -103,7 +103,7 @@ public sealed partial class Daemon : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
-    /// <summary>The published configsync.dll the tests run.</summary>
+    /// <summary>The published configsync executable the tests run.</summary>
     public static string BinaryPath => Binary.Value;
 
     public void Terminate() => Signal(15);
@@ -157,11 +157,12 @@ public sealed partial class Daemon : IAsyncDisposable
 
     private static string FindOrPublish()
     {
-        var binary = Path.Combine(RepoRoot, "artifacts", "configsync", "configsync.dll");
+        var binary = Path.Combine(RepoRoot, "artifacts", "configsync", "configsync");
         var newestSource = Directory.EnumerateFiles(Path.Combine(RepoRoot, "src"), "*", SearchOption.AllDirectories)
             .Where(f => !f.Contains("/bin/", StringComparison.Ordinal) && !f.Contains("/obj/", StringComparison.Ordinal))
             .Max(File.GetLastWriteTimeUtc);
-        if (File.Exists(binary) && File.GetLastWriteTimeUtc(binary) >= newestSource)
+        var assembly = Path.Combine(RepoRoot, "artifacts", "configsync", "configsync.dll");
+        if (File.Exists(binary) && File.Exists(assembly) && File.GetLastWriteTimeUtc(assembly) >= newestSource)
         {
             return binary;
         }
