@@ -1,3 +1,4 @@
+using System.Buffers;
 using Amazon;
 using Amazon.Runtime;
 using Amazon.S3;
@@ -154,6 +155,13 @@ internal sealed class S3Source(S3SourceOptions options) : IConfigSource
         {
             var key = source._options.Prefix + entry.Path;
             var request = new GetObjectRequest { BucketName = source._options.Bucket, Key = key, EtagToMatch = $"\"{entry.Version}\"" };
+            if (entry.Size > 0)
+            {
+                // A range of the whole object: the SDK then leaves the body unwrapped (its MD5 check is
+                // managed code, a quarter of the CPU of a large sync); the ETag is checked below instead.
+                request.ByteRange = new ByteRange(0, entry.Size - 1);
+            }
+
             Interlocked.Increment(ref source._downloads);
             try
             {
@@ -164,7 +172,26 @@ internal sealed class S3Source(S3SourceOptions options) : IConfigSource
                     throw new SourceException($"'{key}' changed during the sync (listed ETag {entry.Version}, got {ETag(response.ETag)}); it will be retried");
                 }
 
-                await response.ResponseStream.CopyToAsync(destination, 81920, cancellationToken);
+                using var md5 = ContentMd5.For(response);
+                var buffer = ArrayPool<byte>.Shared.Rent(81920);
+                try
+                {
+                    int read;
+                    while ((read = await response.ResponseStream.ReadAsync(buffer, cancellationToken)) > 0)
+                    {
+                        md5?.Append(buffer.AsSpan(0, read));
+                        await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+
+                if (md5 is not null && !md5.Matches())
+                {
+                    throw new SourceException($"'{key}': the bytes received do not match the object's ETag (an MD5); it will be retried");
+                }
             }
             catch (AmazonS3Exception e) when (e.StatusCode is System.Net.HttpStatusCode.PreconditionFailed)
             {

@@ -174,6 +174,22 @@ public sealed class S3SourceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BodyThatDoesNotMatchItsETag_FailsByName_AndTheLiveTreeStays()
+    {
+        await _s3.PutAsync("a.yaml", "good");
+        await using var s3 = Harness();
+        await s3.SyncAsync();
+
+        // s3rver serves the stored bytes with the ETag computed at upload: flip one byte on its disk.
+        await _s3.PutAsync("b.yaml", "0123456789");
+        File.WriteAllText(_temp.Combine("s3data", "config", "b.yaml._S3rver_object"), "0123456780");
+        var error = await Assert.ThrowsAsync<SourceException>(() => s3.SyncAsync());
+
+        Assert.Contains("'b.yaml': the bytes received do not match the object's ETag (an MD5)", error.Message);
+        Assert.Equal(["a.yaml"], Directory.GetFiles(s3.Live).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task UnknownAccessKey_IsANamedError_WithoutTheSecret_AndARotatedKeyIsPickedUp()
     {
         await _s3.PutAsync("a.yaml", "1");
