@@ -18,6 +18,10 @@ import tempfile, threading, time, urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVERS = os.path.join(ROOT, "tests", "servers", "node_modules")
 CS = os.environ.get("CONFIGSYNC", os.path.join(ROOT, "artifacts", "bench", "configsync", "configsync"))
+# ConfigSync runs with the image's runtime settings (the peers ignore DOTNET_* variables).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from image_env import image_env  # noqa: E402
+os.environ.update(image_env())
 AZ_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="  # Azurite's public dev key
 GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "bench",
            "GIT_COMMITTER_EMAIL": "b@example.com", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}

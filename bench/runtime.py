@@ -12,7 +12,10 @@ heaps: what the process really owns) and file-backed pages (mapped code the kern
 
     python3 bench/runtime.py --runs 5 --out artifacts/bench/runtime.md   (through bench/run.sh)
 """
-import argparse, os, shutil, socket, statistics, subprocess, tempfile, time, urllib.request
+import argparse, os, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from image_env import image_env  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGE = "self-contained, trimmed, composite ReadyToRun (the image)"
@@ -25,6 +28,7 @@ SETTINGS = [
     ("JIT only (`dotnet publish`)", "as built", {}),
     ("framework-dependent ReadyToRun (the image before)", "as built (tiered PGO off in runtimeconfig)", {}),
     (IMAGE, "as built (tiered PGO off in runtimeconfig)", {}),
+    (IMAGE, "as the image runs it (its ENV: " + ", ".join(f"`{k}={v}`" for k, v in image_env().items()) + ")", image_env()),
     (IMAGE, "tiered PGO back on: `DOTNET_TieredPGO=1`", {"DOTNET_TieredPGO": "1"}),
     (IMAGE, "W^X off: `DOTNET_EnableWriteXorExecute=0`", {"DOTNET_EnableWriteXorExecute": "0"}),
     (IMAGE, "`DOTNET_GCHeapHardLimit=0x2000000` (32 MiB)", {"DOTNET_GCHeapHardLimit": "0x2000000"}),

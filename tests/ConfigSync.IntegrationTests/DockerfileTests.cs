@@ -61,6 +61,7 @@ public sealed partial class DockerfileTests
         var text = string.Join('\n', Lines);
         Assert.Matches(@"dotnet publish src/ConfigSync -c Release -r ""linux-", text);
         Assert.Matches(@"DOTNET_TieredPGO=0", text);
+        Assert.Matches(@"DOTNET_GCgen0size=0x400000", text); // no runtimeconfig name: the image's ENV is the only place
         Assert.Contains("-r \"linux-", File.ReadAllText(Path.Combine(Daemon.RepoRoot, "scripts", "test.sh")), StringComparison.Ordinal);
 
         // What scripts/test.sh published (the binary every integration test runs): self-contained (its own
