@@ -10,11 +10,16 @@ namespace ConfigSync.Sources.Git;
 internal static partial class LibGit2Settings
 {
     private const string Native = "libgit2-5853918";
+    private const int GetMWindowSize = 0;
+    private const int SetMWindowSize = 1;
+    private const int GetMWindowMappedLimit = 2;
+    private const int SetMWindowMappedLimit = 3;
     private const int SetServerConnectTimeout = 39;
     private const int GetServerConnectTimeout = 40;
     private const int SetServerTimeout = 41;
     private const int GetServerTimeout = 42;
     private static readonly Lock Gate = new();
+    private static bool _packWindowsLimited;
 
     /// <summary>Sets both timeouts (process-wide; the longest configured by any git sync wins).</summary>
     public static void ApplyTimeouts(TimeSpan connect, TimeSpan read)
@@ -31,6 +36,36 @@ internal static partial class LibGit2Settings
         }
     }
 
+    /// <summary>Size of one mapped window of a pack file.</summary>
+    public const long PackWindowSize = 8L << 20;
+
+    /// <summary>Pack windows mapped at once, across every repository of the process.</summary>
+    public const long PackMappedLimit = 32L << 20;
+
+    /// <summary>
+    /// libgit2 reads pack files through mapped windows of 1 GiB, up to 8 GiB, and keeps them mapped
+    /// while a repository is open: an idle daemon kept all of a 200 MiB pack resident. Windows of 8 MiB,
+    /// 32 MiB at most, bound what a sync maps and what stays after it (the oldest unused window goes).
+    /// </summary>
+    public static void LimitPackWindows()
+    {
+        lock (Gate)
+        {
+            if (_packWindowsLimited)
+            {
+                return;
+            }
+
+            _ = LibGit2Sharp.GlobalSettings.Version;
+            if (SetSize(SetMWindowSize, (nuint)PackWindowSize) != 0 || SetSize(SetMWindowMappedLimit, (nuint)PackMappedLimit) != 0)
+            {
+                throw new InvalidOperationException("libgit2 refused the pack window limits");
+            }
+
+            _packWindowsLimited = true;
+        }
+    }
+
     /// <summary>Reads both timeouts back, in milliseconds.</summary>
     public static (int Connect, int Read) ReadTimeouts()
     {
@@ -39,8 +74,22 @@ internal static partial class LibGit2Settings
         return (connect, read);
     }
 
+    /// <summary>Reads the pack window size and the mapped limit back.</summary>
+    public static (long WindowSize, long MappedLimit) ReadPackWindows()
+    {
+        _ = GetSize(GetMWindowSize, out var size);
+        _ = GetSize(GetMWindowMappedLimit, out var limit);
+        return ((long)size, (long)limit);
+    }
+
     [LibraryImport(Native, EntryPoint = "git_libgit2_opts")]
     private static partial int SetInt(int option, int value);
+
+    [LibraryImport(Native, EntryPoint = "git_libgit2_opts")]
+    private static partial int SetSize(int option, nuint value);
+
+    [LibraryImport(Native, EntryPoint = "git_libgit2_opts")]
+    private static partial int GetSize(int option, out nuint value);
 
     [LibraryImport(Native, EntryPoint = "git_libgit2_opts")]
     private static partial int GetInt(int option, out int value);

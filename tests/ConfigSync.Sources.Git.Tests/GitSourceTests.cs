@@ -256,6 +256,36 @@ public sealed class GitSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task PackLargerThanTheMappedLimit_IsReadThroughBoundedWindows_AndStaysBoundedAfterTheSync()
+    {
+        // Five incompressible 8 MiB files: one pack of 40 MiB, more than the 32 MiB libgit2 may map at once.
+        for (var i = 0; i < 5; i++)
+        {
+            var bytes = new byte[8 << 20];
+            Random.Shared.NextBytes(bytes);
+            await File.WriteAllBytesAsync(Path.Combine(_repo.Work, $"blob{i}.bin"), bytes);
+        }
+
+        _repo.Commit("large");
+        await using var git = Harness();
+
+        var manifest = await git.SyncAsync();
+
+        Assert.Equal(5, manifest!.Files.Count);
+        var cache = Path.Combine(Root, ".configsync", "cache");
+        var packs = Directory.GetFiles(cache, "*.pack", SearchOption.AllDirectories);
+        Assert.True(packs.Sum(p => new FileInfo(p).Length) > LibGit2Settings.PackMappedLimit, "the test's pack is not larger than the limit");
+        Assert.InRange(MappedBytesUnder(cache), 0, LibGit2Settings.PackMappedLimit);
+        Assert.Equal((LibGit2Settings.PackWindowSize, LibGit2Settings.PackMappedLimit), LibGit2Settings.ReadPackWindows());
+    }
+
+    /// <summary>The size of this process's mappings of files under <paramref name="folder"/> (from /proc/self/maps).</summary>
+    private static long MappedBytesUnder(string folder) => File.ReadLines("/proc/self/maps")
+        .Select(line => line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
+        .Where(fields => fields.Length == 6 && fields[5].StartsWith(folder, StringComparison.Ordinal))
+        .Sum(fields => fields[0].Split('-') is [var start, var end] ? Convert.ToInt64(end, 16) - Convert.ToInt64(start, 16) : 0);
+
+    [Fact]
     public async Task SilentServer_FailsAtTheReadTimeout_InsteadOfHanging()
     {
         using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
