@@ -52,6 +52,9 @@ the exact request budgets are tests (\`RequestCountTests\`, the git daemon count
   (initial), the same volume again (no change), and after one file changed at the source.
   The peers run into a fresh folder, again, and after the change. They write files in place
   (no atomic swap, no fsync, no manifest): they do less than ConfigSync does.
+- ConfigSync runs with the image's runtime settings (the \`DOTNET_*\` variables of docker/Dockerfile's ENV).
+  Idle figures are taken after a minute, CPU over the second minute: the first holds start-up and
+  tiered compilation promoting hot methods.
 - Requests are counted where the server sees them, in a separate untimed pass: a forwarding
   proxy in front of s3rver and Azurite; git daemon's own log (\`--verbose\`, one
   "Request upload-pack" per connection) for git.
@@ -61,7 +64,8 @@ the exact request budgets are tests (\`RequestCountTests\`, the git daemon count
 
 ## The runtime: start-up and memory (\`bench/runtime.py\`)
 
-One sync of a local folder (3 files), interval 1 s.
+One sync of a local folder (3 files), interval 1 s. Start to ready is the median of the runs; then
+every configuration runs side by side for two minutes.
 
 $(cat artifacts/bench/runtime.md)
 

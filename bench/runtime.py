@@ -37,6 +37,9 @@ SETTINGS = [
     (IMAGE, "`DOTNET_TieredCompilation=0` (precompiled code as is, the rest fully optimized at once)", {"DOTNET_TieredCompilation": "0"}),
     (IMAGE, "`DOTNET_TieredCompilation=0` and W^X off", {"DOTNET_TieredCompilation": "0", "DOTNET_EnableWriteXorExecute": "0"}),
 ]
+# No HTTP surface (`http.listen: off`, as the git-sync drop-in runs without --http-bind): Kestrel is never
+# loaded. There is no /readyz, so its start is timed to the first publish (the live link appearing).
+HEADLESS = (IMAGE, "as the image runs it, `http.listen: off` (no Kestrel; timed to the first publish)", image_env())
 
 
 def free_port():
@@ -46,23 +49,29 @@ def free_port():
 
 
 def start(binary, env, source, root, port):
+    """port None: no HTTP surface (`--listen off`, Kestrel never loaded)."""
     return subprocess.Popen([binary, "run", "--source", "dir", "--path", source, "--root", root, "--interval", "1s",
-                             "--listen", f"127.0.0.1:{port}"], env={**os.environ, **env},
+                             "--listen", "off" if port is None else f"127.0.0.1:{port}"], env={**os.environ, **env},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def ready_ms(binary, env, source, tmp):
-    port = free_port()
+def is_ready(port, root):
+    if port is None:
+        return os.path.islink(os.path.join(root, "current"))
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1).status == 200
+    except Exception:
+        return False
+
+
+def ready_ms(binary, env, source, tmp, headless=False):
+    port = None if headless else free_port()
     root = tempfile.mkdtemp(dir=tmp)
     began = time.monotonic()
     proc = start(binary, env, source, root, port)
-    while True:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1).status == 200:
-                break
-        except Exception:
-            if proc.poll() is not None:
-                raise SystemExit(f"{binary} exited")
+    while not is_ready(port, root):
+        if proc.poll() is not None:
+            raise SystemExit(f"{binary} exited")
         time.sleep(0.002)
     elapsed = (time.monotonic() - began) * 1000
     proc.terminate()
@@ -79,8 +88,8 @@ def idle(settings, source, tmp):
     """All configurations at once (idle daemons barely compete): CPU in the first minute (start-up and
     tiered compilation promoting hot methods) and in the second (what an idle sidecar costs), then RSS."""
     procs = []
-    for build, _, env in settings:
-        procs.append(start(BUILDS[build], env, source, tempfile.mkdtemp(dir=tmp), free_port()))
+    for build, setting, env in settings:
+        procs.append(start(BUILDS[build], env, source, tempfile.mkdtemp(dir=tmp), None if setting == HEADLESS[1] else free_port()))
     time.sleep(60)
     first = [cpu_ms(p.pid) for p in procs]
     time.sleep(60)
@@ -108,11 +117,13 @@ def main():
     rows = []
     try:
         ready = []
-        for build, setting, env in SETTINGS:
+        settings = SETTINGS + [HEADLESS]
+        for build, setting, env in settings:
             binary = BUILDS[build]
-            ready_ms(binary, env, source, tmp)  # warm the page cache
-            ready.append(statistics.median(ready_ms(binary, env, source, tmp) for _ in range(args.runs)))
-        for (build, setting, _), ms, (rss, first, second) in zip(SETTINGS, ready, idle(SETTINGS, source, tmp)):
+            headless = setting == HEADLESS[1]
+            ready_ms(binary, env, source, tmp, headless)  # warm the page cache
+            ready.append(statistics.median(ready_ms(binary, env, source, tmp, headless) for _ in range(args.runs)))
+        for (build, setting, _), ms, (rss, first, second) in zip(settings, ready, idle(settings, source, tmp)):
             rows.append(f"| {build} | {setting} | {ms:.0f} ms | {rss['VmRSS']} MiB | {rss['RssAnon']} MiB | {rss['RssFile'] + rss['RssShmem']} MiB | {first:.0f} ms | {second:.0f} ms |")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
