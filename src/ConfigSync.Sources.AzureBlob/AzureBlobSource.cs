@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Security.Cryptography;
 using Azure;
 using Azure.Core;
 using Azure.Identity;
@@ -257,27 +255,17 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options) : IConfigS
                 throw new SourceException($"{source.Describe}: '{name}' changed during the sync (listed ETag {entry.Version}, got {ETag(result.Details.ETag)}); it will be retried");
             }
 
-            using var md5 = hashes.TryGetValue(entry.Path, out var expected) ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
-            var buffer = ArrayPool<byte>.Shared.Rent(81920);
+            bool matches;
             try
             {
-                int read;
-                while ((read = await result.Content.ReadAsync(buffer, cancellationToken)) > 0)
-                {
-                    md5?.AppendData(buffer, 0, read);
-                    await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                }
+                matches = await CheckedCopy.CopyAsync(result.Content, destination, hashes.GetValueOrDefault(entry.Path), cancellationToken);
             }
             catch (Exception e) when (e is IOException or RequestFailedException)
             {
                 throw source.Explain(e, name);
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
 
-            if (md5 is not null && !md5.GetHashAndReset().AsSpan().SequenceEqual(expected))
+            if (!matches)
             {
                 throw new SourceException($"{source.Describe}: '{name}': the bytes received do not match the blob's Content-MD5; it will be retried");
             }

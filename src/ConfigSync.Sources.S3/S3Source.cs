@@ -1,4 +1,3 @@
-using System.Buffers;
 using Amazon;
 using Amazon.Runtime;
 using Amazon.S3;
@@ -77,6 +76,18 @@ internal sealed class S3Source(S3SourceOptions options) : IConfigSource
     }
 
     private static string ETag(string? etag) => (etag ?? string.Empty).Trim('"');
+
+    /// <summary>
+    /// The body's MD5 when the ETag is one: a single-part upload without SSE-KMS or SSE-C (what the SDK
+    /// checks on a whole-object GET, in managed code); null otherwise.
+    /// </summary>
+    private static byte[]? EtagMd5(GetObjectResponse response)
+    {
+        var etag = ETag(response.ETag);
+        var encrypted = !string.IsNullOrEmpty(response.ServerSideEncryptionKeyManagementServiceKeyId)
+            || (response.ServerSideEncryptionCustomerMethod is { } customer && customer != ServerSideEncryptionCustomerMethod.None);
+        return encrypted || etag.Length != 32 || !etag.All(Uri.IsHexDigit) ? null : Convert.FromHexString(etag);
+    }
 
     private AmazonS3Client Client()
     {
@@ -172,23 +183,7 @@ internal sealed class S3Source(S3SourceOptions options) : IConfigSource
                     throw new SourceException($"'{key}' changed during the sync (listed ETag {entry.Version}, got {ETag(response.ETag)}); it will be retried");
                 }
 
-                using var md5 = ContentMd5.For(response);
-                var buffer = ArrayPool<byte>.Shared.Rent(81920);
-                try
-                {
-                    int read;
-                    while ((read = await response.ResponseStream.ReadAsync(buffer, cancellationToken)) > 0)
-                    {
-                        md5?.Append(buffer.AsSpan(0, read));
-                        await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                    }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-
-                if (md5 is not null && !md5.Matches())
+                if (!await CheckedCopy.CopyAsync(response.ResponseStream, destination, EtagMd5(response), cancellationToken))
                 {
                     throw new SourceException($"'{key}': the bytes received do not match the object's ETag (an MD5); it will be retried");
                 }
