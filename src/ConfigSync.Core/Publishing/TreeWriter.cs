@@ -78,14 +78,18 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
     /// </summary>
     internal static List<T> InterleaveByFolder<T>(IReadOnlyList<T> items, Func<T, string> path)
     {
-        var folders = items.GroupBy(item => Path.GetDirectoryName(path(item)) ?? string.Empty, StringComparer.Ordinal).Select(g => g.ToList()).ToList();
-        var result = new List<T>(items.Count);
-        for (var i = 0; result.Count < items.Count; i++)
+        // Sort key: the item's place within its folder, then the folder's first appearance (one pass, n log n).
+        var folders = new Dictionary<string, (int Index, int Taken)>(StringComparer.Ordinal);
+        var keyed = new List<(int Rank, int Folder, T Item)>(items.Count);
+        foreach (var item in items)
         {
-            result.AddRange(folders.Where(folder => i < folder.Count).Select(folder => folder[i]));
+            var folder = Path.GetDirectoryName(path(item)) ?? string.Empty;
+            var (index, taken) = folders.TryGetValue(folder, out var known) ? known : (folders.Count, 0);
+            folders[folder] = (index, taken + 1);
+            keyed.Add((taken, index, item));
         }
 
-        return result;
+        return [.. keyed.OrderBy(k => k.Rank).ThenBy(k => k.Folder).Select(k => k.Item)];
     }
 
     private static ManifestFile LinkEntry(SourceEntry entry, string linkTarget)
