@@ -46,7 +46,9 @@ public sealed class DevTests : IDisposable
     [Fact]
     public async Task OnATerminal_DrawsTheLiveTable_AndCtrlCFromTheTerminalExitsZero()
     {
-        var command = string.Join(' ', new[] { Daemon.BinaryPath }.Concat(Arguments).Select(a => "'" + a + "'"));
+        // script runs the command through $SHELL -c; dash (/bin/sh, what script uses when SHELL is unset, as
+        // on CI) stays as the parent and dies of the same Ctrl+C, so exec replaces it with the daemon.
+        var command = "exec " + string.Join(' ', new[] { Daemon.BinaryPath }.Concat(Arguments).Select(a => "'" + a + "'"));
         var start = new ProcessStartInfo("script", ["-qfec", command, "/dev/null"])
         {
             RedirectStandardInput = true,
@@ -56,6 +58,7 @@ public sealed class DevTests : IDisposable
         };
         start.Environment["TERM"] = "xterm-256color";
         start.Environment["COLUMNS"] = "120";
+        start.Environment["SHELL"] = "/bin/sh";
         using var process = Process.Start(start)!;
         var output = new StringBuilder();
         var reader = Task.Run(async () =>
