@@ -76,7 +76,7 @@ internal sealed partial class GitSource : IConfigSource
     private SourceSnapshot? Poll(PollContext context, CancellationToken cancellationToken)
     {
         LibGit2Settings.ApplyTimeouts(_options.ConnectTimeout, _options.ReadTimeout);
-        LibGit2Settings.LimitPackWindows();
+        LibGit2Settings.ApplyReadSettings();
         CompactIfNeeded();
         var repo = _repository ??= Open(_repoPath, _options.Url);
         try

@@ -279,6 +279,26 @@ public sealed class GitSourceTests : IDisposable
         Assert.Equal((LibGit2Settings.PackWindowSize, LibGit2Settings.PackMappedLimit), LibGit2Settings.ReadPackWindows());
     }
 
+    [Fact]
+    public void ObjectsAreReadWithoutHashingThemAgain()
+    {
+        // Two loose blobs; the second's file is overwritten with the first's, so its content no longer hashes to its id.
+        var path = Path.Combine(Root, "verify.git");
+        LibGit2Sharp.Repository.Init(path, isBare: true);
+        using var repo = new LibGit2Sharp.Repository(path);
+        var first = repo.ObjectDatabase.CreateBlob(new MemoryStream("first"u8.ToArray())).Id;
+        var second = repo.ObjectDatabase.CreateBlob(new MemoryStream("second"u8.ToArray())).Id;
+        string Loose(LibGit2Sharp.ObjectId id) => Path.Combine(path, "objects", id.Sha[..2], id.Sha[2..]);
+        File.SetAttributes(Loose(second), FileAttributes.Normal);
+        File.Copy(Loose(first), Loose(second), overwrite: true);
+
+        LibGit2Settings.ApplyReadSettings();
+
+        // With libgit2's default (strict verification) this lookup fails with a hash mismatch.
+        using var fresh = new LibGit2Sharp.Repository(path);
+        Assert.Equal("first", ((LibGit2Sharp.Blob)fresh.Lookup(second)).GetContentText());
+    }
+
     /// <summary>The size of this process's mappings of files under <paramref name="folder"/> (from /proc/self/maps).</summary>
     private static long MappedBytesUnder(string folder) => File.ReadLines("/proc/self/maps")
         .Select(line => line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))

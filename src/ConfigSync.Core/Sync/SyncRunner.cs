@@ -22,7 +22,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
     private readonly SyncMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Matcher _filter;
+    private readonly Matcher? _filter;
     private readonly Channel<bool> _triggers = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Lock _gate = new();
     private readonly StatusFiles _statusFiles;
@@ -30,6 +30,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
     private SyncStatus _status;
     private string? _seenRevision;
     private bool _final;
+    private bool _collectAfterPublish;
     private DateTimeOffset _lastTick;
     private (Manifest Failed, string Reason)? _rollback;
 
@@ -41,9 +42,13 @@ internal sealed partial class SyncRunner : IAsyncDisposable
         _metrics = metrics;
         _time = time;
         _logger = logger;
-        _filter = new Matcher(StringComparison.Ordinal);
-        _filter.AddIncludePatterns(settings.Include);
-        _filter.AddExcludePatterns(settings.Exclude);
+        // The default (include ** and no exclude) keeps every entry: no matcher to run over each path.
+        if (settings.Include is not ["**"] || settings.Exclude.Count > 0)
+        {
+            _filter = new Matcher(StringComparison.Ordinal);
+            _filter.AddIncludePatterns(settings.Include);
+            _filter.AddExcludePatterns(settings.Exclude);
+        }
         _status = new SyncStatus { Name = settings.Name, Source = source.Describe, Path = publisher.LivePath };
         _statusFiles = new StatusFiles(settings, logger);
         _lastTick = time.GetUtcNow();
@@ -112,6 +117,16 @@ internal sealed partial class SyncRunner : IAsyncDisposable
         {
             var succeeded = await AttemptAsync(stoppingToken);
             CollectGarbage();
+            if (_collectAfterPublish)
+            {
+                // A publish streams the tree through the GC's youngest generation, whose budget follows the
+                // CPU's cache (tens of MiB on a server): an idle sidecar should not keep that memory. One
+                // compacting collection of the small heap that remains gives it back (docs/benchmarks.md).
+                // Done by the loop, not the attempt: a one-shot run (once, an init container) exits instead.
+                _collectAfterPublish = false;
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
+
             if (_final)
             {
                 LogFinal(_logger, Name, _seenRevision ?? "?");
@@ -168,14 +183,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
         Update(s => s with { LastSuccess = now, LastError = null, ConsecutiveFailures = 0, Syncing = false });
         TouchManifest(now);
         _statusFiles.Succeeded(result == "changed");
-        if (result == "changed")
-        {
-            // A publish streams the tree through the GC's youngest generation, whose budget follows the
-            // CPU's cache (tens of MiB on a server): an idle sidecar should not keep that memory. One
-            // compacting collection of the small heap that remains gives it back (docs/benchmarks.md).
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        }
-
+        _collectAfterPublish |= result == "changed";
         _lastTick = now;
         return true;
     }
@@ -205,7 +213,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
 
         await using (snapshot)
         {
-            var entries = snapshot.Entries.Where(e => _filter.Match(e.Path).HasMatches).ToList();
+            var entries = _filter is null ? snapshot.Entries : [.. snapshot.Entries.Where(e => _filter.Match(e.Path).HasMatches)];
             var before = _publisher.Live;
             var manifest = await _publisher.PublishAsync(snapshot, entries, cancellationToken);
             _seenRevision = snapshot.Revision;

@@ -71,6 +71,26 @@ public sealed class SyncRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task Attempt_DefaultInclude_PublishesEveryFile_DotFilesAndDeepPathsToo()
+    {
+        // The default (include ** and no exclude) skips the matcher: it must keep what ** keeps.
+        string[] paths = [".env", "app.yaml", ".hidden/x.json", "a/b/c/d/e.txt", "with space/f g.txt", "a/.git-like/config"];
+        foreach (var path in paths)
+        {
+            _temp.Write("src/" + path, path);
+        }
+
+        await using var runner = Create(out _);
+        runner.Initialize(null);
+
+        await runner.AttemptAsync(CancellationToken.None);
+
+        var live = Path.Combine(Root, "current");
+        var published = Directory.EnumerateFiles(live, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(live, f)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(paths.Order(StringComparer.Ordinal), published);
+    }
+
+    [Fact]
     public async Task Run_TriggersDuringAnAttempt_CoalesceIntoExactlyOneMore()
     {
         _temp.Write("src/a", "1");
