@@ -1,13 +1,12 @@
 using System.Collections.Concurrent;
-using LibGit2Sharp;
 
 namespace ConfigSync.Sources.Git;
 
 /// <summary>
-/// One commit's tree (or subtree): entries versioned by blob id, content streamed from the object database.
+/// One commit's tree (or subtree): entries versioned by blob id, content read from the object database.
 /// A libgit2 repository handle is not thread-safe, but separate handles on one object database are:
-/// blobs are read by up to <see cref="Readers"/> workers at once, each on a handle of its own, opened
-/// on first use and closed with the snapshot (the source's own handle is never shared with them).
+/// blobs are read by up to <see cref="Readers"/> workers at once, each through a <see cref="BlobReader"/>
+/// of its own, opened on first use and closed with the snapshot (the source's own handle is never shared with them).
 /// </summary>
 internal sealed class GitSnapshot : SourceSnapshot
 {
@@ -15,8 +14,8 @@ internal sealed class GitSnapshot : SourceSnapshot
     public static readonly int Readers = Math.Clamp(Environment.ProcessorCount * 2, 2, 8);
 
     private readonly IReadOnlyDictionary<string, string> _owners;
-    private readonly ConcurrentDictionary<string, ConcurrentBag<Repository>> _idle = new(StringComparer.Ordinal);
-    private readonly ConcurrentBag<Repository> _opened = [];
+    private readonly ConcurrentDictionary<string, ConcurrentBag<BlobReader>> _idle = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<BlobReader> _opened = [];
 
     /// <param name="revision">The commit id.</param>
     /// <param name="entries">The files and links of the tree.</param>
@@ -28,32 +27,34 @@ internal sealed class GitSnapshot : SourceSnapshot
         MaxParallelism = Readers;
     }
 
-    public override async Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken)
+    public override Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken)
     {
         var gitFolder = _owners[entry.Path];
         var pool = _idle.GetOrAdd(gitFolder, _ => []);
-        if (!pool.TryTake(out var repository))
+        if (!pool.TryTake(out var reader))
         {
-            repository = new Repository(gitFolder);
-            _opened.Add(repository);
+            reader = new BlobReader(gitFolder);
+            _opened.Add(reader);
         }
 
         try
         {
-            await using var content = repository.Lookup<Blob>(new ObjectId(entry.Version)).GetContentStream();
-            await content.CopyToAsync(destination, 81920, cancellationToken);
+            // The destination is a local file: written as the blob is read, no await needed.
+            reader.CopyTo(entry.Version, destination, cancellationToken);
         }
         finally
         {
-            pool.Add(repository);
+            pool.Add(reader);
         }
+
+        return Task.CompletedTask;
     }
 
     public override ValueTask DisposeAsync()
     {
-        foreach (var repository in _opened)
+        foreach (var reader in _opened)
         {
-            repository.Dispose();
+            reader.Dispose();
         }
 
         return base.DisposeAsync();
