@@ -11,7 +11,7 @@ namespace ConfigSync.Sources.Git;
 /// </summary>
 internal sealed unsafe partial class BlobReader : IDisposable
 {
-    private const string Native = "libgit2-5853918";
+    private const string Native = LibGit2Settings.Native;
     private const int OidSize = 20;
     private const int Chunk = 80 * 1024;
     private readonly string _gitFolder;

@@ -9,7 +9,8 @@ namespace ConfigSync.Sources.Git;
 /// </summary>
 internal static partial class LibGit2Settings
 {
-    private const string Native = "libgit2-5853918";
+    /// <summary>The native library LibGit2Sharp 0.32 ships (libgit2 1.8).</summary>
+    internal const string Native = "libgit2-5853918";
     private const int GetMWindowSize = 0;
     private const int SetMWindowSize = 1;
     private const int GetMWindowMappedLimit = 2;
