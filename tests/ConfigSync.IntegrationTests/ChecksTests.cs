@@ -73,11 +73,11 @@ public sealed class ChecksTests : IDisposable
         await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile]);
         using var http = new DaemonHttp(_scenario.Port);
         await http.WaitUntilReadyAsync(daemon, Patience);
-        await DaemonHttp.Eventually(async () => (await http.SyncStatusAsync("app")).GetProperty("reload").GetProperty("state").GetString() == "verified", Patience, () => "the first revision was not verified");
+        await DaemonHttp.Eventually(async () => ReloadState(await http.SyncStatusAsync("app")) == "verified", Patience, () => "the first revision was not verified");
         var good = (await http.SyncStatusAsync("app")).GetProperty("revision").GetString();
 
         _scenario.Temp.Write("source/app.yaml", "v: 2\n");
-        await DaemonHttp.Eventually(async () => (await http.SyncStatusAsync("app")).GetProperty("reload").GetProperty("state").GetString() == "rolledBack", Patience, () => "no rollback");
+        await DaemonHttp.Eventually(async () => ReloadState(await http.SyncStatusAsync("app")) == "rolledBack", Patience, () => "no rollback");
         var status = await http.SyncStatusAsync("app");
         var metrics = await http.GetStringAsync("/metrics");
 
@@ -89,4 +89,10 @@ public sealed class ChecksTests : IDisposable
         Assert.Contains("configsync_reload_failed_total{sync=\"app\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("configsync_rollback_total{sync=\"app\"} 1", metrics, StringComparison.Ordinal);
     }
+
+    /// <summary>The reload state in a sync's status, or null while <c>reload</c> is still null (no signal sent yet).</summary>
+    private static string? ReloadState(System.Text.Json.JsonElement status) =>
+        status.TryGetProperty("reload", out var reload) && reload.ValueKind == System.Text.Json.JsonValueKind.Object
+            ? reload.GetProperty("state").GetString()
+            : null;
 }
