@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark command: installs the peers (Debian's rclone and awscli) and the servers
-# (scripts/test-deps.sh), publishes ConfigSync as the image does (self-contained, trimmed, composite
-# ReadyToRun), as the image did before (framework-dependent ReadyToRun) and as a plain
-# `dotnet publish` (JIT only), runs bench/runtime.py and bench/peers.py, and writes
+# (scripts/test-deps.sh), publishes ConfigSync as the image does (NativeAOT, size-optimized), as
+# NativeAOT optimized for speed, as the image did before (self-contained, trimmed, composite
+# ReadyToRun) and as a plain `dotnet publish` (JIT only), runs bench/runtime.py and bench/peers.py, and writes
 # docs/benchmarks.md: the machine, the method, the tables, then bench/analysis.md.
 #   bash bench/run.sh [RUNS]          (RUNS defaults to 5; about 25 minutes on 2 cores)
 # Benchmarks are not tests: nothing here fails on a timing.
@@ -16,14 +16,14 @@ if ! command -v rclone >/dev/null || [ ! -x /usr/bin/aws ]; then
 fi
 
 RID="linux-$(uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)"
-rm -rf artifacts/bench/configsync artifacts/bench/configsync-fdd artifacts/bench/configsync-jit
-dotnet publish src/ConfigSync -c Release -r "$RID" -o artifacts/bench/configsync --nologo -v quiet
-# The two builds for one runtime share obj/: clear it so the second is not built from the first's leftovers.
-rm -rf src/*/obj/Release/net10.0/"$RID" src/*/bin/Release/net10.0/"$RID"
-dotnet publish src/ConfigSync -c Release -r "$RID" -p:SelfContained=false -p:PublishTrimmed=false -p:PublishReadyToRunComposite=false \
-  -o artifacts/bench/configsync-fdd --nologo -v quiet
-rm -rf src/*/obj/Release/net10.0/"$RID" src/*/bin/Release/net10.0/"$RID"
-dotnet publish src/ConfigSync -c Release -o artifacts/bench/configsync-jit --nologo -v quiet
+rm -rf artifacts/bench/configsync artifacts/bench/configsync-aot-speed artifacts/bench/configsync-r2r artifacts/bench/configsync-jit
+# The builds for one runtime share obj/: clear it before each so none is built from another's leftovers.
+clean() { rm -rf src/*/obj/Release/net10.0/"$RID" src/*/bin/Release/net10.0/"$RID"; }
+clean; dotnet publish src/ConfigSync -c Release -r "$RID" -o artifacts/bench/configsync --nologo -v quiet
+clean; dotnet publish src/ConfigSync -c Release -r "$RID" -p:OptimizationPreference=Speed -o artifacts/bench/configsync-aot-speed --nologo -v quiet
+clean; dotnet publish src/ConfigSync -c Release -r "$RID" -p:PublishAot=false -o artifacts/bench/configsync-r2r --nologo -v quiet
+clean; dotnet publish src/ConfigSync -c Release -o artifacts/bench/configsync-jit --nologo -v quiet
+clean
 
 python3 bench/runtime.py --runs "$RUNS" --out artifacts/bench/runtime.md
 python3 bench/peers.py --runs "$RUNS" --out artifacts/bench/peers.md

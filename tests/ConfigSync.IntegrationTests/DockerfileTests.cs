@@ -56,29 +56,27 @@ public sealed partial class DockerfileTests
     }
 
     [Fact]
-    public void ImageAndTests_PublishForARuntime_Precompiled_WithTheMeasuredRuntimeSettings()
+    public void ImageAndTests_PublishForARuntime_NativeAot_WithTheMeasuredRuntimeSettings()
     {
         var text = string.Join('\n', Lines);
         Assert.Matches(@"dotnet publish src/ConfigSync -c Release -r ""linux-", text);
-        Assert.Matches(@"DOTNET_TieredPGO=0", text);
+        Assert.Matches(@"apt-get install [^\n]*\bclang\b[^\n]*\bzlib1g-dev\b", text); // NativeAOT links with them
         Assert.Matches(@"DOTNET_GCgen0size=0x400000", text); // no runtimeconfig name: the image's ENV is the only place
         Assert.Contains("-r \"linux-", File.ReadAllText(Path.Combine(Daemon.RepoRoot, "scripts", "test.sh")), StringComparison.Ordinal);
 
-        // What scripts/test.sh published (the binary every integration test runs): self-contained (its own
-        // runtime beside it), one composite ReadyToRun image that the assemblies point to, and the
-        // runtimeconfig the benchmarks chose (workstation GC, no tiered PGO).
+        // What scripts/test.sh published (the binary every integration test runs): one native executable,
+        // with no IL assembly and no runtime beside it to JIT one, and libgit2 loaded from beside it.
         var published = Path.Combine(Daemon.RepoRoot, "artifacts", "configsync");
-        Assert.True(File.Exists(Path.Combine(published, "libcoreclr.so")), "the published daemon is not self-contained");
-        Assert.True(File.Exists(Path.Combine(published, "configsync.r2r.dll")), "no composite ReadyToRun image");
-        using (var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(Path.Combine(published, "configsync.dll"))))
+        var head = new byte[4];
+        using (var binary = File.OpenRead(Path.Combine(published, "configsync")))
         {
-            Assert.True(pe.PEHeaders.CorHeader!.Flags.HasFlag(System.Reflection.PortableExecutable.CorFlags.ILLibrary), "configsync.dll is not ReadyToRun");
+            binary.ReadExactly(head);
         }
 
-        using var runtimeConfig = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(published, "configsync.runtimeconfig.json")));
-        var options = runtimeConfig.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
-        Assert.False(options.GetProperty("System.Runtime.TieredPGO").GetBoolean());
-        Assert.False(options.GetProperty("System.GC.Server").GetBoolean());
+        Assert.Equal("\u007fELF"u8.ToArray(), head);
+        Assert.False(File.Exists(Path.Combine(published, "configsync.dll")), "the published daemon carries an IL assembly: it is not NativeAOT");
+        Assert.False(File.Exists(Path.Combine(published, "libcoreclr.so")), "the published daemon carries a JIT runtime: it is not NativeAOT");
+        Assert.NotEmpty(Directory.GetFiles(published, "libgit2-*.so"));
     }
 
     [GeneratedRegex(@"dotnet publish \S+ -c Release")]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using ConfigSync.IntegrationTests.Support;
+using ConfigSync.Sources.Git.Tests.TestSupport;
 
 namespace ConfigSync.IntegrationTests;
 
@@ -60,6 +61,44 @@ public sealed class GitDaemonTests : IDisposable
         Assert.Equal(["app.yaml"], body.RootElement.GetProperty("changed").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("v: 2", File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")));
         Assert.Equal(first, JsonDocument.Parse(signalled.Body).RootElement.GetProperty("revision").GetString());
+    }
+
+    /// <summary>
+    /// The published binary (NativeAOT) over the transports whose credentials libgit2 asks for through
+    /// callbacks into managed code: smart HTTP with basic auth, and ssh with a key and a known host.
+    /// </summary>
+    [Theory]
+    [InlineData("http")]
+    [InlineData("ssh")]
+    public async Task Once_OverAuthenticatedTransports_PublishesTheCommit(string transport)
+    {
+        var head = _repo.Commit("conf/app.yaml", "v: 1", "first config");
+        await using IAsyncDisposable server = transport == "http"
+            ? await SmartHttpServer.StartAsync(_scenario.Temp.Path, _scenario.Temp.Combine("http"))
+            : await SshServer.StartAsync(_scenario.Temp.Combine("ssh"));
+        var source = server switch
+        {
+            SmartHttpServer http => $"""
+                url: {http.Url("repo")}
+                auth:
+                  username: {SmartHttpServer.User}
+                  passwordFile: {_scenario.Temp.Write("secret/password", SmartHttpServer.Password + "\n")}
+                """,
+            SshServer ssh => $"""
+                url: {ssh.Url(_repo.Bare)}
+                auth:
+                  sshKeyFile: {ssh.ClientKey}
+                  knownHostsFile: {ssh.KnownHosts}
+                """,
+            _ => throw new InvalidOperationException(transport),
+        };
+        _scenario.WriteSourceConfig("type: git\nref: main\npath: conf\n" + source);
+
+        var (code, output) = await Daemon.RunAsync(["once", "--config", _scenario.ConfigFile, "--no-signal"]);
+
+        Assert.True(code == 0, output);
+        Assert.Equal("v: 1", File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")));
+        Assert.Contains(head, output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -161,8 +161,7 @@ public sealed partial class Daemon : IAsyncDisposable
         var newestSource = Directory.EnumerateFiles(Path.Combine(RepoRoot, "src"), "*", SearchOption.AllDirectories)
             .Where(f => !f.Contains("/bin/", StringComparison.Ordinal) && !f.Contains("/obj/", StringComparison.Ordinal))
             .Max(File.GetLastWriteTimeUtc);
-        var assembly = Path.Combine(RepoRoot, "artifacts", "configsync", "configsync.dll");
-        if (File.Exists(binary) && File.Exists(assembly) && File.GetLastWriteTimeUtc(assembly) >= newestSource)
+        if (File.Exists(binary) && File.GetLastWriteTimeUtc(binary) >= newestSource)
         {
             return binary;
         }
