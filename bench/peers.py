@@ -343,7 +343,7 @@ def metric(port, name):
     return sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name))
 
 
-def daemon_polls(kind, prefix, port, tmp, runs):
+def daemon_polls(kind, prefix, port, tmp, runs, seq_base=2000):
     """What each poll costs a running daemon (configsync_sync_duration_seconds, no process start):
     the first sync, then RUNS no-change and one-change polls triggered by POST /sync."""
     listen = free_port()
@@ -358,7 +358,7 @@ def daemon_polls(kind, prefix, port, tmp, runs):
         for r in range(runs):
             for bucket in (noch, chg):
                 if bucket is chg:
-                    kind.change(prefix, 2000 + r)
+                    kind.change(prefix, seq_base + r)
                 total, count = metric(listen, "configsync_sync_duration_seconds_sum"), metric(listen, "configsync_sync_duration_seconds_count")
                 urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{listen}/sync/default", method="POST")).read()
                 while metric(listen, "configsync_sync_duration_seconds_count") == count:

@@ -4,29 +4,33 @@
 # NativeAOT optimized for speed, as the image did before (self-contained, trimmed, composite
 # ReadyToRun) and as a plain `dotnet publish` (JIT only), runs bench/runtime.py and bench/peers.py, and writes
 # docs/benchmarks.md: the machine, the method, the tables, then bench/analysis.md.
-#   bash bench/run.sh [RUNS]          (RUNS defaults to 5; about 25 minutes on 2 cores)
+#   bash bench/run.sh [RUNS]          (RUNS defaults to 5; about 30 minutes on 2 cores)
+#   BENCH_DOCS_ONLY=1 bash bench/run.sh [RUNS]   rewrites docs/benchmarks.md from the last run's tables
 # Benchmarks are not tests: nothing here fails on a timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
 
-bash scripts/test-deps.sh
-if ! command -v rclone >/dev/null || [ ! -x /usr/bin/aws ]; then
-  ${SUDO:-$( [ "$(id -u)" = 0 ] || echo sudo )} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q rclone awscli >/dev/null
+if [ -z "${BENCH_DOCS_ONLY:-}" ]; then
+  bash scripts/test-deps.sh
+  if ! command -v rclone >/dev/null || [ ! -x /usr/bin/aws ]; then
+    ${SUDO:-$( [ "$(id -u)" = 0 ] || echo sudo )} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q rclone awscli >/dev/null
+  fi
+
+  RID="linux-$(uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)"
+  rm -rf artifacts/bench/configsync artifacts/bench/configsync-aot-speed artifacts/bench/configsync-r2r artifacts/bench/configsync-jit
+  # The builds for one runtime share obj/: clear it before each so none is built from another's leftovers.
+  clean() { rm -rf src/*/obj/Release/net10.0/"$RID" src/*/bin/Release/net10.0/"$RID"; }
+  clean; dotnet publish src/ConfigSync -c Release -r "$RID" -o artifacts/bench/configsync --nologo -v quiet
+  clean; dotnet publish src/ConfigSync -c Release -r "$RID" -p:OptimizationPreference=Speed -o artifacts/bench/configsync-aot-speed --nologo -v quiet
+  clean; dotnet publish src/ConfigSync -c Release -r "$RID" -p:PublishAot=false -o artifacts/bench/configsync-r2r --nologo -v quiet
+  clean; dotnet publish src/ConfigSync -c Release -o artifacts/bench/configsync-jit --nologo -v quiet
+  clean
+
+  python3 bench/runtime.py --runs "$RUNS" --out artifacts/bench/runtime.md
+  python3 bench/peers.py --runs "$RUNS" --out artifacts/bench/peers.md
+  python3 bench/builds.py --runs "$RUNS" --out artifacts/bench/builds.md
 fi
-
-RID="linux-$(uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)"
-rm -rf artifacts/bench/configsync artifacts/bench/configsync-aot-speed artifacts/bench/configsync-r2r artifacts/bench/configsync-jit
-# The builds for one runtime share obj/: clear it before each so none is built from another's leftovers.
-clean() { rm -rf src/*/obj/Release/net10.0/"$RID" src/*/bin/Release/net10.0/"$RID"; }
-clean; dotnet publish src/ConfigSync -c Release -r "$RID" -o artifacts/bench/configsync --nologo -v quiet
-clean; dotnet publish src/ConfigSync -c Release -r "$RID" -p:OptimizationPreference=Speed -o artifacts/bench/configsync-aot-speed --nologo -v quiet
-clean; dotnet publish src/ConfigSync -c Release -r "$RID" -p:PublishAot=false -o artifacts/bench/configsync-r2r --nologo -v quiet
-clean; dotnet publish src/ConfigSync -c Release -o artifacts/bench/configsync-jit --nologo -v quiet
-clean
-
-python3 bench/runtime.py --runs "$RUNS" --out artifacts/bench/runtime.md
-python3 bench/peers.py --runs "$RUNS" --out artifacts/bench/peers.md
 
 {
   cat <<MD
@@ -72,6 +76,13 @@ $(cat artifacts/bench/runtime.md)
 ## Side by side with the peers (\`bench/peers.py\`)
 
 $(cat artifacts/bench/peers.md)
+
+## The builds on the sync path (\`bench/builds.py\`)
+
+The image's build against the one it replaced, per sync once the process runs; builds interleaved
+round by round.
+
+$(cat artifacts/bench/builds.md)
 
 MD
   cat bench/analysis.md

@@ -27,7 +27,7 @@ BUILDS = {
     IMAGE: os.path.join(ROOT, "artifacts", "bench", "configsync", "configsync"),
 }
 # What the image ran the ReadyToRun build with: workstation GC, no tiered PGO, a 4 MiB gen0 budget.
-R2R_ENV = {"DOTNET_gcServer": "0", "DOTNET_TieredPGO": "0", "DOTNET_GCgen0size": "0x400000"}
+R2R_ENV = {"DOTNET_gcServer": "0", "DOTNET_TieredPGO": "0", "DOTNET_GCgen0size": "400000"}
 SETTINGS = [
     ("JIT only (`dotnet publish`)", "as built", {}),
     (R2R, "as the image ran it (" + ", ".join(f"`{k}={v}`" for k, v in R2R_ENV.items()) + ")", R2R_ENV),
@@ -36,7 +36,7 @@ SETTINGS = [
     (IMAGE, "as built", {}),
     (IMAGE, "as the image runs it (its ENV: " + ", ".join(f"`{k}={v}`" for k, v in image_env().items()) + ")", image_env()),
     (IMAGE, "`DOTNET_GCConserveMemory=9`", {**image_env(), "DOTNET_GCConserveMemory": "9"}),
-    (IMAGE, "`DOTNET_GCgen0size=0x80000` (512 KiB gen0 budget)", {**image_env(), "DOTNET_GCgen0size": "0x80000"}),
+    (IMAGE, "`DOTNET_GCgen0size=80000` (512 KiB gen0 budget)", {**image_env(), "DOTNET_GCgen0size": "80000"}),
 ]
 # No HTTP surface (`http.listen: off`, as the git-sync drop-in runs without --http-bind): Kestrel is never
 # started. There is no /readyz, so its start is timed to the first publish (the live link appearing).
