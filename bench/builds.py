@@ -9,7 +9,7 @@ publishes and the servers and peers of bench/peers.py.
 
     python3 bench/builds.py --runs 5 --out artifacts/bench/builds.md   (through bench/run.sh)
 """
-import argparse, os, shutil, sys, tempfile
+import os, shutil, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402
@@ -25,52 +25,41 @@ BUILDS = {
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--only", default="git,s3,azure")
-    args = parser.parse_args()
+    args = peers.bench_args()
     tmp = tempfile.mkdtemp(prefix="configsync-builds-")
-    kinds = {"git": peers.Git, "s3": peers.S3, "azure": peers.Azure}
     rows = []
     saved = dict(os.environ)
     try:
-        for key in args.only.split(","):
-            folder = os.path.join(tmp, key)
-            os.makedirs(folder)
-            kind = kinds[key](folder)
-            try:
-                tree = os.path.join(folder, "tree")
-                peers.make_tree(tree, 2000, 1024)
-                kind.seed("t2000", tree)
-                port = getattr(kind, "port", None)
-                figures = {name: ([], [], [], [], []) for name in BUILDS}
-                calls = 0
-                for r in range(args.runs):
-                    for name, (binary, env) in BUILDS.items():
-                        once_wall, once_cpu, first, noch, chg = figures[name]
-                        peers.CS = binary
-                        os.environ.clear()
-                        os.environ.update({**saved, **env})
-                        cfg = os.path.join(folder, f"once-{r}-{len(once_wall)}-{list(BUILDS).index(name)}.yaml")
-                        with open(cfg, "w") as f:
-                            f.write(peers.configsync_config(kind.configsync_source("t2000", port), cfg + ".volume"))
-                        wall, cpu = peers.timed([binary, "once", "--no-signal", "--config", cfg], env)
-                        once_wall.append(wall)
-                        once_cpu.append(cpu)
-                        calls += 1
-                        fresh = os.path.join(folder, f"daemon-{calls}")
-                        os.makedirs(fresh)
-                        f_ms, n_ms, c_ms = peers.daemon_polls(kind, "t2000", port, fresh, 1, seq_base=10000 + calls)
-                        first.append(f_ms)
-                        noch.append(n_ms)
-                        chg.append(c_ms)
-                for name, (once_wall, once_cpu, first, noch, chg) in figures.items():
-                    rows.append(f"| {kind.name} | {name} | {peers.med(once_wall):.0f} ms | {peers.med(once_cpu):.0f} ms | "
-                                f"{peers.med(first):.0f} ms | {peers.med(noch):.0f} ms | {peers.med(chg):.0f} ms |")
-                print(f"{kind.name}: done", file=sys.stderr)
-            finally:
-                kind.close()
+        for kind, folder in peers.each_kind(args.only, tmp):
+            tree = os.path.join(folder, "tree")
+            peers.make_tree(tree, 2000, 1024)
+            kind.seed("t2000", tree)
+            port = getattr(kind, "port", None)
+            figures = {name: ([], [], [], [], []) for name in BUILDS}
+            calls = 0
+            for r in range(args.runs):
+                for name, (binary, env) in BUILDS.items():
+                    once_wall, once_cpu, first, noch, chg = figures[name]
+                    peers.CS = binary
+                    os.environ.clear()
+                    os.environ.update({**saved, **env})
+                    cfg = os.path.join(folder, f"once-{r}-{list(BUILDS).index(name)}.yaml")
+                    with open(cfg, "w") as f:
+                        f.write(peers.configsync_config(kind.configsync_source("t2000", port), cfg + ".volume"))
+                    wall, cpu = peers.timed([binary, "once", "--no-signal", "--config", cfg], env)
+                    once_wall.append(wall)
+                    once_cpu.append(cpu)
+                    calls += 1
+                    fresh = os.path.join(folder, f"daemon-{calls}")
+                    os.makedirs(fresh)
+                    f_ms, n_ms, c_ms = peers.daemon_polls(kind, "t2000", port, fresh, 1, seq_base=10000 + calls)
+                    first.append(f_ms)
+                    noch.append(n_ms)
+                    chg.append(c_ms)
+            for name, (once_wall, once_cpu, first, noch, chg) in figures.items():
+                rows.append(f"| {kind.name} | {name} | {peers.med(once_wall):.0f} ms | {peers.med(once_cpu):.0f} ms | "
+                            f"{peers.med(first):.0f} ms | {peers.med(noch):.0f} ms | {peers.med(chg):.0f} ms |")
+            print(f"{kind.name}: done", file=sys.stderr)
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -519,26 +519,40 @@ def rss_mib(pid):
         return next(int(l.split()[1]) // 1024 for l in f if l.startswith("VmRSS"))
 
 
-def main():
+KINDS = {"git": Git, "s3": S3, "azure": Azure}
+
+
+def bench_args():
+    """The command line every source benchmark takes: --runs, --out, --only (a comma list of KINDS)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--only", default="git,s3,azure")
-    args = parser.parse_args()
+    parser.add_argument("--only", default=",".join(KINDS))
+    return parser.parse_args()
+
+
+def each_kind(only, tmp):
+    """Starts each named source's server in turn, in a folder of its own under tmp; yields
+    (kind, folder) and stops the server after."""
+    for key in only.split(","):
+        folder = os.path.join(tmp, key)
+        os.makedirs(folder)
+        kind = KINDS[key](folder)
+        try:
+            yield kind, folder
+        finally:
+            kind.close()
+
+
+def main():
+    args = bench_args()
     tmp = tempfile.mkdtemp(prefix="configsync-peers-")
-    kinds = {"git": Git, "s3": S3, "azure": Azure}
     rows, idle, lat = [], [], []
     try:
-        for key in args.only.split(","):
-            folder = os.path.join(tmp, key)
-            os.makedirs(folder)
-            kind = kinds[key](folder)
-            try:
-                compare(kind, folder, args.runs, rows)
-                daemon_figures(kind, folder, args.runs, idle)
-                latency(kind, folder, args.runs, lat)
-            finally:
-                kind.close()
+        for kind, folder in each_kind(args.only, tmp):
+            compare(kind, folder, args.runs, rows)
+            daemon_figures(kind, folder, args.runs, idle)
+            latency(kind, folder, args.runs, lat)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     with open(args.out, "w") as f:
