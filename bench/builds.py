@@ -13,14 +13,14 @@ import os, shutil, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402
+import runtime  # noqa: E402
 from image_env import image_env  # noqa: E402
 
-BENCH = os.path.join(peers.ROOT, "artifacts", "bench")
+# The same builds and settings bench/runtime.py measures at start, under the labels this table uses.
 BUILDS = {
-    "composite ReadyToRun (before)": (os.path.join(BENCH, "configsync-r2r", "configsync"),
-                                      {"DOTNET_gcServer": "0", "DOTNET_TieredPGO": "0", "DOTNET_GCgen0size": "400000"}),
-    "NativeAOT, speed-optimized": (os.path.join(BENCH, "configsync-aot-speed", "configsync"), image_env()),
-    "NativeAOT, size-optimized (the image)": (os.path.join(BENCH, "configsync", "configsync"), image_env()),
+    "composite ReadyToRun (before)": (runtime.BUILDS[runtime.R2R], runtime.R2R_ENV),
+    "NativeAOT, speed-optimized": (runtime.BUILDS["NativeAOT, speed-optimized"], image_env()),
+    "NativeAOT, size-optimized (the image)": (runtime.BUILDS[runtime.IMAGE], image_env()),
 }
 
 
