@@ -18,7 +18,8 @@ from image_env import image_env  # noqa: E402
 
 # The same builds and settings bench/runtime.py measures at start, under the labels this table uses.
 BUILDS = {
-    "composite ReadyToRun (before)": (runtime.BUILDS[runtime.R2R], runtime.R2R_ENV),
+    "composite ReadyToRun (an earlier image)": (runtime.BUILDS[runtime.R2R], runtime.R2R_ENV),
+    "NativeAOT, type data packed, position-independent (the image before)": (runtime.BUILDS[runtime.PIE], image_env()),
     "NativeAOT, speed-optimized": (runtime.BUILDS["NativeAOT, speed-optimized"], image_env()),
     "NativeAOT, size-optimized (the image)": (runtime.BUILDS[runtime.IMAGE], image_env()),
 }

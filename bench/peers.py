@@ -12,7 +12,7 @@ app's signal (1 s interval, and an on-demand trigger).
     python3 bench/peers.py --runs 5 --out artifacts/bench/peers.md
 Run through bench/run.sh, which installs the peers and publishes ConfigSync as the image does.
 """
-import argparse, http.client, http.server, json, os, shutil, socket, statistics, subprocess, sys
+import argparse, http.client, http.server, json, os, shlex, shutil, socket, statistics, subprocess, sys
 import tempfile, threading, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -295,6 +295,22 @@ def configsync_config(source_yaml, root, listen=None, syncs=1, interval="1h", si
     return "\n".join(lines) + "\n"
 
 
+DURABLE = ", then `sync -f` (durable, as ConfigSync)"
+
+
+def tools_for(kind, prefix, port):
+    """ConfigSync, the peers, and the first peer again followed by `sync -f` on its folder: what the peer
+    costs when it too makes what it wrote durable (ConfigSync's syncfs before the swap). The ratio is to
+    the fastest peer without it."""
+    peers = kind.peers(prefix, port)
+    first, make = next(iter(peers.items()))
+
+    def durable(dest, make=make):
+        cmd, env = make(dest)
+        return (["sh", "-c", f"{shlex.join(cmd)} && sync -f {shlex.quote(dest)}"], env)
+    return {"ConfigSync (`once`)": None, **peers, first + DURABLE: durable}
+
+
 def compare(kind, tmp, runs, rows):
     """Times ConfigSync and the peers on both trees; appends markdown rows."""
     for label, (count, size) in TREES.items():
@@ -304,7 +320,7 @@ def compare(kind, tmp, runs, rows):
             make_tree(tree, count, size)
         kind.seed(prefix, tree)
         port = getattr(kind, "port", None)
-        tools = {"ConfigSync (`once`)": None, **kind.peers(prefix, port)}
+        tools = tools_for(kind, prefix, port)
         results = {}
         seq = 0
         for tool, make in tools.items():
@@ -330,7 +346,7 @@ def compare(kind, tmp, runs, rows):
             results[tool] = (med(init), med(init_cpu), med(noch), med(noch_cpu), med(chg))
         counts = request_counts(kind, prefix, tmp)
         first, daemon_noch, daemon_chg = daemon_polls(kind, prefix, port, tmp, runs)
-        best_peer = min(v[0] for k, v in results.items() if k != "ConfigSync (`once`)")
+        best_peer = min(v[0] for k, v in results.items() if k != "ConfigSync (`once`)" and not k.endswith(DURABLE))
         for tool, (i, ic, n, nc, c) in results.items():
             ratio = f"{i / best_peer:.2f}" if tool == "ConfigSync (`once`)" else ""
             rows.append(f"| {kind.name} | {label} | {tool} | {i:.0f} ms | {ic:.0f} ms | {ratio} | {n:.0f} ms | {nc:.0f} ms | {counts[tool][1]} | {c:.0f} ms | {counts[tool][2]} |")
@@ -376,7 +392,7 @@ def request_counts(kind, prefix, tmp):
     proxy = CountingProxy(kind.port) if not isinstance(kind, Git) else None
     take = proxy.take if proxy else kind.take
     port = proxy.port if proxy else None
-    tools = {"ConfigSync (`once`)": None, **kind.peers(prefix, port)}
+    tools = tools_for(kind, prefix, port)
     for n, (tool, make) in enumerate(tools.items()):
         dest = os.path.join(tmp, f"count-{prefix}-{n}")
         if make is None:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark command: installs the peers (Debian's rclone and awscli) and the servers
 # (scripts/test-deps.sh), publishes ConfigSync as the image does (NativeAOT, size-optimized), as
-# NativeAOT optimized for speed, as the image did before (self-contained, trimmed, composite
+# NativeAOT optimized for speed, as NativeAOT with its type data packed in a position-independent
+# executable (the image before), as an earlier image (self-contained, trimmed, composite
 # ReadyToRun) and as a plain `dotnet publish` (JIT only), runs bench/runtime.py and bench/peers.py, and writes
 # docs/benchmarks.md: the machine, the method, the tables, then bench/analysis.md.
 #   bash bench/run.sh [RUNS]          (RUNS defaults to 5; about 30 minutes on 2 cores)
@@ -18,11 +19,12 @@ if [ -z "${BENCH_DOCS_ONLY:-}" ]; then
   fi
 
   RID="linux-$(uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)"
-  rm -rf artifacts/bench/configsync artifacts/bench/configsync-aot-speed artifacts/bench/configsync-r2r artifacts/bench/configsync-jit
+  rm -rf artifacts/bench/configsync artifacts/bench/configsync-aot-speed artifacts/bench/configsync-aot-pie artifacts/bench/configsync-r2r artifacts/bench/configsync-jit
   # The builds for one runtime share obj/: clear it before each so none is built from another's leftovers.
   clean() { rm -rf src/*/obj/Release/net10.0/"$RID" src/*/bin/Release/net10.0/"$RID"; }
   clean; dotnet publish src/ConfigSync -c Release -r "$RID" -o artifacts/bench/configsync --nologo -v quiet
   clean; dotnet publish src/ConfigSync -c Release -r "$RID" -p:OptimizationPreference=Speed -o artifacts/bench/configsync-aot-speed --nologo -v quiet
+  clean; dotnet publish src/ConfigSync -c Release -r "$RID" -p:IlcDehydrate=true -p:PositionIndependentExecutable=true -o artifacts/bench/configsync-aot-pie --nologo -v quiet
   clean; dotnet publish src/ConfigSync -c Release -r "$RID" -p:PublishAot=false -o artifacts/bench/configsync-r2r --nologo -v quiet
   clean; dotnet publish src/ConfigSync -c Release -o artifacts/bench/configsync-jit --nologo -v quiet
   clean

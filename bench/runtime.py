@@ -6,7 +6,8 @@ time from spawning the process to the first 200 from /readyz (median of RUNS); t
 configurations running side by side, the CPU used in the first minute and in the second, and the
 resident memory (RSS) after two minutes. Builds: framework-dependent as `dotnet
 publish` makes it (JIT only), self-contained, trimmed, composite ReadyToRun (what the image shipped
-before), and NativeAOT, optimized for speed and for size (what the image ships). Settings: GC limits.
+before), and NativeAOT, optimized for speed and for size (what the image ships), and with its type data
+packed in a position-independent executable (the image before). Settings: GC limits.
 RSS is split into anonymous memory (the heaps, and for NativeAOT the type data it unpacks at start:
 what the process really owns) and file-backed pages (mapped code the kernel can drop and share).
 
@@ -19,11 +20,13 @@ from image_env import image_env  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGE = "NativeAOT, size-optimized (the image)"
-R2R = "self-contained, trimmed, composite ReadyToRun (the image before)"
+R2R = "self-contained, trimmed, composite ReadyToRun (an earlier image)"
+PIE = "NativeAOT, size-optimized, type data packed, position-independent (the image before)"
 BUILDS = {
     "JIT only (`dotnet publish`)": os.path.join(ROOT, "artifacts", "bench", "configsync-jit", "configsync"),
     R2R: os.path.join(ROOT, "artifacts", "bench", "configsync-r2r", "configsync"),
     "NativeAOT, speed-optimized": os.path.join(ROOT, "artifacts", "bench", "configsync-aot-speed", "configsync"),
+    PIE: os.path.join(ROOT, "artifacts", "bench", "configsync-aot-pie", "configsync"),
     IMAGE: os.path.join(ROOT, "artifacts", "bench", "configsync", "configsync"),
 }
 # What the image ran the ReadyToRun build with: workstation GC, no tiered PGO, a 4 MiB gen0 budget.
@@ -33,6 +36,7 @@ SETTINGS = [
     (R2R, "as the image ran it (" + ", ".join(f"`{k}={v}`" for k, v in R2R_ENV.items()) + ")", R2R_ENV),
     (R2R, "`DOTNET_TieredCompilation=0` (precompiled code as is, the rest fully optimized at once)", {**R2R_ENV, "DOTNET_TieredCompilation": "0"}),
     ("NativeAOT, speed-optimized", "as the image runs it", image_env()),
+    (PIE, "as the image runs it", image_env()),
     (IMAGE, "as built", {}),
     (IMAGE, "as the image runs it (its ENV: " + ", ".join(f"`{k}={v}`" for k, v in image_env().items()) + ")", image_env()),
     (IMAGE, "`DOTNET_GCConserveMemory=9`", {**image_env(), "DOTNET_GCConserveMemory": "9"}),
