@@ -83,8 +83,20 @@ internal sealed partial class GitSource : IConfigSource
         {
             var commit = _options.IsPinnedCommit ? Pinned(repo, cancellationToken) : Tracked(repo, context, cancellationToken);
 
+            if (commit is null)
+            {
+                return null;
+            }
+
             // A shallow re-clone replaces the cache: build the snapshot from the repository that holds the commit.
-            return commit is null ? null : Snapshot(_repository!, commit);
+            var snapshot = Snapshot(_repository!, commit);
+
+            // The tree walk left pack windows mapped and trees cached in this handle, which an idle daemon
+            // should not keep (the whole pack, 2 MiB for 2,000 small files; docs/benchmarks.md). The blob
+            // readers have handles of their own; the next poll opens the cache again.
+            _repository!.Dispose();
+            _repository = null;
+            return snapshot;
         }
         catch (LibGit2SharpException e) when (e.InnerException is SourceException inner)
         {

@@ -31,6 +31,11 @@ internal sealed partial class SyncRunner : IAsyncDisposable
     private string? _seenRevision;
     private bool _final;
     private bool _collectAfterPublish;
+
+    /// <summary>Bytes allocated since the last collection that make an attempt end with one (<see cref="ReturnMemory"/>).</summary>
+    internal const long CollectAfterBytes = 2 * 1024 * 1024;
+
+    private static long s_allocatedAtCollection;
     private DateTimeOffset _lastTick;
     private (Manifest Failed, string Reason)? _rollback;
 
@@ -117,15 +122,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
         {
             var succeeded = await AttemptAsync(stoppingToken);
             CollectGarbage();
-            if (_collectAfterPublish)
-            {
-                // A publish streams the tree through the GC's youngest generation, whose budget follows the
-                // CPU's cache (tens of MiB on a server): an idle sidecar should not keep that memory. One
-                // compacting collection of the small heap that remains gives it back (docs/benchmarks.md).
-                // Done by the loop, not the attempt: a one-shot run (once, an init container) exits instead.
-                _collectAfterPublish = false;
-                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            }
+            ReturnMemory();
 
             if (_final)
             {
@@ -296,6 +293,29 @@ internal sealed partial class SyncRunner : IAsyncDisposable
         await wait.CancelAsync();
         _triggers.Reader.TryRead(out _);
         stoppingToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>
+    /// A publish streams the tree through the GC's youngest generation, and a poll of a large bucket
+    /// parses a listing of thousands of objects (megabytes, much of it in buffers large enough for the
+    /// large-object heap, which only a full collection frees): an idle sidecar should not keep that
+    /// memory until the GC's budgets next run out. After a publish, or an attempt that allocated more
+    /// than <see cref="CollectAfterBytes"/> (counted over the whole process, so ten syncs of small
+    /// buckets add up), one compacting collection of the small heap that remains gives it back to the
+    /// system (docs/benchmarks.md). Done by the loop, not the attempt: a one-shot run (once, an init
+    /// container) exits instead.
+    /// </summary>
+    private void ReturnMemory()
+    {
+        var allocated = GC.GetTotalAllocatedBytes();
+        if (!_collectAfterPublish && allocated - Interlocked.Read(ref s_allocatedAtCollection) < CollectAfterBytes)
+        {
+            return;
+        }
+
+        _collectAfterPublish = false;
+        Interlocked.Exchange(ref s_allocatedAtCollection, allocated);
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     private void CollectGarbage()
