@@ -7,6 +7,7 @@ internal static partial class Libc
 {
     private const int ReadOnly = 0;
     private const int CloseOnExec = 0x80000;
+    private const uint SyncFileRangeWrite = 2;
 
     /// <summary>Atomically replaces <paramref name="newPath"/> with <paramref name="oldPath"/>.</summary>
     public static void Rename(string oldPath, string newPath)
@@ -65,6 +66,14 @@ internal static partial class Libc
         }
     }
 
+    /// <summary>
+    /// Starts writing a file's dirty pages to disk without waiting for them (sync_file_range(2) with
+    /// SYNC_FILE_RANGE_WRITE, as git's batch fsync mode does), so the disk works while the rest of the
+    /// tree downloads and the closing syncfs has less left to wait for. Durability still comes from that
+    /// syncfs: this only moves the writing earlier. Advisory: where it is not supported nothing happens.
+    /// </summary>
+    public static void StartWriteback(Microsoft.Win32.SafeHandles.SafeFileHandle file) => _ = SyncFileRange(file, 0, 0, SyncFileRangeWrite);
+
     private static IOException Error(string what)
     {
         var errno = Marshal.GetLastPInvokeError();
@@ -85,6 +94,9 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
     private static partial int SyncFs(int fd);
+
+    [LibraryImport("libc", EntryPoint = "sync_file_range")]
+    private static partial int SyncFileRange(Microsoft.Win32.SafeHandles.SafeFileHandle fd, long offset, long count, uint flags);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);

@@ -11,6 +11,14 @@ namespace ConfigSync.Publishing;
 /// </summary>
 internal sealed class TreeWriter(TargetSettings target, long maxBytes)
 {
+    /// <summary>
+    /// Files at least this large start going to disk as soon as they are written, while the rest of the tree
+    /// downloads: the closing syncfs of 200 files of 1 MiB then waited for much less (S3 and Azure initial
+    /// sync 12-18% faster, docs/benchmarks.md). For small files the extra call per file costs more than the
+    /// overlap gives (measured with 2,000 files of 1 KiB), so they are left to the syncfs.
+    /// </summary>
+    internal const long EarlyWritebackBytes = 64 * 1024;
+
     public async Task<IReadOnlyList<ManifestFile>> WriteAsync(
         SourceSnapshot snapshot,
         IReadOnlyList<SourceEntry> entries,
@@ -120,6 +128,10 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
 
         // Made durable together with the whole tree by one syncfs(2) before the tree is moved into place.
         File.SetUnixFileMode(file.SafeFileHandle, mode);
+        if (hashing.BytesWritten >= EarlyWritebackBytes)
+        {
+            Libc.StartWriteback(file.SafeFileHandle);
+        }
         return new ManifestFile(entry.Path, hashing.BytesWritten, hashing.Sha256(), ManifestFile.FormatMode(mode), entry.Version);
     }
 }
