@@ -57,7 +57,9 @@ the exact request budgets are tests (\`RequestCountTests\`, the git daemon count
   volume recovery, the sync, the atomic publish with one \`syncfs\`) against a fresh volume
   (initial), the same volume again (no change), and after one file changed at the source.
   The peers run into a fresh folder, again, and after the change. They write files in place
-  (no atomic swap, no fsync, no manifest): they do less than ConfigSync does.
+  (no atomic swap, no fsync, no manifest): they do less than ConfigSync does. Each source's first
+  peer runs a second time followed by \`sync -f\` on its folder (the \`syncfs\` ConfigSync makes
+  before its swap); ratios are to the fastest peer without it.
 - ConfigSync runs with the image's runtime settings (the \`DOTNET_*\` variables of docker/Dockerfile's ENV).
   Idle figures are taken after a minute, CPU over the second minute: the first holds start-up and
   tiered compilation promoting hot methods.
