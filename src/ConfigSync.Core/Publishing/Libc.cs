@@ -72,7 +72,13 @@ internal static partial class Libc
     /// tree downloads and the closing syncfs has less left to wait for. Durability still comes from that
     /// syncfs: this only moves the writing earlier. Advisory: where it is not supported nothing happens.
     /// </summary>
-    public static void StartWriteback(Microsoft.Win32.SafeHandles.SafeFileHandle file) => _ = SyncFileRange(file, 0, 0, SyncFileRangeWrite);
+    public static void StartWriteback(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            _ = SyncFileRange(file, 0, 0, SyncFileRangeWrite);
+        }
+    }
 
     private static IOException Error(string what)
     {
