@@ -16,6 +16,10 @@ namespace ConfigSync.Sync;
 /// </summary>
 internal sealed partial class SyncRunner : IAsyncDisposable
 {
+    /// <summary>Bytes allocated since the last collection that make an attempt end with one (<see cref="ReturnMemory"/>).</summary>
+    internal const long CollectAfterBytes = 2 * 1024 * 1024;
+
+    private static long s_allocatedAtCollection;
     private readonly SyncSettings _settings;
     private readonly IConfigSource _source;
     private readonly TreePublisher _publisher;
@@ -31,11 +35,6 @@ internal sealed partial class SyncRunner : IAsyncDisposable
     private string? _seenRevision;
     private bool _final;
     private bool _collectAfterPublish;
-
-    /// <summary>Bytes allocated since the last collection that make an attempt end with one (<see cref="ReturnMemory"/>).</summary>
-    internal const long CollectAfterBytes = 2 * 1024 * 1024;
-
-    private static long s_allocatedAtCollection;
     private DateTimeOffset _lastTick;
     private (Manifest Failed, string Reason)? _rollback;
 
