@@ -29,7 +29,6 @@ def main():
     args = peers.bench_args()
     tmp = tempfile.mkdtemp(prefix="configsync-builds-")
     rows = []
-    saved = dict(os.environ)
     try:
         for kind, folder in peers.each_kind(args.only, tmp):
             tree = os.path.join(folder, "tree")
@@ -41,9 +40,6 @@ def main():
             for r in range(args.runs):
                 for name, (binary, env) in BUILDS.items():
                     once_wall, once_cpu, first, noch, chg = figures[name]
-                    peers.CS = binary
-                    os.environ.clear()
-                    os.environ.update({**saved, **env})
                     cfg = os.path.join(folder, f"once-{r}-{list(BUILDS).index(name)}.yaml")
                     with open(cfg, "w") as f:
                         f.write(peers.configsync_config(kind.configsync_source("t2000", port), cfg + ".volume"))
@@ -53,7 +49,7 @@ def main():
                     calls += 1
                     fresh = os.path.join(folder, f"daemon-{calls}")
                     os.makedirs(fresh)
-                    f_ms, n_ms, c_ms = peers.daemon_polls(kind, "t2000", port, fresh, 1, seq_base=10000 + calls)
+                    f_ms, n_ms, c_ms = peers.daemon_polls(kind, "t2000", port, fresh, 1, seq_base=10000 + calls, binary=binary, env=env)
                     first.append(f_ms)
                     noch.append(n_ms)
                     chg.append(c_ms)
@@ -62,8 +58,6 @@ def main():
                             f"{peers.med(first):.0f} ms | {peers.med(noch):.0f} ms | {peers.med(chg):.0f} ms |")
             print(f"{kind.name}: done", file=sys.stderr)
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
         shutil.rmtree(tmp, ignore_errors=True)
     with open(args.out, "w") as f:
         f.write("| source (2,000 x 1 KiB) | build | `once`: wall | `once`: CPU | daemon: first sync | daemon: no-change poll | daemon: one-change poll |\n")

@@ -359,14 +359,16 @@ def metric(port, name):
     return sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name))
 
 
-def daemon_polls(kind, prefix, port, tmp, runs, seq_base=2000):
+def daemon_polls(kind, prefix, port, tmp, runs, seq_base=2000, binary=None, env=None):
     """What each poll costs a running daemon (configsync_sync_duration_seconds, no process start):
-    the first sync, then RUNS no-change and one-change polls triggered by POST /sync."""
+    the first sync, then RUNS no-change and one-change polls triggered by POST /sync. binary and env:
+    another build than CS, and variables added to this process's environment for it."""
     listen = free_port()
     cfg = os.path.join(tmp, f"daemon-{prefix}.yaml")
     with open(cfg, "w") as f:
         f.write(configsync_config(kind.configsync_source(prefix, port), os.path.join(tmp, f"daemon-{prefix}"), f"127.0.0.1:{listen}"))
-    proc = subprocess.Popen([CS, "run", "--config", cfg], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([binary or CS, "run", "--config", cfg], env={**os.environ, **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(listen, proc, 120)
         first = metric(listen, "configsync_sync_duration_seconds_sum") * 1000
