@@ -7,15 +7,16 @@ using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 namespace ConfigSync.Sources.Git;
 
 /// <summary>
-/// Publishes a commit's tree. Each poll asks the server for its refs (one round trip); an
-/// unchanged ref costs nothing more. A changed one is fetched into a bare object cache under the
-/// volume's <c>.configsync/cache/&lt;sync&gt;</c>, and its tree (or the configured subtree) is
+/// Publishes a commit's tree. Each poll is one fetch over one connection, as <c>git fetch</c>: the
+/// server lists its refs, and an unchanged ref transfers nothing more. A changed one is fetched into
+/// a bare object cache under the volume's <c>.configsync/cache/&lt;sync&gt;</c>, and its tree (or the configured subtree) is
 /// written straight from the object database, no worktree. Entries are versioned by blob id, so
 /// unchanged files are reused from the live tree.
 /// </summary>
 internal sealed partial class GitSource : IConfigSource
 {
     private const string TargetRef = "refs/configsync/target";
+    private const string WantedRefs = "refs/configsync/wanted/";
     internal const int CompactAfterPacks = 50;
     private readonly GitSourceOptions _options;
     private readonly SourceContext _context;
@@ -110,20 +111,53 @@ internal sealed partial class GitSource : IConfigSource
 
     private Commit? Tracked(Repository repo, PollContext context, CancellationToken cancellationToken)
     {
+        if (_options.Depth > 0 && _transport == GitTransport.Http)
+        {
+            return TrackedShallow(repo, context, cancellationToken);
+        }
+
+        if (repo.Info.IsShallow)
+        {
+            // Left shallow by an earlier depth setting; fetching into it can fail over http, so start from a fresh cache.
+            repo = Reset();
+        }
+
+        // One connection per poll, as git fetch: every name the ref can stand for is fetched to a
+        // local ref of its own, and one whose commit is already here transfers nothing.
+        var candidates = Candidates();
+        foreach (var stale in repo.Refs.FromGlob(WantedRefs + "*").ToList())
+        {
+            repo.Refs.Remove(stale);
+        }
+
+        Fetch(repo, [.. candidates.Select((name, i) => $"+{name}:{WantedRefs}{i}")], cancellationToken);
+        var (name, sha, direct) = Resolve(candidates, candidate =>
+        {
+            var local = repo.Refs[WantedRefs + candidates.IndexOf(candidate)];
+            return local is null ? null : (local.TargetIdentifier, repo.Lookup(local.TargetIdentifier)?.Peel<Commit>()?.Sha ?? local.TargetIdentifier);
+        });
+        return sha == context.LastRevision ? null : Target(repo, name, sha, direct);
+    }
+
+    /// <summary>
+    /// With depth over http the ref is listed first (one connection), and only a changed one is
+    /// cloned shallow (a second); libgit2 cannot deepen or fetch into a shallow cache.
+    /// </summary>
+    private Commit? TrackedShallow(Repository repo, PollContext context, CancellationToken cancellationToken)
+    {
         var remote = repo.Network.Remotes["origin"];
         var credentials = new GitCredentials(_options.Auth, _options.Url).Handler();
         var advertised = (credentials is null ? repo.Network.ListReferences(remote) : repo.Network.ListReferences(remote, credentials)).ToList();
-        var (name, sha, direct) = Resolve(advertised);
+        var (name, sha, direct) = Resolve(Candidates(), candidate => Advertised(advertised, candidate));
         if (sha == context.LastRevision)
         {
             return null;
         }
 
         // A signed tag is verified from the tag object itself, which may be new for a commit already here.
-        var tagId = direct != sha ? direct : null;
-        if (repo.Lookup<Commit>(sha) is not { } commit || (_verifier is not null && tagId is not null && repo.Lookup(tagId) is null))
+        if (repo.Lookup<Commit>(sha) is null || (_verifier is not null && direct != sha && repo.Lookup(direct) is null))
         {
-            if (_options.Depth > 0 && _transport == GitTransport.Http && ShallowClone(name, sha, cancellationToken) is { } shallow)
+            if (ShallowClone(name, sha, cancellationToken) is { } shallow)
             {
                 repo = shallow;
             }
@@ -131,18 +165,22 @@ internal sealed partial class GitSource : IConfigSource
             {
                 if (repo.Info.IsShallow)
                 {
-                    // Fetching into a shallow repository can fail over http; a full fetch starts from a fresh cache.
                     repo = Reset();
                 }
 
-                Fetch(repo, $"+{name}:{TargetRef}", cancellationToken);
+                Fetch(repo, [$"+{name}:{TargetRef}"], cancellationToken);
             }
-
-            commit = repo.Lookup(sha)?.Peel<Commit>()
-                ?? throw new SourceException($"fetched {name} from {Redact.Url(_options.Url)} but commit {sha} is not in it");
         }
 
-        _signedBy = _verifier?.Verify(repo, commit, name, tagId);
+        return Target(repo, name, sha, direct);
+    }
+
+    /// <summary>The tracked commit, its signature checked, recorded under <see cref="TargetRef"/>.</summary>
+    private Commit Target(Repository repo, string name, string sha, string direct)
+    {
+        var commit = repo.Lookup(sha)?.Peel<Commit>()
+            ?? throw new SourceException($"fetched {name} from {Redact.Url(_options.Url)} but commit {sha} is not in it");
+        _signedBy = _verifier?.Verify(repo, commit, name, direct != sha ? direct : null);
         repo.Refs.Add(TargetRef, commit.Id, allowOverwrite: true);
         return commit;
     }
@@ -155,7 +193,7 @@ internal sealed partial class GitSource : IConfigSource
             return local;
         }
 
-        Fetch(repo, "+refs/heads/*:refs/configsync/heads/*", cancellationToken, tags: true);
+        Fetch(repo, ["+refs/heads/*:refs/configsync/heads/*"], cancellationToken, tags: true);
         var commit = repo.Lookup(_options.Ref!)?.Peel<Commit>()
             ?? throw new SourceException($"commit {_options.Ref} is not on any branch or tag of {Redact.Url(_options.Url)}");
         _signedBy = _verifier?.Verify(repo, commit, commit.Sha, null);
@@ -163,38 +201,46 @@ internal sealed partial class GitSource : IConfigSource
         return commit;
     }
 
-    private (string Name, string Sha, string Direct) Resolve(List<Reference> advertised)
+    /// <summary>The names <c>source.ref</c> can stand for, in the order they win: as written when it starts with refs/, then the branch, then the tag; HEAD when unset.</summary>
+    private List<string> Candidates() => _options.Ref is not { } tracked
+        ? ["HEAD"]
+        : [.. new[] { tracked, $"refs/heads/{tracked}", $"refs/tags/{tracked}" }.Where(c => c.StartsWith("refs/", StringComparison.Ordinal)).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>The first candidate the server has: its name, its commit and the object it names (a tag object for an annotated tag).</summary>
+    private (string Name, string Sha, string Direct) Resolve(List<string> candidates, Func<string, (string Direct, string Commit)?> lookup)
     {
-        string? Sha(string canonical) =>
-            advertised.FirstOrDefault(r => r.CanonicalName == canonical + "^{}")?.TargetIdentifier
-            ?? advertised.FirstOrDefault(r => r.CanonicalName == canonical) switch
-            {
-                SymbolicReference symbolic => advertised.FirstOrDefault(r => r.CanonicalName == symbolic.TargetIdentifier)?.TargetIdentifier,
-                { } direct => direct.TargetIdentifier,
-                null => null,
-            };
-
-        if (_options.Ref is null)
+        foreach (var candidate in candidates)
         {
-            var head = advertised.FirstOrDefault(r => r.CanonicalName == "HEAD");
-            var name = head is SymbolicReference symbolic ? symbolic.TargetIdentifier : "HEAD";
-            var headSha = Sha("HEAD") ?? throw new SourceException($"{Redact.Url(_options.Url)} has no HEAD (an empty repository?); set source.ref");
-            return (name, headSha, headSha);
-        }
-
-        foreach (var candidate in new[] { _options.Ref, $"refs/heads/{_options.Ref}", $"refs/tags/{_options.Ref}" })
-        {
-            if (candidate.StartsWith("refs/", StringComparison.Ordinal) && Sha(candidate) is { } sha)
+            if (lookup(candidate) is { } found)
             {
-                var direct = advertised.FirstOrDefault(r => r.CanonicalName == candidate) is DirectReference d ? d.TargetIdentifier : sha;
-                return (candidate, sha, direct);
+                return (candidate, found.Commit, found.Direct);
             }
         }
 
-        throw new SourceException($"ref '{_options.Ref}' was not found at {Redact.Url(_options.Url)} (deleted or misspelt); the live tree stays");
+        throw new SourceException(_options.Ref is null
+            ? $"{Redact.Url(_options.Url)} has no HEAD (an empty repository?); set source.ref"
+            : $"ref '{_options.Ref}' was not found at {Redact.Url(_options.Url)} (deleted or misspelt); the live tree stays");
     }
 
-    private void Fetch(Repository repo, string refspec, CancellationToken cancellationToken, bool tags = false)
+    /// <summary>A name in the server's ref listing: the peeled commit of a tag (<c>^{}</c>), and a symbolic HEAD followed.</summary>
+    private static (string Direct, string Commit)? Advertised(List<Reference> advertised, string canonical)
+    {
+        var reference = advertised.FirstOrDefault(r => r.CanonicalName == canonical);
+        if (reference is SymbolicReference symbolic)
+        {
+            reference = advertised.FirstOrDefault(r => r.CanonicalName == symbolic.TargetIdentifier);
+        }
+
+        if (reference is null)
+        {
+            return null;
+        }
+
+        var peeled = advertised.FirstOrDefault(r => r.CanonicalName == canonical + "^{}")?.TargetIdentifier;
+        return (reference.TargetIdentifier, peeled ?? reference.TargetIdentifier);
+    }
+
+    private void Fetch(Repository repo, string[] refspecs, CancellationToken cancellationToken, bool tags = false)
     {
         if (_options.Depth > 0 && _transport != GitTransport.Http && !_warnedDepth)
         {
@@ -202,7 +248,7 @@ internal sealed partial class GitSource : IConfigSource
             LogDepthUnsupported(_logger, _context.SyncName, _transport.ToString().ToLowerInvariant());
         }
 
-        Commands.Fetch(repo, "origin", [refspec], FetchOptions(cancellationToken, tags), null);
+        Commands.Fetch(repo, "origin", refspecs, FetchOptions(cancellationToken, tags), null);
         cancellationToken.ThrowIfCancellationRequested();
     }
 

@@ -48,7 +48,7 @@ public sealed class SignatureVerificationTests : IDisposable
         var manifest = await git.SyncAsync();
 
         Assert.Equal(sha, manifest!.Revision);
-        Assert.Equal($"commit {sha[..12]} (refs/heads/main) signed by SSH key of alice@example.com", manifest.Details["signature"]);
+        Assert.Equal($"commit {sha[..12]} (HEAD) signed by SSH key of alice@example.com", manifest.Details["signature"]);
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class SignatureVerificationTests : IDisposable
 
         Assert.Equal(unsigned, e.Revision);
         Assert.Equal("signature", e.Check);
-        Assert.Equal($"commit {unsigned[..12]} (refs/heads/main) is not signed; source.verify publishes only objects signed by a key in verify.allowedSignersFile", e.Reason);
+        Assert.Equal($"commit {unsigned[..12]} (HEAD) is not signed; source.verify publishes only objects signed by a key in verify.allowedSignersFile", e.Reason);
         Assert.Equal(good, git.Publisher.Live!.Revision);
         Assert.Equal("v: 1", git.Read("app.yaml"));
     }
@@ -80,7 +80,7 @@ public sealed class SignatureVerificationTests : IDisposable
 
         var e = await Assert.ThrowsAsync<RevisionRejectedException>(() => git.SyncAsync());
 
-        Assert.Equal($"commit {sha[..12]} (refs/heads/main): signed by SSH key {fingerprint}, which is not in verify.allowedSignersFile", e.Reason);
+        Assert.Equal($"commit {sha[..12]} (HEAD): signed by SSH key {fingerprint}, which is not in verify.allowedSignersFile", e.Reason);
         Assert.Null(git.Publisher.Live);
     }
 
@@ -122,9 +122,9 @@ public sealed class SignatureVerificationTests : IDisposable
         var e = await Assert.ThrowsAsync<RevisionRejectedException>(() => git.SyncAsync());
 
         Assert.Equal(good, manifest!.Revision);
-        Assert.Equal($"commit {good[..12]} (refs/heads/main) signed by OpenPGP key {trustedFingerprint}", manifest.Details["signature"]);
+        Assert.Equal($"commit {good[..12]} (HEAD) signed by OpenPGP key {trustedFingerprint}", manifest.Details["signature"]);
         Assert.Equal(bad, e.Revision);
-        Assert.Equal($"commit {bad[..12]} (refs/heads/main): signed by OpenPGP key {otherFingerprint[^16..]}, which is not in verify.gpgKeysFile", e.Reason);
+        Assert.Equal($"commit {bad[..12]} (HEAD): signed by OpenPGP key {otherFingerprint[^16..]}, which is not in verify.gpgKeysFile", e.Reason);
         Assert.Equal("v: 1", git.Read("app.yaml"));
     }
 
