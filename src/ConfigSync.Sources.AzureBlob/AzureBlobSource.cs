@@ -258,7 +258,7 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options) : IConfigS
             bool matches;
             try
             {
-                matches = await CheckedCopy.CopyAsync(result.Content, destination, hashes.GetValueOrDefault(entry.Path), cancellationToken);
+                matches = await CheckedCopy.CopyAsync(result.Content, destination, entry.Size, hashes.GetValueOrDefault(entry.Path), cancellationToken);
             }
             catch (Exception e) when (e is IOException or RequestFailedException)
             {

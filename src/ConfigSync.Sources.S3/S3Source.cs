@@ -183,7 +183,7 @@ internal sealed class S3Source(S3SourceOptions options) : IConfigSource
                     throw new SourceException($"'{key}' changed during the sync (listed ETag {entry.Version}, got {ETag(response.ETag)}); it will be retried");
                 }
 
-                if (!await CheckedCopy.CopyAsync(response.ResponseStream, destination, EtagMd5(response), cancellationToken))
+                if (!await CheckedCopy.CopyAsync(response.ResponseStream, destination, entry.Size, EtagMd5(response), cancellationToken))
                 {
                     throw new SourceException($"'{key}': the bytes received do not match the object's ETag (an MD5); it will be retried");
                 }

@@ -17,7 +17,7 @@ public sealed class CheckedCopyTests
     {
         using var destination = new MemoryStream();
 
-        Assert.True(await CheckedCopy.CopyAsync(new MemoryStream(Body), destination, BodyMd5, CancellationToken.None));
+        Assert.True(await CheckedCopy.CopyAsync(new MemoryStream(Body), destination, Body.Length, BodyMd5, CancellationToken.None));
         Assert.Equal(Body, destination.ToArray());
     }
 
@@ -28,7 +28,7 @@ public sealed class CheckedCopyTests
         changed[150_000] ^= 1;
         using var destination = new MemoryStream();
 
-        Assert.False(await CheckedCopy.CopyAsync(new MemoryStream(changed), destination, BodyMd5, CancellationToken.None));
+        Assert.False(await CheckedCopy.CopyAsync(new MemoryStream(changed), destination, changed.Length, BodyMd5, CancellationToken.None));
     }
 
     [Fact]
@@ -36,7 +36,19 @@ public sealed class CheckedCopyTests
     {
         using var destination = new MemoryStream();
 
-        Assert.True(await CheckedCopy.CopyAsync(new MemoryStream(Body), destination, null, CancellationToken.None));
+        Assert.True(await CheckedCopy.CopyAsync(new MemoryStream(Body), destination, -1, null, CancellationToken.None));
         Assert.Equal(Body.Length, destination.Length);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1_000)]
+    public async Task BodyLargerThanListed_IsStillCopiedWhole_AndChecked(long listed)
+    {
+        // The listing is older than the body (the object grew): the buffer sized from it is only a start.
+        using var destination = new MemoryStream();
+
+        Assert.True(await CheckedCopy.CopyAsync(new MemoryStream(Body), destination, listed, BodyMd5, CancellationToken.None));
+        Assert.Equal(Body, destination.ToArray());
     }
 }
