@@ -26,7 +26,16 @@ public sealed record Manifest(
     public long Bytes => Files.Sum(f => f.Size);
 
     /// <summary>Serialises the manifest (indented JSON).</summary>
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, ManifestJsonContext.Default.Manifest);
+    /// <remarks>
+    /// Through a stream of its own: <c>SerializeToUtf8Bytes</c> grows a buffer rented from the shared
+    /// pool, which then keeps the largest (1 MiB for 2,000 files) in an idle daemon for minutes.
+    /// </remarks>
+    public byte[] ToJson()
+    {
+        using var stream = new MemoryStream();
+        JsonSerializer.Serialize(stream, this, ManifestJsonContext.Default.Manifest);
+        return stream.ToArray();
+    }
 
     /// <summary>Reads a manifest file, or returns null when it is missing or unreadable.</summary>
     public static Manifest? TryRead(string path)
