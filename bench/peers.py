@@ -4,7 +4,8 @@
 Sources: s3rver and Azurite (npm, tests/servers), git daemon. Peers: rclone sync and aws s3 sync
 (S3), rclone sync (Azure Blob), git clone / fetch + checkout (Git). Trees: 2,000 x 1 KiB in 20
 folders, and 200 x 1 MiB. For each: initial sync (wall, CPU of the process and its children),
-no-change poll (wall, CPU, requests the server saw), one changed file (wall, requests). Requests
+no-change poll (wall, CPU, requests the server saw), one changed file (wall, requests), the tools
+taking turns round by round in a rotating order. Requests
 are counted in a separate pass through a forwarding proxy (so the proxy costs no timed run). Then
 the daemon: idle RSS and CPU with 1 and 10 syncs, and the time from a change at the source to the
 app's signal (1 s interval, and an on-demand trigger).
@@ -48,7 +49,11 @@ def wait_port(port, proc=None, timeout=30):
 
 
 def timed(cmd, env=None, cwd=None):
-    """Runs cmd; returns (wall ms, CPU ms of it and the children it waited for)."""
+    """Runs cmd; returns (wall ms, CPU ms of it and the children it waited for). Whatever is still
+    dirty in the page cache is written out first, untimed: ConfigSync's syncfs would otherwise pay
+    for the files the tool before it left unflushed (and the server's copy of a tree just seeded),
+    and a peer would share the disk with that writeback."""
+    os.sync()
     start = time.monotonic()
     proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -311,8 +316,22 @@ def tools_for(kind, prefix, port):
     return {"ConfigSync (`once`)": None, **peers, first + DURABLE: durable}
 
 
+def command_for(kind, prefix, port, make, dest):
+    """What syncs dest: ConfigSync's `once` (make is None) or a peer's command; a function returning
+    (command, environment), called for each sync."""
+    if make is not None:
+        return lambda: make(dest)
+    cfg = dest + ".yaml"
+    with open(cfg, "w") as f:
+        f.write(configsync_config(kind.configsync_source(prefix, port), dest))
+    return lambda: ([CS, "once", "--no-signal", "--config", cfg], {})
+
+
 def compare(kind, tmp, runs, rows):
-    """Times ConfigSync and the peers on both trees; appends markdown rows."""
+    """Times ConfigSync and the peers on both trees; appends markdown rows. The tools take turns round
+    by round, in an order that rotates each round, so the machine's drift hits them alike: in a
+    round each tool syncs into a fresh folder and again with no change, then the source changes one
+    file and each tool syncs once more."""
     for label, (count, size) in TREES.items():
         prefix = f"t{count}"
         tree = os.path.join(tmp, f"tree-{prefix}")
@@ -321,29 +340,22 @@ def compare(kind, tmp, runs, rows):
         kind.seed(prefix, tree)
         port = getattr(kind, "port", None)
         tools = tools_for(kind, prefix, port)
-        results = {}
-        seq = 0
-        for tool, make in tools.items():
-            init, init_cpu, noch, noch_cpu, chg = [], [], [], [], []
-            for r in range(runs):
-                dest = os.path.join(tmp, f"dest-{prefix}-{len(results)}-{r}")
-                if make is None:
-                    cfg = os.path.join(tmp, f"cs-{prefix}-{r}.yaml")
-                    with open(cfg, "w") as f:
-                        f.write(configsync_config(kind.configsync_source(prefix, port), dest))
-                    command = lambda cfg=cfg: ([CS, "once", "--no-signal", "--config", cfg], {})
-                else:
-                    command = lambda dest=dest, make=make: make(dest)
+        names = list(tools)
+        samples = {tool: ([], [], [], [], []) for tool in names}
+        for r in range(runs):
+            commands = {tool: command_for(kind, prefix, port, tools[tool], os.path.join(tmp, f"dest-{prefix}-{n}-{r}"))
+                        for n, tool in enumerate(names)}
+            order = names[r % len(names):] + names[:r % len(names)]
+            for tool in order:
+                init, init_cpu, noch, noch_cpu, _ = samples[tool]
                 for bucket, cpu in ((init, init_cpu), (noch, noch_cpu)):
-                    cmd, env = command()
-                    wall, c = timed(cmd, env)
+                    wall, c = timed(*commands[tool]())
                     bucket.append(wall)
                     cpu.append(c)
-                seq += 1
-                kind.change(prefix, seq)
-                cmd, env = command()
-                chg.append(timed(cmd, env)[0])
-            results[tool] = (med(init), med(init_cpu), med(noch), med(noch_cpu), med(chg))
+            kind.change(prefix, r + 1)
+            for tool in order:
+                samples[tool][4].append(timed(*commands[tool]())[0])
+        results = {tool: tuple(med(v) for v in values) for tool, values in samples.items()}
         counts = request_counts(kind, prefix, tmp)
         first, daemon_noch, daemon_chg = daemon_polls(kind, prefix, port, tmp, runs)
         best_peer = min(v[0] for k, v in results.items() if k != "ConfigSync (`once`)" and not k.endswith(DURABLE))
@@ -367,6 +379,7 @@ def daemon_polls(kind, prefix, port, tmp, runs, seq_base=2000, binary=None, env=
     cfg = os.path.join(tmp, f"daemon-{prefix}.yaml")
     with open(cfg, "w") as f:
         f.write(configsync_config(kind.configsync_source(prefix, port), os.path.join(tmp, f"daemon-{prefix}"), f"127.0.0.1:{listen}"))
+    os.sync()  # as timed() does: the first sync's syncfs pays only for its own files
     proc = subprocess.Popen([binary or CS, "run", "--config", cfg], env={**os.environ, **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -377,6 +390,7 @@ def daemon_polls(kind, prefix, port, tmp, runs, seq_base=2000, binary=None, env=
             for bucket in (noch, chg):
                 if bucket is chg:
                     kind.change(prefix, seq_base + r)
+                os.sync()
                 total, count = metric(listen, "configsync_sync_duration_seconds_sum"), metric(listen, "configsync_sync_duration_seconds_count")
                 urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{listen}/sync/default", method="POST")).read()
                 while metric(listen, "configsync_sync_duration_seconds_count") == count:
@@ -396,14 +410,7 @@ def request_counts(kind, prefix, tmp):
     port = proxy.port if proxy else None
     tools = tools_for(kind, prefix, port)
     for n, (tool, make) in enumerate(tools.items()):
-        dest = os.path.join(tmp, f"count-{prefix}-{n}")
-        if make is None:
-            cfg = os.path.join(tmp, f"count-{prefix}-{n}.yaml")
-            with open(cfg, "w") as f:
-                f.write(configsync_config(kind.configsync_source(prefix, port), dest))
-            command = lambda: ([CS, "once", "--no-signal", "--config", cfg], {})
-        else:
-            command = lambda dest=dest, make=make: make(dest)
+        command = command_for(kind, prefix, port, make, os.path.join(tmp, f"count-{prefix}-{n}"))
         take()
         found = []
         for step in ("initial", "no change", "change"):

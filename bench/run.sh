@@ -47,7 +47,7 @@ the exact request budgets are tests (\`RequestCountTests\`, the git daemon count
 - $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)
 - .NET SDK $(dotnet --version), runtime $(dotnet --list-runtimes | awk '/NETCore.App/ {v=$2} END {print v}'); git $(git --version | awk '{print $3}'); $(rclone version | head -1); $(/usr/bin/aws --version 2>&1 | cut -d' ' -f1); s3rver $(node -p "require('./tests/servers/node_modules/s3rver/package.json').version"); Azurite $(node -p "require('./tests/servers/node_modules/azurite/package.json').version")
 - A shared 2-core virtual machine: the same command varies by ±30% between runs, so compare
-  figures within one run (each table comes from one run, tools interleaved).
+  figures within one run (each table comes from one run, tools interleaved round by round).
 
 ## Method
 
@@ -56,7 +56,13 @@ the exact request budgets are tests (\`RequestCountTests\`, the git daemon count
 - ConfigSync runs as \`configsync once --no-signal\` (what an init container pays: process start,
   volume recovery, the sync, the atomic publish with one \`syncfs\`) against a fresh volume
   (initial), the same volume again (no change), and after one file changed at the source.
-  The peers run into a fresh folder, again, and after the change. They write files in place
+  The peers run into a fresh folder, again, and after the change. The tools take turns: in each
+  round every tool makes its initial sync and its no-change sync, then one file changes and
+  every tool syncs it; the order of the tools rotates from round to round, so the machine's
+  drift and each tool's place after another's writes fall on all of them alike. Before every
+  timed command the page cache's dirty data is written out (\`sync\`, untimed): ConfigSync's
+  \`syncfs\` flushes the whole file system, and would otherwise pay for what the tool before it
+  left unflushed. They write files in place
   (no atomic swap, no fsync, no manifest): they do less than ConfigSync does. Each source's first
   peer runs a second time followed by \`sync -f\` on its folder (the \`syncfs\` ConfigSync makes
   before its swap); ratios are to the fastest peer without it.
