@@ -5,7 +5,7 @@
 # executable (the image before), as an earlier image (self-contained, trimmed, composite
 # ReadyToRun) and as a plain `dotnet publish` (JIT only), runs bench/runtime.py and bench/peers.py, and writes
 # docs/benchmarks.md: the machine, the method, the tables, then bench/analysis.md.
-#   bash bench/run.sh [RUNS]          (RUNS defaults to 5; about 30 minutes on 2 cores)
+#   bash bench/run.sh [RUNS]          (RUNS defaults to 5; about 35 minutes on 2 cores)
 #   BENCH_DOCS_ONLY=1 bash bench/run.sh [RUNS]   rewrites docs/benchmarks.md from the last run's tables
 # Benchmarks are not tests: nothing here fails on a timing.
 set -euo pipefail
@@ -56,16 +56,16 @@ the exact request budgets are tests (\`RequestCountTests\`, the git daemon count
 - ConfigSync runs as \`configsync once --no-signal\` (what an init container pays: process start,
   volume recovery, the sync, the atomic publish with one \`syncfs\`) against a fresh volume
   (initial), the same volume again (no change), and after one file changed at the source.
-  The peers run into a fresh folder, again, and after the change. The tools take turns: in each
-  round every tool makes its initial sync and its no-change sync, then one file changes and
-  every tool syncs it; the order of the tools rotates from round to round, so the machine's
-  drift and each tool's place after another's writes fall on all of them alike. Before every
-  timed command the page cache's dirty data is written out (\`sync\`, untimed): ConfigSync's
-  \`syncfs\` flushes the whole file system, and would otherwise pay for what the tool before it
-  left unflushed. They write files in place
+  The peers run into a fresh folder, again, and after the change. They write files in place
   (no atomic swap, no fsync, no manifest): they do less than ConfigSync does. Each source's first
   peer runs a second time followed by \`sync -f\` on its folder (the \`syncfs\` ConfigSync makes
   before its swap); ratios are to the fastest peer without it.
+- The tools take turns: in each round every tool makes its initial sync and its no-change sync,
+  then one file changes and every tool syncs it; the order of the tools rotates from round to
+  round, so the machine's drift and each tool's place after another's writes fall on all of them
+  alike. Before every timed command the page cache's dirty data is written out (\`sync\`,
+  untimed): ConfigSync's \`syncfs\` flushes the whole file system, and would otherwise pay for
+  what the tool before it left unflushed.
 - ConfigSync runs with the image's runtime settings (the \`DOTNET_*\` variables of docker/Dockerfile's ENV).
   Idle figures are taken after a minute, CPU over the second minute: the first holds start-up and
   tiered compilation promoting hot methods.
