@@ -5,8 +5,8 @@ Sources: s3rver and Azurite (npm, tests/servers), git daemon. Peers: rclone sync
 (S3), rclone sync (Azure Blob), git clone / fetch + checkout (Git). Trees: 2,000 x 1 KiB in 20
 folders, and 200 x 1 MiB. For each: initial sync (wall, CPU of the process and its children),
 no-change poll (wall, CPU, requests the server saw), one changed file (wall, requests), the tools
-taking turns round by round in a rotating order. Requests
-are counted in a separate pass through a forwarding proxy (so the proxy costs no timed run). Then
+taking turns round by round in a rotating order. Requests are counted in a separate pass through
+a forwarding proxy (so the proxy costs no timed run). Then
 the daemon: idle RSS and CPU with 1 and 10 syncs, and the time from a change at the source to the
 app's signal (1 s interval, and an on-demand trigger).
 

@@ -47,8 +47,9 @@ public sealed class DevTests : IDisposable
     public async Task OnATerminal_DrawsTheLiveTable_AndCtrlCFromTheTerminalExitsZero()
     {
         // script runs the command through $SHELL -c; dash (/bin/sh, what script uses when SHELL is unset, as
-        // on CI) stays as the parent and dies of the same Ctrl+C, so exec replaces it with the daemon.
-        var command = "exec " + string.Join(' ', new[] { Daemon.BinaryPath }.Concat(Arguments).Select(a => "'" + a + "'"));
+        // on CI) stays as the parent and dies of the same Ctrl+C, so exec replaces it with the daemon (through env,
+        // for SIGINT's default action: Daemon.DefaultSigint).
+        var command = "exec env " + string.Join(' ', new[] { Daemon.DefaultSigint, Daemon.BinaryPath }.Concat(Arguments).Select(a => "'" + a + "'"));
         var start = new ProcessStartInfo("script", ["-qfec", command, "/dev/null"])
         {
             RedirectStandardInput = true,

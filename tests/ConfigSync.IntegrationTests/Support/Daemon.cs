@@ -44,14 +44,17 @@ public sealed partial class Daemon : IAsyncDisposable
 
     public static Daemon Start(IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
-        // The self-contained apphost, as the image runs it.
-        var start = new ProcessStartInfo(Binary.Value)
+        // The self-contained apphost, as the image runs it, through env, which execs it (same process) with
+        // SIGINT's default action restored: see DefaultSigint.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? RepoRoot,
         };
+        start.ArgumentList.Add(DefaultSigint);
+        start.ArgumentList.Add(Binary.Value);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -102,6 +105,13 @@ public sealed partial class Daemon : IAsyncDisposable
         _process.Kill();
         await _process.WaitForExitAsync();
     }
+
+    /// <summary>
+    /// env's option that restores SIGINT's default action before it execs the program. A shell started in the
+    /// background (<c>bash .ci/run &amp;</c>) ignores SIGINT and every process below it inherits that; the
+    /// daemon, as POSIX asks, then leaves Ctrl+C ignored, and <see cref="Interrupt"/> would stop nothing.
+    /// </summary>
+    public const string DefaultSigint = "--default-signal=INT";
 
     /// <summary>The published configsync executable the tests run.</summary>
     public static string BinaryPath => Binary.Value;
