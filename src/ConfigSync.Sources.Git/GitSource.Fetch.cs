@@ -93,11 +93,9 @@ internal sealed partial class GitSource
         }
 
         Fetch(repo, ["+refs/heads/*:refs/configsync/heads/*"], cancellationToken, tags: true);
-        var commit = repo.Lookup(_options.Ref!)?.Peel<Commit>()
+        var sha = repo.Lookup(_options.Ref!)?.Peel<Commit>()?.Sha
             ?? throw new SourceException($"commit {_options.Ref} is not on any branch or tag of {Redact.Url(_options.Url)}");
-        _signedBy = _verifier?.Verify(repo, commit, commit.Sha, null);
-        repo.Refs.Add(TargetRef, commit.Id, allowOverwrite: true);
-        return commit;
+        return Target(repo, sha, sha, sha);
     }
 
     /// <summary>The names <c>source.ref</c> can stand for, in the order they win: as written when it starts with refs/, then the branch, then the tag; HEAD when unset.</summary>
