@@ -10,15 +10,20 @@ namespace ConfigSync.Publishing;
 /// of the new revision beside some of the old. The live revision's id is kept in
 /// <c>.configsync/copy-live</c>; its manifest verifies the folder at start like any tree.
 /// </summary>
+/// <remarks>
+/// Every step goes through open folders without following links: a link planted in the live folder
+/// where the revision needs a folder is removed (the link, never what it points to), and clean-up
+/// deletes only the paths the previous revision's manifest recorded, never whatever it finds.
+/// </remarks>
 internal sealed class CopyLayout(VolumePaths paths, string linkName, UnixFileMode dirMode) : IPublishLayout
 {
-    private static readonly IReadOnlySet<string> NoReservedNames = new HashSet<string>();
+    private const string MarkerName = "copy-live";
 
     public string LivePath => Path.Combine(paths.Root, linkName);
 
-    public IReadOnlySet<string> ReservedNames => NoReservedNames;
+    public string TreesFolder => linkName;
 
-    private string Marker => Path.Combine(paths.State, "copy-live");
+    public string? ReservedName(string topLevelName) => null;
 
     public string NewTreeId(string revision, DateTimeOffset now)
     {
@@ -39,10 +44,12 @@ internal sealed class CopyLayout(VolumePaths paths, string linkName, UnixFileMod
     {
         try
         {
-            var id = File.ReadAllText(Marker).Trim();
-            return id.Length > 0 && Directory.Exists(LivePath) && new FileInfo(LivePath).LinkTarget is null ? id : null;
+            using var root = VolumeFolder.OpenRoot(paths.Root);
+            using var state = root.TryOpen(".configsync");
+            var id = state?.ReadFile(MarkerName, 256) is { } bytes ? System.Text.Encoding.UTF8.GetString(bytes).Trim() : string.Empty;
+            return id.Length > 0 && root.TypeOf(linkName) == Libc.TypeFolder ? id : null;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or PublishException)
         {
             return null;
         }
@@ -64,88 +71,82 @@ internal sealed class CopyLayout(VolumePaths paths, string linkName, UnixFileMod
         }
     }
 
-    public void Swap(string treeId, Manifest manifest, Manifest? previous) =>
+    public void Swap(VolumeFolder root, VolumeFolder scratch, string treeId, Manifest manifest, Manifest? previous) =>
         throw new NotSupportedException("layout copy applies a staged tree file by file; it has no link to swap");
 
-    public void RemoveLeftovers()
+    /// <summary>Moves the staged tree's new and changed entries over the live ones, then deletes what the previous revision had and the new one has not.</summary>
+    public void Apply(VolumeFolder root, VolumeFolder state, VolumeFolder staged, Manifest manifest, Manifest? previous)
     {
-    }
-
-    /// <summary>Moves the staged tree's new and changed entries over the live ones, then deletes what the new revision no longer has.</summary>
-    public void Apply(string staging, Manifest manifest, Manifest? previous)
-    {
-        Directory.CreateDirectory(LivePath, dirMode);
+        using var live = root.Open(linkName, create: true);
+        _ = Libc.FileChmod(live.Handle, (uint)dirMode);
         var old = previous?.Files.ToDictionary(f => f.Path, StringComparer.Ordinal) ?? [];
-        var wanted = new HashSet<string>(StringComparer.Ordinal);
-        var folders = new HashSet<string>(StringComparer.Ordinal);
+        var wanted = manifest.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        var folders = Folders(manifest);
+        using var liveFolders = new FolderCache(live, replaceNonFolders: true, dirMode);
+        using var stagedFolders = new FolderCache(staged, replaceNonFolders: false, dirMode);
         foreach (var file in manifest.Files)
         {
-            wanted.Add(file.Path);
-            var destination = Path.Combine(LivePath, file.Path);
-            var folder = Path.GetDirectoryName(file.Path);
-            for (var f = folder; !string.IsNullOrEmpty(f); f = Path.GetDirectoryName(f))
-            {
-                folders.Add(f);
-            }
-
-            if (old.TryGetValue(file.Path, out var was) && was.SameContent(file) && (File.Exists(destination) || new FileInfo(destination).LinkTarget is not null))
+            var (folder, name) = Split(file.Path);
+            var destination = liveFolders.Get(folder)!;
+            var type = destination.TypeOf(name);
+            if (old.TryGetValue(file.Path, out var was) && was.SameContent(file) && type is Libc.TypeFile or Libc.TypeLink)
             {
                 continue;
             }
 
-            if (!string.IsNullOrEmpty(folder))
-            {
-                MakeFolder(folder);
-            }
-
-            if (Directory.Exists(destination) && new FileInfo(destination).LinkTarget is null)
+            if (type == Libc.TypeFolder)
             {
                 // A folder becomes a file: the one step that cannot be a single rename.
-                FileSystem.DeleteTree(destination);
+                destination.Delete(name);
             }
 
-            Libc.Rename(Path.Combine(staging, file.Path), destination);
+            stagedFolders.Get(folder)!.MoveTo(name, destination, name);
         }
 
-        foreach (var path in Directory.EnumerateFileSystemEntries(LivePath, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
-            .OrderByDescending(p => p.Length)
-            .ToList())
+        if (previous is not null)
         {
-            var relative = Path.GetRelativePath(LivePath, path);
-            var isFolder = Directory.Exists(path) && new FileInfo(path).LinkTarget is null;
-            if (isFolder ? !folders.Contains(relative) : !wanted.Contains(relative))
+            using var removal = new FolderCache(live, replaceNonFolders: false, dirMode, missingIsNull: true);
+            foreach (var gone in previous.Files.Where(f => !wanted.Contains(f.Path)).OrderByDescending(f => f.Path.Length))
             {
-                if (isFolder)
+                var (folder, name) = Split(gone.Path);
+                if (removal.Get(folder) is { } parent && parent.TypeOf(name) is Libc.TypeFile or Libc.TypeLink)
                 {
-                    FileSystem.DeleteTree(path);
+                    parent.Delete(name);
                 }
-                else
+            }
+
+            // Folders the previous revision had and the new one has not, deepest first, only once empty.
+            foreach (var folder in Folders(previous).Except(folders).OrderByDescending(f => f.Length))
+            {
+                var (parentPath, name) = Split(folder);
+                if (removal.Get(parentPath) is { } parent && parent.TypeOf(name) == Libc.TypeFolder)
                 {
-                    FileSystem.DeleteFile(path);
+                    _ = Libc.UnlinkAt(parent.Handle, name, Libc.RemoveFolder);
                 }
             }
         }
 
         Libc.SyncFileSystem(LivePath);
-        FileSystem.WriteAtomically(Marker, System.Text.Encoding.UTF8.GetBytes(manifest.Tree), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        state.WriteAtomically(MarkerName, System.Text.Encoding.UTF8.GetBytes(manifest.Tree), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
     }
 
-    private void MakeFolder(string relative)
+    private static HashSet<string> Folders(Manifest manifest)
     {
-        var full = LivePath;
-        foreach (var segment in relative.Split('/'))
+        var folders = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in manifest.Files)
         {
-            full = Path.Combine(full, segment);
-            if (File.Exists(full) || new FileInfo(full).LinkTarget is not null)
+            for (var f = Path.GetDirectoryName(file.Path); !string.IsNullOrEmpty(f); f = Path.GetDirectoryName(f))
             {
-                // A file becomes a folder.
-                FileSystem.DeleteFile(full);
-            }
-
-            if (!Directory.Exists(full))
-            {
-                Directory.CreateDirectory(full, dirMode);
+                folders.Add(f);
             }
         }
+
+        return folders;
+    }
+
+    private static (string Folder, string Name) Split(string path)
+    {
+        var slash = path.LastIndexOf('/');
+        return slash < 0 ? (string.Empty, path) : (path[..slash], path[(slash + 1)..]);
     }
 }

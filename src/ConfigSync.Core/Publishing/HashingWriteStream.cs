@@ -1,9 +1,14 @@
 using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
 
 namespace ConfigSync.Publishing;
 
-/// <summary>A write-only stream that hashes and counts what passes through to a file, enforcing the byte limit as it goes.</summary>
-internal sealed class HashingWriteStream(Stream inner, string entryPath, ByteBudget budget, TransferProgress? progress = null) : Stream
+/// <summary>
+/// A write-only stream that hashes and counts what passes through to a file, enforcing the byte limit
+/// as it goes. It writes with pwrite(2) at its own offset: no FileStream, so no lock, seek or buffer
+/// calls per file.
+/// </summary>
+internal sealed class HashingWriteStream(SafeFileHandle file, string entryPath, ByteBudget budget, TransferProgress? progress = null) : Stream
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
@@ -31,7 +36,7 @@ internal sealed class HashingWriteStream(Stream inner, string entryPath, ByteBud
     {
         Account(buffer.Length);
         _hash.AppendData(buffer);
-        inner.Write(buffer);
+        RandomAccess.Write(file, buffer, BytesWritten - buffer.Length);
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -46,13 +51,12 @@ internal sealed class HashingWriteStream(Stream inner, string entryPath, ByteBud
         return ValueTask.CompletedTask;
     }
 
-    public override void Flush() => inner.Flush();
-
-    public override Task FlushAsync(CancellationToken cancellationToken)
+    // Nothing is buffered; durability comes from the publisher's syncfs.
+    public override void Flush()
     {
-        inner.Flush();
-        return Task.CompletedTask;
     }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 

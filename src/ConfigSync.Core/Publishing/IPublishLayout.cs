@@ -9,6 +9,9 @@ internal interface IPublishLayout
     /// <summary>The folder of a tree.</summary>
     string TreePath(string treeId);
 
+    /// <summary>The folder that holds the trees, relative to the root (<c>/</c> separators; empty for the root itself).</summary>
+    string TreesFolder { get; }
+
     /// <summary>The id of the live tree, or null when nothing (of ours) is live.</summary>
     string? LiveTreeId();
 
@@ -18,15 +21,12 @@ internal interface IPublishLayout
     /// <summary>The path readers use for the live tree.</summary>
     string LivePath { get; }
 
-    /// <summary>Names at the top of a tree that the layout itself needs.</summary>
-    IReadOnlySet<string> ReservedNames { get; }
+    /// <summary>Why a name at the top of a tree belongs to the layout itself (the name is refused), or null when it is free.</summary>
+    string? ReservedName(string topLevelName);
 
     /// <summary>Checks the target before anything is written; throws <see cref="PublishException"/> when it cannot be used.</summary>
     void CheckTarget();
 
-    /// <summary>Makes <paramref name="treeId"/> live atomically.</summary>
-    void Swap(string treeId, Manifest manifest, Manifest? previous);
-
-    /// <summary>Removes temporary links left by a crash.</summary>
-    void RemoveLeftovers();
+    /// <summary>Makes <paramref name="treeId"/> live atomically; new links are made in <paramref name="scratch"/> and renamed into place.</summary>
+    void Swap(VolumeFolder root, VolumeFolder scratch, string treeId, Manifest manifest, Manifest? previous);
 }

@@ -10,11 +10,16 @@ namespace ConfigSync.Publishing;
 internal sealed class KubeletLayout(VolumePaths paths) : IPublishLayout
 {
     private const string DataLink = "..data";
-    private static readonly IReadOnlySet<string> Reserved = new HashSet<string>(StringComparer.Ordinal) { DataLink, ".configsync" };
 
     public string LivePath => Path.Combine(paths.Root, DataLink);
 
-    public IReadOnlySet<string> ReservedNames => Reserved;
+    public string TreesFolder => string.Empty;
+
+    // Kubernetes refuses ConfigMap keys that start with "..": the layout's trees, its data link and their temporary names live there.
+    public string? ReservedName(string topLevelName) =>
+        topLevelName.StartsWith("..", StringComparison.Ordinal) ? "layout kubelet keeps for its own trees and links (names starting with '..')"
+        : topLevelName == ".configsync" ? "ConfigSync keeps its state there"
+        : null;
 
     public string NewTreeId(string revision, DateTimeOffset now)
     {
@@ -47,52 +52,42 @@ internal sealed class KubeletLayout(VolumePaths paths) : IPublishLayout
         }
     }
 
-    public void Swap(string treeId, Manifest manifest, Manifest? previous)
+    public void Swap(VolumeFolder root, VolumeFolder scratch, string treeId, Manifest manifest, Manifest? previous)
     {
         var names = TopLevelNames(manifest);
         foreach (var name in names)
         {
-            var path = Path.Combine(paths.Root, name);
-            var target = FileSystem.ReadLink(path);
-            if (target is null && Path.Exists(path))
+            var type = root.TypeOf(name);
+            if (type != 0 && type != Libc.TypeLink)
             {
-                throw new PublishException($"'{path}' exists and is not a link ConfigSync made; it will not be replaced");
+                throw new PublishException($"'{root.Combine(name)}' exists and is not a link ConfigSync made; it will not be replaced");
             }
         }
 
-        FileSystem.SwapLink(LivePath, treeId);
+        root.SwapLink(DataLink, treeId, scratch);
 
         // New names appear after the swap (their target exists now); names gone disappear last.
         foreach (var name in names)
         {
-            var path = Path.Combine(paths.Root, name);
             var wanted = $"{DataLink}/{name}";
-            if (FileSystem.ReadLink(path) != wanted)
+            if (FileSystem.ReadLink(root.Combine(name)) != wanted)
             {
-                FileSystem.SwapLink(path, wanted);
+                root.SwapLink(name, wanted, scratch);
             }
         }
 
         if (previous is not null)
         {
+            // Only names the previous manifest recorded, and only while they are still the link made for them.
             foreach (var gone in TopLevelNames(previous).Except(names, StringComparer.Ordinal))
             {
-                var path = Path.Combine(paths.Root, gone);
-                if (FileSystem.ReadLink(path) == $"{DataLink}/{gone}")
+                if (FileSystem.ReadLink(root.Combine(gone)) == $"{DataLink}/{gone}")
                 {
-                    File.Delete(path);
+                    root.Delete(gone);
                 }
             }
 
-            Libc.FsyncDirectory(paths.Root);
-        }
-    }
-
-    public void RemoveLeftovers()
-    {
-        foreach (var leftover in Directory.EnumerateFileSystemEntries(paths.Root, ".*.configsync-tmp-*"))
-        {
-            FileSystem.DeleteFile(leftover);
+            root.Fsync();
         }
     }
 

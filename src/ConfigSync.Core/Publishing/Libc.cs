@@ -66,6 +66,15 @@ internal static partial class Libc
         }
     }
 
+    /// <summary>syncfs(2) of the file system holding an open file or folder.</summary>
+    public static void SyncFileSystem(SafeHandle file, string what)
+    {
+        if (SyncFsHandle(file) != 0)
+        {
+            throw Error($"syncfs '{what}'");
+        }
+    }
+
     /// <summary>
     /// Starts writing a file's dirty pages to disk without waiting for them (sync_file_range(2) with
     /// SYNC_FILE_RANGE_WRITE, as git's batch fsync mode does), so the disk works while the rest of the
@@ -100,6 +109,9 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
     private static partial int SyncFs(int fd);
+
+    [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+    private static partial int SyncFsHandle(SafeHandle fd);
 
     [LibraryImport("libc", EntryPoint = "sync_file_range")]
     private static partial int SyncFileRange(Microsoft.Win32.SafeHandles.SafeFileHandle fd, long offset, long count, uint flags);

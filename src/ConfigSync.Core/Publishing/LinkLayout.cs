@@ -6,12 +6,11 @@ namespace ConfigSync.Publishing;
 /// <summary><c>root/link -> .configsync/trees/&lt;rev12&gt;-&lt;seq&gt;</c>, the live link replaced by rename(2).</summary>
 internal sealed partial class LinkLayout(VolumePaths paths, string linkName) : IPublishLayout
 {
-    private static readonly IReadOnlySet<string> NoReservedNames = new HashSet<string>();
     private long _sequence = -1;
 
     public string LivePath => Path.Combine(paths.Root, linkName);
 
-    public IReadOnlySet<string> ReservedNames => NoReservedNames;
+    public string? ReservedName(string topLevelName) => null;
 
     [GeneratedRegex("^[a-z0-9]{1,12}-([0-9]+)$", RegexOptions.CultureInvariant)]
     private static partial Regex TreeName();
@@ -28,6 +27,8 @@ internal sealed partial class LinkLayout(VolumePaths paths, string linkName) : I
     }
 
     public string TreePath(string treeId) => Path.Combine(paths.Trees, treeId);
+
+    public string TreesFolder => ".configsync/trees";
 
     public string? LiveTreeId()
     {
@@ -56,15 +57,6 @@ internal sealed partial class LinkLayout(VolumePaths paths, string linkName) : I
         }
     }
 
-    public void Swap(string treeId, Manifest manifest, Manifest? previous) =>
-        FileSystem.SwapLink(LivePath, $".configsync/trees/{treeId}");
-
-    public void RemoveLeftovers()
-    {
-        var prefix = FileSystem.TempLinkPrefix(linkName);
-        foreach (var leftover in Directory.EnumerateFileSystemEntries(paths.Root, prefix + "*"))
-        {
-            FileSystem.DeleteFile(leftover);
-        }
-    }
+    public void Swap(VolumeFolder root, VolumeFolder scratch, string treeId, Manifest manifest, Manifest? previous) =>
+        root.SwapLink(linkName, $".configsync/trees/{treeId}", scratch);
 }

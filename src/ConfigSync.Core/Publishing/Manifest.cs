@@ -37,14 +37,31 @@ public sealed record Manifest(
         return stream.ToArray();
     }
 
-    /// <summary>Reads a manifest file, or returns null when it is missing or unreadable.</summary>
+    /// <summary>Largest manifest read back (2,000 files take about 600 KB; limits.maxFiles is at most a few tens of thousands).</summary>
+    public const int MaxBytes = 64 * 1024 * 1024;
+
+    /// <summary>Reads a manifest file, or returns null when it is missing, a link, too large or unreadable.</summary>
     public static Manifest? TryRead(string path)
     {
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllBytes(path), ManifestJsonContext.Default.Manifest);
+            var info = new FileInfo(path);
+            return info.LinkTarget is null && info.Exists && info.Length <= MaxBytes ? TryParse(File.ReadAllBytes(path)) : null;
         }
-        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Parses a manifest, or returns null when it is not one.</summary>
+    public static Manifest? TryParse(byte[]? json)
+    {
+        try
+        {
+            return json is null ? null : JsonSerializer.Deserialize(json, ManifestJsonContext.Default.Manifest);
+        }
+        catch (JsonException)
         {
             return null;
         }

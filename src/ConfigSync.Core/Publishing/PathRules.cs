@@ -7,8 +7,9 @@ namespace ConfigSync.Publishing;
 /// Checks a snapshot's entries before anything is written: relative paths without <c>..</c>,
 /// empty segments, NUL or control characters, names of at most 255 bytes, paths of at most
 /// 4,095 bytes and 100 levels; no path that is both a file and a folder; links that stay inside
-/// the tree; the file and byte limits; not an empty tree. Every rejection names the entry (control
-/// characters shown escaped, so a name cannot forge log lines).
+/// the tree however the kernel resolves them (<see cref="LinkResolver"/>); the file and byte limits;
+/// not an empty tree. Every rejection names the entry (control characters shown escaped, so a name
+/// cannot forge log lines).
 /// </summary>
 public static class PathRules
 {
@@ -21,7 +22,11 @@ public static class PathRules
     private const int MaxNamed = 10;
 
     /// <summary>Returns the entries sorted by path, or throws <see cref="PublishException"/> naming the bad ones.</summary>
-    public static IReadOnlyList<SourceEntry> Validate(IEnumerable<SourceEntry> entries, int maxFiles, long maxBytes, IReadOnlySet<string>? reservedTopLevel = null)
+    /// <param name="entries">The snapshot's entries.</param>
+    /// <param name="maxFiles">limits.maxFiles.</param>
+    /// <param name="maxBytes">limits.maxBytes.</param>
+    /// <param name="reservedTopLevel">Says why a top-level name belongs to the layout (null when it is free).</param>
+    public static IReadOnlyList<SourceEntry> Validate(IEnumerable<SourceEntry> entries, int maxFiles, long maxBytes, Func<string, string?>? reservedTopLevel = null)
     {
         var sorted = entries.OrderBy(e => e.Path, StringComparer.Ordinal).ToList();
         var problems = new List<string>();
@@ -35,6 +40,23 @@ public static class PathRules
             else if (!files.Add(entry.Path))
             {
                 problems.Add($"'{Shown(entry.Path)}' appears twice");
+            }
+        }
+
+        var links = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in sorted)
+        {
+            if (entry.LinkTarget is { } target && Check(entry, reservedTopLevel) is null)
+            {
+                links[entry.Path] = target;
+            }
+        }
+
+        foreach (var (path, target) in links)
+        {
+            if (LinkResolver.Escape(path, target, links) is { } escape)
+            {
+                problems.Add($"'{Shown(path)}' is a symbolic link to '{Shown(target)}', which {escape}");
             }
         }
 
@@ -80,7 +102,7 @@ public static class PathRules
         return sorted;
     }
 
-    private static string? Check(SourceEntry entry, IReadOnlySet<string>? reservedTopLevel)
+    private static string? Check(SourceEntry entry, Func<string, string?>? reservedTopLevel)
     {
         var path = entry.Path;
         var shown = Shown(path);
@@ -133,20 +155,20 @@ public static class PathRules
             }
         }
 
-        if (reservedTopLevel is not null && reservedTopLevel.Contains(segments[0]))
+        if (reservedTopLevel?.Invoke(segments[0]) is { } reserved)
         {
-            return $"'{shown}' uses the reserved name '{segments[0]}'";
+            return $"'{shown}' uses the name '{Shown(segments[0])}', which {reserved}";
         }
 
         if (entry.LinkTarget is { } target)
         {
-            return CheckLink(shown, segments, target);
+            return CheckLink(shown, target);
         }
 
         return null;
     }
 
-    private static string? CheckLink(string shown, string[] segments, string target)
+    private static string? CheckLink(string shown, string target)
     {
         if (target.Length == 0 || target.Contains('\0', StringComparison.Ordinal))
         {
@@ -155,23 +177,12 @@ public static class PathRules
 
         if (target.StartsWith('/'))
         {
-            return $"'{shown}' is a symbolic link to the absolute path '{target}', which leads outside the tree";
+            return $"'{shown}' is a symbolic link to the absolute path '{Shown(target)}', which leads outside the tree";
         }
 
-        // Resolve the target against the link's own folder; it must never climb above the tree's root.
-        var depth = segments.Length - 1;
-        foreach (var part in target.Split('/'))
+        if (Encoding.UTF8.GetByteCount(target) > MaxPathBytes)
         {
-            depth += part switch
-            {
-                "" or "." => 0,
-                ".." => -1,
-                _ => 1,
-            };
-            if (depth < 0)
-            {
-                return $"'{shown}' is a symbolic link to '{target}', which leads outside the tree";
-            }
+            return $"'{shown}' is a symbolic link with a target longer than {MaxPathBytes} bytes";
         }
 
         return null;

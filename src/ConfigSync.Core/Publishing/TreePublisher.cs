@@ -54,59 +54,53 @@ internal sealed partial class TreePublisher
     /// <summary>The path readers use.</summary>
     public string LivePath => _layout.LivePath;
 
-    /// <summary>The folder a source may keep its state in.</summary>
-    public string CacheDirectory => _paths.Cache;
-
     /// <summary>The manifest file of the live tree.</summary>
     public string? LiveManifestPath => Live is null ? null : _paths.ManifestOf(Live.Tree);
 
     /// <summary>
-    /// Prepares the volume: creates the folders, removes staging leftovers and temporary links,
-    /// drops incomplete trees, and keeps the live tree if its manifest verifies.
-    /// Returns the verified live manifest, or null.
+    /// Prepares the volume: creates ConfigSync's folders (refusing any that is a link or a file),
+    /// empties staging, forgets manifests whose tree is gone, and keeps the live tree if its manifest
+    /// verifies. Trees without a manifest are not ConfigSync's (every tree it moves into place has its
+    /// manifest first) and are left alone. Returns the verified live manifest, or null.
     /// </summary>
+    /// <exception cref="PublishException">A folder of ConfigSync's is a link, a file or unusable (named).</exception>
     public Manifest? Recover()
     {
-        Directory.CreateDirectory(_paths.Root);
-        Directory.CreateDirectory(_paths.Trees);
-        Directory.CreateDirectory(_paths.Manifests);
-        if (Directory.Exists(_paths.Staging))
+        using var volume = OpenVolume();
+        if (volume.State.TypeOf("cache") == Libc.TypeFolder)
         {
-            foreach (var leftover in Directory.EnumerateFileSystemEntries(_paths.Staging))
-            {
-                LogLeftoverRemoved(_logger, _settings.Name, leftover);
-                FileSystem.DeleteTree(leftover);
-                FileSystem.DeleteFile(leftover);
-            }
+            // Before stateDir, sources kept their caches and credentials (an ssh key) here, where the app can read them.
+            LogOldCacheRemoved(_logger, _settings.Name, volume.State.Combine("cache"));
+            volume.State.Delete("cache");
         }
 
-        Directory.CreateDirectory(_paths.Staging);
-        Directory.CreateDirectory(_paths.Cache);
-        _layout.RemoveLeftovers();
+        foreach (var (leftover, _) in volume.Staging.Entries())
+        {
+            LogLeftoverRemoved(_logger, _settings.Name, volume.Staging.Combine(leftover));
+            volume.Staging.Delete(leftover);
+        }
 
         var liveId = _layout.LiveTreeId();
         var now = _time.GetUtcNow();
-        foreach (var id in _layout.TreeIds().Where(id => id != liveId).ToList())
+        var trees = _layout.TreeIds().ToHashSet(StringComparer.Ordinal);
+        foreach (var id in trees.Where(id => id != liveId))
         {
-            var treePath = _layout.TreePath(id);
-            if (!File.Exists(_paths.ManifestOf(id)))
-            {
-                LogLeftoverRemoved(_logger, _settings.Name, treePath);
-                FileSystem.DeleteTree(treePath);
-            }
-            else
+            if (volume.Manifests.TypeOf(id + ".json") == Libc.TypeFile)
             {
                 _retiredAt[id] = now;
             }
+            else
+            {
+                LogUnknownTreeLeft(_logger, _settings.Name, _layout.TreePath(id));
+            }
         }
 
-        var trees = _layout.TreeIds().ToHashSet(StringComparer.Ordinal);
-        foreach (var manifest in Directory.EnumerateFiles(_paths.Manifests))
+        foreach (var (name, _) in volume.Manifests.Entries())
         {
-            var id = Path.GetFileName(manifest);
-            if (!id.EndsWith(".json", StringComparison.Ordinal) || !trees.Contains(id[..^5]))
+            var isManifest = name.EndsWith(".json", StringComparison.Ordinal);
+            if ((isManifest && !trees.Contains(name[..^5])) || name.EndsWith(".json.tmp", StringComparison.Ordinal))
             {
-                File.Delete(manifest);
+                volume.Manifests.Delete(name);
             }
         }
 
@@ -115,7 +109,7 @@ internal sealed partial class TreePublisher
             return null;
         }
 
-        var live = Manifest.TryRead(_paths.ManifestOf(liveId));
+        var live = Manifest.TryParse(volume.Manifests.ReadFile(liveId + ".json", Manifest.MaxBytes));
         var problem = live is null ? "its manifest is missing or unreadable" : Verify(_layout.TreePath(liveId), live);
         if (problem is not null)
         {
@@ -134,22 +128,23 @@ internal sealed partial class TreePublisher
     /// </summary>
     public async Task<Manifest?> PublishAsync(SourceSnapshot snapshot, IReadOnlyList<SourceEntry> entries, CancellationToken cancellationToken)
     {
-        var reserved = _settings.Target.ManifestInTree ? new HashSet<string>(_layout.ReservedNames, StringComparer.Ordinal) { InTreeManifest } : _layout.ReservedNames;
-        var plan = PathRules.Validate(entries, _settings.MaxFiles, _settings.MaxBytes, reserved);
+        var plan = PathRules.Validate(entries, _settings.MaxFiles, _settings.MaxBytes, ReservedName);
         if (IsLive(plan))
         {
             return null;
         }
 
         _layout.CheckTarget();
+        using var volume = OpenVolume();
         var now = _time.GetUtcNow();
         var treeId = _layout.NewTreeId(snapshot.Revision, now);
-        var staging = Path.Combine(_paths.Staging, treeId.TrimStart('.'));
-        var manifestPath = _paths.ManifestOf(treeId);
-        var treePath = _layout.TreePath(treeId);
+        var stagingName = treeId.TrimStart('.');
+        var staging = volume.Staging.Combine(stagingName);
         var moved = false;
         try
         {
+            volume.Staging.Delete(stagingName);
+            volume.Staging.Open(stagingName, create: true).Dispose();
             var reuse = Live is not null && Live.Source == _sourceKey ? Live : null;
             IReadOnlyList<ManifestFile> files;
             try
@@ -169,23 +164,32 @@ internal sealed partial class TreePublisher
 
             var manifest = new Manifest(_settings.Name, snapshot.Revision, _sourceKey, treeId, now, snapshot.Details, files);
             var json = manifest.ToJson();
-            if (_settings.Target.ManifestInTree)
+            using (var staged = volume.Staging.Open(stagingName))
             {
-                FileSystem.WriteAtomically(Path.Combine(staging, InTreeManifest), json, _settings.Target.EffectiveFileMode(false));
+                if (_settings.Target.ManifestInTree)
+                {
+                    staged.WriteAtomically(InTreeManifest, json, _settings.Target.EffectiveFileMode(false));
+                }
+
+                SealFolders(staged, _settings.Target.EffectiveDirMode);
+                Libc.SyncFileSystem(staged.Handle, staged.Path);
             }
 
-            FileSystem.SealTree(staging, _settings.Target.EffectiveDirMode);
-            FileSystem.WriteAtomically(manifestPath, json, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            volume.Manifests.WriteAtomically(treeId + ".json", json, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
 
             // The last point where a cancellation abandons the publish; past it the swap always completes.
             cancellationToken.ThrowIfCancellationRequested();
             if (_layout is CopyLayout copy)
             {
-                copy.Apply(staging, manifest, Live);
-                FileSystem.DeleteTree(staging);
+                using (var staged = volume.Staging.Open(stagingName))
+                {
+                    copy.Apply(volume.Root, volume.State, staged, manifest, Live);
+                }
+
+                volume.Staging.Delete(stagingName);
                 if (Live is { } replaced && replaced.Tree != treeId)
                 {
-                    FileSystem.DeleteFile(_paths.ManifestOf(replaced.Tree));
+                    volume.Manifests.Delete(replaced.Tree + ".json");
                 }
 
                 Live = manifest;
@@ -193,11 +197,15 @@ internal sealed partial class TreePublisher
                 return manifest;
             }
 
-            Libc.Rename(staging, treePath);
-            moved = true;
-            Libc.FsyncDirectory(Path.GetDirectoryName(treePath)!);
+            using (var trees = volume.Root.OpenPath(_layout.TreesFolder))
+            {
+                volume.Staging.MoveTo(stagingName, trees, treeId);
+                moved = true;
+                trees.Fsync();
+            }
+
             var previous = Live;
-            _layout.Swap(treeId, manifest, previous);
+            _layout.Swap(volume.Root, volume.Staging, treeId, manifest, previous);
             Live = manifest;
             Previous = previous;
             if (previous is not null)
@@ -209,7 +217,7 @@ internal sealed partial class TreePublisher
         }
         catch
         {
-            Abandon(staging, moved ? treePath : null, manifestPath);
+            Abandon(volume, stagingName, treeId, moved);
             throw;
         }
     }
@@ -225,7 +233,11 @@ internal sealed partial class TreePublisher
             return null;
         }
 
-        _layout.Swap(previous.Tree, previous, failed);
+        using (var volume = OpenVolume())
+        {
+            _layout.Swap(volume.Root, volume.Staging, previous.Tree, previous, failed);
+        }
+
         Live = previous;
         Previous = null;
         _retiredAt[failed.Tree] = _time.GetUtcNow();
@@ -252,19 +264,40 @@ internal sealed partial class TreePublisher
             .ThenByDescending(id => id, StringComparer.Ordinal)
             .Skip(_settings.Target.Keep)
             .Where(id => now - _retiredAt[id] >= _settings.Target.Grace && id != needed);
-        foreach (var id in expired.ToList())
+        var doomed = expired.ToList();
+        if (doomed.Count == 0)
         {
-            try
+            return;
+        }
+
+        try
+        {
+            using var volume = OpenVolume();
+            using var trees = volume.Root.OpenPath(_layout.TreesFolder);
+            foreach (var id in doomed)
             {
-                FileSystem.DeleteFile(_paths.ManifestOf(id));
-                FileSystem.DeleteTree(_layout.TreePath(id));
-                _retiredAt.Remove(id);
-                LogTreeRemoved(_logger, _settings.Name, id);
+                try
+                {
+                    // Only trees ConfigSync recorded a manifest for; the tree goes first, so a crash
+                    // in between leaves a manifest that names what is left, to be collected next time.
+                    if (volume.Manifests.TypeOf(id + ".json") == Libc.TypeFile)
+                    {
+                        trees.Delete(id);
+                        volume.Manifests.Delete(id + ".json");
+                        LogTreeRemoved(_logger, _settings.Name, id);
+                    }
+
+                    _retiredAt.Remove(id);
+                }
+                catch (IOException e)
+                {
+                    LogTreeRemoveFailed(_logger, _settings.Name, id, e.Message);
+                }
             }
-            catch (IOException e)
-            {
-                LogTreeRemoveFailed(_logger, _settings.Name, id, e.Message);
-            }
+        }
+        catch (Exception e) when (e is IOException or PublishException)
+        {
+            LogTreeRemoveFailed(_logger, _settings.Name, string.Join(", ", doomed), e.Message);
         }
     }
 
@@ -318,6 +351,9 @@ internal sealed partial class TreePublisher
         return seen == expected.Count ? null : $"{expected.Count - seen} files of the manifest are missing";
     }
 
+    private string? ReservedName(string topLevelName) =>
+        _settings.Target.ManifestInTree && topLevelName == InTreeManifest ? "target.manifestInTree writes there" : _layout.ReservedName(topLevelName);
+
     private bool IsLive(IReadOnlyList<SourceEntry> plan)
     {
         if (Live is null || Live.Source != _sourceKey || Live.Files.Count != plan.Count)
@@ -339,24 +375,80 @@ internal sealed partial class TreePublisher
         return true;
     }
 
-    private void Abandon(string staging, string? treePath, string manifestPath)
+    private void Abandon(Volume volume, string stagingName, string treeId, bool moved)
     {
         try
         {
-            FileSystem.DeleteTree(staging);
-            if (treePath is not null && _layout.LiveTreeId() != Path.GetFileName(treePath))
+            volume.Staging.Delete(stagingName);
+            if (moved && _layout.LiveTreeId() != treeId)
             {
-                FileSystem.DeleteTree(treePath);
-                FileSystem.DeleteFile(manifestPath);
+                using var trees = volume.Root.OpenPath(_layout.TreesFolder);
+                trees.Delete(treeId);
+                volume.Manifests.Delete(treeId + ".json");
             }
-            else if (treePath is null)
+            else if (!moved)
             {
-                FileSystem.DeleteFile(manifestPath);
+                volume.Manifests.Delete(treeId + ".json");
             }
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or PublishException)
         {
             LogAbandonFailed(_logger, _settings.Name, e.Message);
+        }
+    }
+
+    /// <summary>Opens the root and ConfigSync's folders in it, creating what is missing; a link or a file in their place is refused by name.</summary>
+    private Volume OpenVolume()
+    {
+        Directory.CreateDirectory(_paths.Root);
+        var root = VolumeFolder.OpenRoot(_paths.Root);
+        VolumeFolder? state = null, manifests = null;
+        try
+        {
+            state = root.Open(".configsync", create: true);
+            state.Open("trees", create: true).Dispose();
+
+            manifests = state.Open("manifests", create: true);
+            var staging = state.Open("staging", create: true);
+            return new Volume(root, state, manifests, staging);
+        }
+        catch
+        {
+            manifests?.Dispose();
+            state?.Dispose();
+            root.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Gives every folder of a staged tree the folder mode, through descriptors (a link in the tree is never followed).</summary>
+    private static void SealFolders(VolumeFolder folder, UnixFileMode dirMode)
+    {
+        const byte FolderType = 4; // DT_DIR
+        foreach (var (name, type) in folder.Entries())
+        {
+            if (type == FolderType || (type == 0 && folder.TypeOf(name) == Libc.TypeFolder))
+            {
+                using var child = folder.Open(name);
+                SealFolders(child, dirMode);
+            }
+        }
+
+        if (Libc.FileChmod(folder.Handle, (uint)dirMode) != 0)
+        {
+            throw Libc.LastError($"chmod '{folder.Path}'");
+        }
+    }
+
+    /// <summary>The root and ConfigSync's folders in it, open for one operation.</summary>
+    private sealed record Volume(VolumeFolder Root, VolumeFolder State, VolumeFolder Manifests, VolumeFolder Staging) : IDisposable
+    {
+        public void Dispose()
+        {
+            Staging.Dispose();
+            Manifests.Dispose();
+            State.Dispose();
+            Root.Dispose();
         }
     }
 
@@ -365,6 +457,12 @@ internal sealed partial class TreePublisher
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Sync}: the live tree at {Path} does not verify ({Problem}); it stays in place until a sync replaces it, and the sync is not ready until then")]
     private static partial void LogLiveTreeUnverified(ILogger logger, string sync, string path, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Sync}: {Path} looks like a tree but has no manifest, so ConfigSync did not make it; it is left alone")]
+    private static partial void LogUnknownTreeLeft(ILogger logger, string sync, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: removed {Path}, where an earlier version kept source caches and credentials on the shared volume (they live in stateDir now)")]
+    private static partial void LogOldCacheRemoved(ILogger logger, string sync, string path);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Sync}: removed old tree {Tree}")]
     private static partial void LogTreeRemoved(ILogger logger, string sync, string tree);

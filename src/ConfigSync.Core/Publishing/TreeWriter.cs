@@ -57,7 +57,8 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
                 && old.Link is null
                 && old.Version == entry.Version
                 && old.UnixMode == mode
-                && Libc.TryLink(Path.Combine(reusableTreePath, entry.Path), destination))
+                && Libc.TryLink(Path.Combine(reusableTreePath, entry.Path), destination)
+                && IsRegularFile(destination))
             {
                 budget.Take(old.Size, entry.Path);
                 written.Add(old);
@@ -108,30 +109,34 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
 
     private static async Task<ManifestFile> FetchAsync(SourceSnapshot snapshot, SourceEntry entry, UnixFileMode mode, string destination, ByteBudget budget, TransferProgress progress, CancellationToken cancellationToken)
     {
-        var options = new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            Share = FileShare.None,
-            BufferSize = 0,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        };
-        await using var file = new FileStream(destination, options);
-        // Straight to the file, no buffer of its own: the copy hands over chunks of up to 80 KiB.
+        // One open that creates the file with its mode (never an existing file, never through a link),
+        // the writes, one close: no FileStream locking, seeking or mode change afterwards.
+        using var file = FileCreation.CreateNew(destination, mode);
         using var hashing = new HashingWriteStream(file, entry.Path, budget, progress);
         await snapshot.WriteContentAsync(entry, hashing, cancellationToken);
-        await hashing.FlushAsync(cancellationToken);
         if (entry.Size >= 0 && hashing.BytesWritten != entry.Size)
         {
             throw new SourceException($"'{entry.Path}': the source listed {entry.Size} bytes but sent {hashing.BytesWritten}; it changed during the sync and will be retried");
         }
 
         // Made durable together with the whole tree by one syncfs(2) before the tree is moved into place.
-        File.SetUnixFileMode(file.SafeFileHandle, mode);
         if (hashing.BytesWritten >= EarlyWritebackBytes)
         {
-            Libc.StartWriteback(file.SafeFileHandle);
+            Libc.StartWriteback(file);
         }
+
         return new ManifestFile(entry.Path, hashing.BytesWritten, hashing.Sha256(), ManifestFile.FormatMode(mode), entry.Version);
+    }
+
+    // A file of the live tree replaced by a link (a tampered volume) must not be carried into the new tree.
+    private static bool IsRegularFile(string path)
+    {
+        if ((File.GetAttributes(path) & FileAttributes.ReparsePoint) == 0)
+        {
+            return true;
+        }
+
+        File.Delete(path);
+        return false;
     }
 }

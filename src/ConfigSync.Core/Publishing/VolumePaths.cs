@@ -10,7 +10,6 @@ internal sealed class VolumePaths
         Trees = Path.Combine(State, "trees");
         Manifests = Path.Combine(State, "manifests");
         Staging = Path.Combine(State, "staging");
-        Cache = Path.Combine(State, "cache", syncName);
     }
 
     public string Root { get; }
@@ -22,8 +21,6 @@ internal sealed class VolumePaths
     public string Manifests { get; }
 
     public string Staging { get; }
-
-    public string Cache { get; }
 
     public string ManifestOf(string treeId) => Path.Combine(Manifests, treeId + ".json");
 }

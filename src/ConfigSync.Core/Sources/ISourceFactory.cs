@@ -20,7 +20,7 @@ public interface ISourceFactory
 
 /// <summary>What a source gets from the daemon.</summary>
 /// <param name="SyncName">The sync's name.</param>
-/// <param name="CacheDirectory">A folder on the target volume the source may keep state in.</param>
+/// <param name="CacheDirectory">The sync's private state folder (mode 0700, off the shared volume): credentials and caches go there.</param>
 /// <param name="LoggerFactory">For the source's logs.</param>
 /// <param name="TimeProvider">The clock.</param>
 public sealed record SourceContext(string SyncName, string CacheDirectory, ILoggerFactory LoggerFactory, TimeProvider TimeProvider)

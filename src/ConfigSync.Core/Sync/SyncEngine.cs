@@ -26,9 +26,8 @@ public sealed class SyncEngine : IAsyncDisposable
         foreach (var sync in settings.Syncs)
         {
             var logger = loggerFactory.CreateLogger("ConfigSync.Sync");
-            var paths = new VolumePaths(sync.Target.Root, sync.Name);
             var name = sync.Name;
-            var context = new SourceContext(name, paths.Cache, loggerFactory, time) { RequestSync = () => RequestSync(name) };
+            var context = new SourceContext(name, settings.StateDirOf(sync), loggerFactory, time) { RequestSync = () => RequestSync(name) };
             var source = sync.Source.Factory.Create(sync.Source.Options, context);
             var publisher = new TreePublisher(sync, source.Describe, time, loggerFactory.CreateLogger("ConfigSync.Publishing"));
             _runners[name] = new SyncRunner(sync, source, publisher, metrics, time, logger);
@@ -53,8 +52,15 @@ public sealed class SyncEngine : IAsyncDisposable
     internal IReadOnlyCollection<SyncRunner> Runners => _runners.Values;
 
     /// <summary>Prepares every volume (crash leftovers, verified live trees) and, unless <paramref name="signals"/> is false, signalling.</summary>
+    /// <exception cref="IOException">The private state folder cannot be made (named).</exception>
+    /// <exception cref="Publishing.PublishException">A folder of ConfigSync's on a volume is a link or a file (named).</exception>
     public void Initialize(bool signals = true)
     {
+        foreach (var sync in Settings.Syncs)
+        {
+            PrivateFolder.Create(Settings.StateDir, Settings.StateDirOf(sync));
+        }
+
         foreach (var runner in _runners.Values)
         {
             runner.Initialize(signals ? _http : null);

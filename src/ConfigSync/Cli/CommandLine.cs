@@ -185,7 +185,7 @@ internal static class CommandLine
             await Console.Error.WriteLineAsync("configsync: stopped before the sync finished");
             return ExitCodes.SyncFailed;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Publishing.PublishException)
         {
             await Console.Error.WriteLineAsync($"configsync: {Diagnostics.Errors.Describe(e)}");
             return ExitCodes.SyncFailed;

@@ -96,7 +96,7 @@ internal static partial class DaemonHost
         {
             engine.Initialize();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Publishing.PublishException)
         {
             LogStartFailed(logger, Errors.Describe(e));
             return ExitCodes.SyncFailed;

@@ -215,23 +215,27 @@ public sealed class TreePublisherTests : IDisposable
     }
 
     [Fact]
-    public async Task Recover_VerifiedLiveTree_IsKept_AndLeftoversRemoved()
+    public async Task Recover_VerifiedLiveTree_IsKept_StagingEmptied_AndWhatItDidNotRecordIsLeftAlone()
     {
         var first = Create();
         first.Recover();
         var live = await first.PublishAsync(ListedSnapshot.Of("r1", ("a", "1")), null);
         Directory.CreateDirectory(Path.Combine(Root, ".configsync", "staging", "interrupted", "sub"));
         File.WriteAllText(Path.Combine(Root, ".configsync", "staging", "interrupted", "sub", "half"), "x");
-        File.CreateSymbolicLink(Path.Combine(Root, FileSystem.TempLinkPrefix("current") + "dead"), ".configsync/trees/nowhere");
+        File.CreateSymbolicLink(Path.Combine(Root, ".current.configsync-tmp-dead"), ".configsync/trees/nowhere");
         Directory.CreateDirectory(Path.Combine(Root, ".configsync", "trees", "abc-99"));
+        File.WriteAllText(Path.Combine(Root, ".configsync", "manifests", "gone-7.json"), "{}");
 
         var restarted = Create();
         var recovered = restarted.Recover();
 
         Assert.Equal(live!.Revision, recovered!.Revision);
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(Root, ".configsync", "staging")));
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Root, ".current.configsync-tmp-*"));
-        Assert.False(Directory.Exists(Path.Combine(Root, ".configsync", "trees", "abc-99")));
+        Assert.False(File.Exists(Path.Combine(Root, ".configsync", "manifests", "gone-7.json")));
+
+        // Neither has a record of ConfigSync's (a manifest, the staging folder): it never deletes by name pattern.
+        Assert.NotNull(new FileInfo(Path.Combine(Root, ".current.configsync-tmp-dead")).LinkTarget);
+        Assert.True(Directory.Exists(Path.Combine(Root, ".configsync", "trees", "abc-99")));
         Assert.Equal("1", File.ReadAllText(Path.Combine(Root, "current", "a")));
     }
 
