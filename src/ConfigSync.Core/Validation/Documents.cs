@@ -7,11 +7,17 @@ using YamlDotNet.RepresentationModel;
 
 namespace ConfigSync.Validation;
 
-/// <summary>Parses JSON and YAML files into JSON nodes, describing a failure by line and column.</summary>
+/// <summary>
+/// Parses JSON and YAML files into JSON nodes, describing a failure by line and column. Both are held
+/// to <see cref="DocumentLimits"/>: nesting deeper than <see cref="DocumentLimits.MaxDepth"/> levels is
+/// refused, and so is YAML whose aliases expand to more than <see cref="DocumentLimits.MaxTreeNodes"/>
+/// nodes (a "billion laughs" document), found by <see cref="YamlBounds"/> before anything is built.
+/// </summary>
 internal static partial class Documents
 {
-    // Alias expansion is bounded so a "billion laughs" document cannot exhaust memory.
-    private const int MaxNodes = 1_000_000;
+    private const long MaxNodes = DocumentLimits.MaxTreeNodes;
+
+    private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = DocumentLimits.MaxDepth };
 
     /// <summary>Whether a path is a YAML file by its extension.</summary>
     public static bool IsYaml(string path) =>
@@ -24,7 +30,7 @@ internal static partial class Documents
         try
         {
             using var stream = File.OpenRead(path);
-            document = JsonNode.Parse(stream);
+            document = JsonNode.Parse(stream, documentOptions: JsonOptions);
             return null;
         }
         catch (JsonException e)
@@ -32,9 +38,14 @@ internal static partial class Documents
             var message = e.Message;
             var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
             message = cut > 0 ? message[..cut] : message;
-            return e.LineNumber is { } line
-                ? string.Create(CultureInfo.InvariantCulture, $"not valid JSON at line {line + 1}, column {(e.BytePositionInLine ?? 0) + 1}: {message}")
-                : $"not valid JSON: {message}";
+            var at = string.Create(CultureInfo.InvariantCulture, $"line {e.LineNumber + 1}, column {(e.BytePositionInLine ?? 0) + 1}");
+            if (message.Contains("maximum configured depth", StringComparison.Ordinal))
+            {
+                // The reader's own words name the limit but not what it means for the file.
+                return e.LineNumber is null ? $"nested deeper than {DocumentLimits.MaxDepth} levels" : $"nested deeper than {DocumentLimits.MaxDepth} levels at {at}";
+            }
+
+            return e.LineNumber is null ? $"not valid JSON: {message}" : $"not valid JSON at {at}: {message}";
         }
     }
 
@@ -48,11 +59,21 @@ internal static partial class Documents
         var stream = new YamlStream();
         try
         {
+            // YamlStream.Load and ToJson recurse once per level: the bounds are checked first, without recursion.
+            using (var bounds = new StreamReader(path))
+            {
+                YamlBounds.Check(bounds, MaxNodes);
+            }
+
             using var reader = new StreamReader(path);
             stream.Load(reader);
             var budget = MaxNodes;
             documents = [.. stream.Documents.Select(d => ToJson(d.RootNode, ref budget))];
             return null;
+        }
+        catch (YamlLimitException e)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{e.Message} at line {e.Start.Line}, column {e.Start.Column}");
         }
         catch (YamlException e)
         {
@@ -65,12 +86,13 @@ internal static partial class Documents
         }
         catch (InvalidOperationException e)
         {
-            // YamlDotNet's scanner throws this, without a position, on some malformed flow collections.
+            // YamlBounds turns the scanner's position-less InvalidOperationException into a syntax error
+            // first; this stays for any other path to it.
             return $"not valid YAML: {e.Message}";
         }
     }
 
-    private static JsonNode? ToJson(YamlNode node, ref int budget)
+    private static JsonNode? ToJson(YamlNode node, ref long budget)
     {
         if (--budget < 0)
         {

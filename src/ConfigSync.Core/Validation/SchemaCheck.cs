@@ -17,6 +17,14 @@ internal sealed class SchemaCheck
         var path = Path.IsPathRooted(schema) ? schema : Path.Combine(tree, schema);
         try
         {
+            // Parsed first with the shared depth limit (DocumentLimits.MaxDepth), which also gives a
+            // syntax error its line and column; the schema library then reads text known to be bounded.
+            if (Documents.ParseJson(path, out _) is { } problem)
+            {
+                problems.Add($"schema {schema}: {problem}");
+                return null;
+            }
+
             return new SchemaCheck(JsonSchema.FromText(File.ReadAllText(path)));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -1,4 +1,6 @@
+using System.Globalization;
 using ConfigSync.Configuration;
+using ConfigSync.Validation;
 using Microsoft.Extensions.Configuration;
 
 namespace ConfigSync.Hosting;
@@ -6,6 +8,8 @@ namespace ConfigSync.Hosting;
 /// <summary>
 /// Gathers configuration in order of precedence: the YAML/JSON file, then <c>CONFIGSYNC_*</c>
 /// environment variables (<c>CONFIGSYNC_SYNCS__0__SOURCE__URL</c>), then command-line flags.
+/// The file is held to <see cref="DocumentLimits"/> before a parser that recurses sees it: at most
+/// 1 MiB, nesting at most 64 levels, YAML aliases expanding to at most 100,000 nodes.
 /// </summary>
 internal sealed class ConfigurationInput
 {
@@ -28,6 +32,12 @@ internal sealed class ConfigurationInput
             }
 
             baseDirectory = Path.GetDirectoryName(path)!;
+            if (CheckBounds(path) is { } problem)
+            {
+                errors = [$"{ConfigFile}: {problem}"];
+                return null;
+            }
+
             if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
             {
                 builder.AddJsonFile(path, optional: false, reloadOnChange: false);
@@ -52,6 +62,36 @@ internal sealed class ConfigurationInput
         }
 
         return SettingsLoader.Load(configuration, SourceCatalog.All, baseDirectory, out errors);
+    }
+
+    /// <summary>The config file's size, depth and alias expansion; returns the problem, or null.</summary>
+    private static string? CheckBounds(string path)
+    {
+        try
+        {
+            var size = new FileInfo(path).Length;
+            if (size > DocumentLimits.MaxConfigBytes)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"is {size} bytes; a config file may be at most 1 MiB ({DocumentLimits.MaxConfigBytes} bytes)");
+            }
+
+            if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            {
+                return Documents.ParseJson(path, out _) is { } problem ? $"cannot be parsed: {problem}" : null;
+            }
+
+            using var reader = new StreamReader(path);
+            YamlBounds.Check(reader, DocumentLimits.MaxConfigNodes);
+            return null;
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            return $"cannot be parsed: {ParseError(e)}";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"cannot be read: {e.Message}";
+        }
     }
 
     /// <summary>The parser's own words, with the line and column when it gave them.</summary>
