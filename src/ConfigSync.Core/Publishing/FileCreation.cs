@@ -8,7 +8,7 @@ namespace ConfigSync.Publishing;
 /// mode, so the mode is set by the open itself (a separate fchmod only where the process umask
 /// would take bits away) and nothing existing, nor anything behind a link, is ever opened.
 /// </summary>
-internal static partial class FileCreation
+internal static class FileCreation
 {
     /// <summary>The process umask, read once from /proc/self/status (0777 where unknown: every mode is then set explicitly).</summary>
     internal static readonly UnixFileMode Umask = ReadUmask();
@@ -16,7 +16,7 @@ internal static partial class FileCreation
     /// <summary>Creates <paramref name="path"/> with exactly <paramref name="mode"/>.</summary>
     public static SafeFileHandle CreateNew(string path, UnixFileMode mode)
     {
-        var file = Open(path, Libc.CreateNewFile, (uint)mode);
+        var file = Libc.OpenFile(path, Libc.CreateNewFile, (uint)mode);
         if (file.IsInvalid)
         {
             var errno = Marshal.GetLastPInvokeError();
@@ -61,7 +61,4 @@ internal static partial class FileCreation
 
         return (UnixFileMode)0x1FF;
     }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial SafeFileHandle Open(string path, int flags, uint mode);
 }

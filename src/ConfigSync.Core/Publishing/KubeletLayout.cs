@@ -24,7 +24,7 @@ internal sealed class KubeletLayout(VolumePaths paths) : IPublishLayout
     public string NewTreeId(string revision, DateTimeOffset now)
     {
         var id = ".." + now.UtcDateTime.ToString("yyyy_MM_dd_HH_mm_ss.fffffff", CultureInfo.InvariantCulture);
-        while (Directory.Exists(TreePath(id)))
+        while (Path.Exists(TreePath(id)) || FileSystem.ReadLink(TreePath(id)) is not null)
         {
             now = now.AddTicks(1);
             id = ".." + now.UtcDateTime.ToString("yyyy_MM_dd_HH_mm_ss.fffffff", CultureInfo.InvariantCulture);

@@ -81,14 +81,25 @@ internal static partial class Libc
         return (device, inode);
     }
 
-    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial FolderHandle OpenAt(SafeHandle folder, string name, int flags, uint mode);
+    /// <summary>openat(2) of a folder; an invalid handle on failure (errno in the last P/Invoke error).</summary>
+    public static FolderHandle OpenAt(SafeHandle folder, string name, int flags, uint mode) => new(OpenAtNative(folder, name, flags, mode));
 
+    /// <summary>openat(2) of a file; an invalid handle on failure (errno in the last P/Invoke error).</summary>
+    public static Microsoft.Win32.SafeHandles.SafeFileHandle OpenFileAt(SafeHandle folder, string name, int flags, uint mode) =>
+        new(OpenAtNative(folder, name, flags, mode), ownsHandle: true);
+
+    /// <summary>open(2) of a folder; an invalid handle on failure (errno in the last P/Invoke error).</summary>
+    public static FolderHandle OpenPath(string path, int flags, uint mode) => new(OpenNative(path, flags, mode));
+
+    /// <summary>open(2) of a file; an invalid handle on failure (errno in the last P/Invoke error).</summary>
+    public static Microsoft.Win32.SafeHandles.SafeFileHandle OpenFile(string path, int flags, uint mode) => new(OpenNative(path, flags, mode), ownsHandle: true);
+
+    // Returned as int and wrapped by hand: a SafeHandle return would read -1 as a 64-bit 0xFFFFFFFF, a "valid" descriptor.
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial Microsoft.Win32.SafeHandles.SafeFileHandle OpenFileAt(SafeHandle folder, string name, int flags, uint mode);
+    private static partial int OpenAtNative(SafeHandle folder, string name, int flags, uint mode);
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial FolderHandle OpenPath(string path, int flags, uint mode);
+    private static partial int OpenNative(string path, int flags, uint mode);
 
     [LibraryImport("libc", EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int MakeFolderAt(SafeHandle folder, string name, uint mode);
@@ -135,10 +146,8 @@ internal static partial class Libc
     /// <summary>An open file descriptor, closed on dispose.</summary>
     public sealed class FolderHandle : SafeHandle
     {
-        public FolderHandle()
-            : base(-1, ownsHandle: true)
-        {
-        }
+        public FolderHandle(int fd)
+            : base(-1, ownsHandle: true) => SetHandle(fd);
 
         /// <inheritdoc />
         public override bool IsInvalid => handle < 0;

@@ -208,7 +208,7 @@ internal sealed class VolumeFolder : IDisposable
     public byte[]? ReadFile(string name, int maxBytes)
     {
         using var file = Libc.OpenFileAt(Handle, name, Libc.OpenReadNoFollow, 0);
-        if (file.IsInvalid)
+        if (file.IsInvalid || TypeOf(name) != Libc.TypeFile)
         {
             return null;
         }
