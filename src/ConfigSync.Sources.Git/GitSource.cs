@@ -9,7 +9,7 @@ namespace ConfigSync.Sources.Git;
 /// <summary>
 /// Publishes a commit's tree. Each poll is one fetch over one connection, as <c>git fetch</c>: the
 /// server lists its refs, and an unchanged ref transfers nothing more. A changed one is fetched into
-/// a bare object cache under the volume's <c>.configsync/cache/&lt;sync&gt;</c>, and its tree (or the configured subtree) is
+/// a bare object cache in the sync's private state folder (<c>stateDir</c>, off the shared volume), and its tree (or the configured subtree) is
 /// written straight from the object database, no worktree. Entries are versioned by blob id, so
 /// unchanged files are reused from the live tree.
 /// </summary>

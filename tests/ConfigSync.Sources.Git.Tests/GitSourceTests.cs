@@ -272,7 +272,7 @@ public sealed class GitSourceTests : IDisposable
         var manifest = await git.SyncAsync();
 
         Assert.Equal(5, manifest!.Files.Count);
-        var cache = Path.Combine(Root, ".configsync", "cache");
+        var cache = git.Cache;
         var packs = Directory.GetFiles(cache, "*.pack", SearchOption.AllDirectories);
         Assert.True(packs.Sum(p => new FileInfo(p).Length) > LibGit2Settings.PackMappedLimit, "the test's pack is not larger than the limit");
         // The limit bounds the windows onto pack files; libgit2 maps each pack's .idx whole, outside it.

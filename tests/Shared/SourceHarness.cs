@@ -26,8 +26,8 @@ public sealed class SourceHarness : IAsyncDisposable
 
     public string Live => Path.Combine(Root, "current");
 
-    /// <summary>The folder the source keeps its state in (the sync is named "test").</summary>
-    public string Cache => Path.Combine(Root, ".configsync", "cache", SyncName);
+    /// <summary>The folder the source keeps its state in (the sync is named "test"): a private folder beside the root, as stateDir is.</summary>
+    public string Cache => CacheOf(Root);
 
     internal TreePublisher Publisher { get; }
 
@@ -50,8 +50,8 @@ public sealed class SourceHarness : IAsyncDisposable
             Source = new SourceDefinition(factory.Type, factory, options),
             Target = new TargetSettings { Root = root },
         };
-        var cache = Path.Combine(root, ".configsync", "cache", SyncName);
-        Directory.CreateDirectory(cache);
+        var cache = CacheOf(root);
+        Directory.CreateDirectory(cache, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var created = factory.Create(options, new SourceContext(SyncName, cache, loggerFactory, TimeProvider.System));
         var publisher = new TreePublisher(settings, created.Describe, TimeProvider.System, NullLogger.Instance);
         publisher.Recover();
@@ -59,6 +59,8 @@ public sealed class SourceHarness : IAsyncDisposable
         harness._logs = logs;
         return harness;
     }
+
+    private static string CacheOf(string root) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(root).TrimEnd('/'))!, Path.GetFileName(Path.GetFullPath(root).TrimEnd('/')) + ".state", SyncName);
 
     private List<string> _logs = [];
 

@@ -67,6 +67,9 @@ public sealed partial class Daemon : IAsyncDisposable
 
         // What .NET container images set: the daemon must still bind only its own http.listen.
         start.Environment["ASPNETCORE_HTTP_PORTS"] = "8080";
+
+        // The default stateDir ($XDG_STATE_HOME/configsync), kept out of the home folder of whoever runs the tests.
+        start.Environment["XDG_STATE_HOME"] = Path.Combine(Path.GetTempPath(), "configsync-test-state");
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
