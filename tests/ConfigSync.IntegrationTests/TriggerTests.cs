@@ -38,16 +38,23 @@ public sealed class TriggerTests : IDisposable
         using var missing = await remote.PostAsync("/sync/app", null);
         using var wrong = await remote.SendAsync(Post("Bearer not-the-token"));
         using var right = await remote.SendAsync(Post("Bearer trigger-bearer-value"));
+        using var unknownName = await remote.PostAsync("/sync/no-such-sync", null);
+        using var unknownWithToken = await remote.SendAsync(Post("Bearer trigger-bearer-value", "/sync/no-such-sync"));
 
+        // Without the token a remote caller cannot tell a name that exists from one that does not.
+        Assert.Equal(HttpStatusCode.Unauthorized, unknownName.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknownWithToken.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, right.StatusCode);
-        Assert.Contains("configsync_trigger_total{sync=\"app\",result=\"unauthorized\"} 2", await local.GetStringAsync("/metrics"), StringComparison.Ordinal);
+        var metrics = await local.GetStringAsync("/metrics");
+        Assert.Contains("configsync_trigger_total{sync=\"app\",result=\"unauthorized\"} 2", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain("no-such-sync", metrics, StringComparison.Ordinal);
     }
 
-    private static HttpRequestMessage Post(string authorization)
+    private static HttpRequestMessage Post(string authorization, string path = "/sync/app")
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/sync/app");
+        var request = new HttpRequestMessage(HttpMethod.Post, path);
         request.Headers.TryAddWithoutValidation("Authorization", authorization);
         return request;
     }

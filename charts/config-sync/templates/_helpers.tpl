@@ -107,6 +107,8 @@ volumeMounts:
     readOnly: true
   - name: config-sync-tmp
     mountPath: /tmp
+  - name: config-sync-state
+    mountPath: /var/lib/configsync
   {{- range $i, $secret := .Values.secrets }}
   - name: config-sync-secret-{{ $i }}
     mountPath: {{ $secret.mountPath }}
@@ -134,7 +136,8 @@ sidecar mode, in initContainers for native and init modes. */}}
 - {{ include "config-sync.container" . | nindent 2 | trim }}
 {{- end -}}
 
-{{/* List items for a pod's volumes: the shared volume, the configuration, /tmp, the Secrets. */}}
+{{/* List items for a pod's volumes: the shared volume, the configuration, /tmp, the private state (stateDir: credentials and
+source caches, never on the shared volume the app reads), the Secrets. */}}
 {{- define "config-sync.volumes" -}}
 - name: {{ .Values.volume.name }}
   emptyDir:
@@ -150,6 +153,8 @@ sidecar mode, in initContainers for native and init modes. */}}
 - name: config-sync-tmp
   emptyDir:
     sizeLimit: 16Mi
+- name: config-sync-state
+  emptyDir: {}
 {{- range $i, $secret := .Values.secrets }}
 - name: config-sync-secret-{{ $i }}
   secret:

@@ -25,7 +25,7 @@ internal static class FileCreation
             throw errno switch
             {
                 28 => new IOException($"No space left on device : '{path}'", errno),
-                36 => new PublishException($"'{path}': the name is too long for the target's file system"),
+                36 => new PublishException($"'{(path.Length <= 160 ? path : path[..60] + "..." + path[^80..])}': a name is too long for the target's file system"),
                 _ => new IOException($"create '{path}': {reason}", errno),
             };
         }

@@ -32,7 +32,15 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
         Directory.CreateDirectory(staging);
         foreach (var folder in entries.Select(e => Path.GetDirectoryName(e.Path)).Where(f => !string.IsNullOrEmpty(f)).Distinct(StringComparer.Ordinal))
         {
-            Directory.CreateDirectory(Path.Combine(staging, folder!));
+            try
+            {
+                Directory.CreateDirectory(Path.Combine(staging, folder!));
+            }
+            catch (PathTooLongException)
+            {
+                // Within the path rules (255 bytes a name) but over this file system's own limit: a short message, not the 8 KB path.
+                throw new PublishException($"'{PathRules.Shown(folder!.Length <= 120 ? folder : folder[..60] + "..." + folder[^40..])}': a name is too long for the target's file system");
+            }
         }
 
         var previous = reusable?.Files.ToDictionary(f => f.Path, StringComparer.Ordinal) ?? [];

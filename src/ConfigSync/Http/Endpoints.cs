@@ -44,22 +44,29 @@ internal static class Endpoints
 
         app.MapPost("/sync/{name}", (string name, HttpContext context) =>
         {
-            if (!engine.Contains(name))
+            // Authorization first: a caller without the right to trigger learns nothing of which names exist
+            // (and an unknown name never becomes a metric label).
+            var verdict = authorization.Check(context.Connection.RemoteIpAddress, context.Request.Headers.Authorization);
+            var known = engine.Contains(name);
+            if (known)
             {
-                return NotFound(name);
+                engine.Metrics.TriggerTotal.WithLabels(name, verdict switch
+                {
+                    StatusCodes.Status202Accepted => "accepted",
+                    StatusCodes.Status401Unauthorized => "unauthorized",
+                    _ => "forbidden",
+                }).Inc();
             }
 
-            var verdict = authorization.Check(context.Connection.RemoteIpAddress, context.Request.Headers.Authorization);
-            engine.Metrics.TriggerTotal.WithLabels(name, verdict switch
-            {
-                StatusCodes.Status202Accepted => "accepted",
-                StatusCodes.Status401Unauthorized => "unauthorized",
-                _ => "forbidden",
-            }).Inc();
             if (verdict != StatusCodes.Status202Accepted)
             {
                 var error = verdict == StatusCodes.Status401Unauthorized ? "a valid bearer token is required" : "triggers from other hosts need http.triggerTokenFile";
                 return Results.Json(new ErrorBody(error), StatusJsonContext.Default.ErrorBody, statusCode: verdict);
+            }
+
+            if (!known)
+            {
+                return NotFound(name);
             }
 
             engine.RequestSync(name);
