@@ -93,7 +93,7 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options) : IConfigS
                 var connectionString = _options.SecretFile is { } file
                     ? ReadSecret(file, "auth.connectionStringFile")
                     : Environment.GetEnvironmentVariable(_options.SecretEnvironmentVariable!)?.Trim() is { Length: > 0 } value
-                        ? value
+                        ? Registered(value)
                         : throw new SourceException($"auth.connectionStringEnv: the environment variable '{_options.SecretEnvironmentVariable}' is not set");
                 if (_client is null || connectionString != _connectionString)
                 {
@@ -178,16 +178,32 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options) : IConfigS
         return options;
     }
 
+    /// <summary>Reads a secret file; the secret, and the keys and signatures in a connection string, are registered with <see cref="Redact"/>.</summary>
     private static string ReadSecret(string file, string setting)
     {
         try
         {
-            return File.ReadAllText(file).Trim();
+            return Registered(File.ReadAllText(file).Trim());
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new SourceException($"cannot read {setting} '{file}': {e.Message}");
         }
+    }
+
+    private static string Registered(string secret)
+    {
+        Redact.Register(secret);
+        foreach (var part in secret.Split(';'))
+        {
+            var equals = part.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0 && part[..equals].Trim() is "AccountKey" or "SharedAccessSignature")
+            {
+                Redact.Register(part[(equals + 1)..].Trim());
+            }
+        }
+
+        return secret;
     }
 
     private string AuthSetting => _options.Auth switch

@@ -156,6 +156,11 @@ public sealed class AzureBlobSourceFactory : SourceFactory<AzureBlobSourceOption
 
     private static Uri? Url(SettingsReader reader, string key, string text)
     {
+        if (!UrlCredentials.Check(reader, key, text, "put a SAS token in auth.sasTokenFile instead"))
+        {
+            return null;
+        }
+
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
             reader.Error(key, $"'{Redact.Url(text)}' is not an http:// or https:// URL");

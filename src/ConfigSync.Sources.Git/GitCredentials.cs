@@ -27,10 +27,12 @@ internal sealed class GitCredentials(GitAuthOptions auth, string url)
                 throw new SourceException($"authentication failed for {Redact.Url(url)}: the server refused the credentials (auth.username, {(auth.PasswordFile is not null ? "auth.passwordFile" : "auth.passwordEnv")})");
             }
 
+            var password = ReadPassword();
+            Redact.Register(password);
             return new UsernamePasswordCredentials
             {
                 Username = auth.Username ?? usernameFromUrl ?? "git",
-                Password = ReadPassword(),
+                Password = password,
             };
         };
     }

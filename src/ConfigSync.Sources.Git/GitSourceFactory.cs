@@ -12,7 +12,7 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
     protected override GitSourceOptions Read(SettingsReader reader, string baseDirectory)
     {
         var url = reader.RequiredString("url");
-        if (url.Length > 0 && GitUrl.Classify(url) is null)
+        if (url.Length > 0 && UrlCredentials.Check(reader, "url", url, "better, put the password in auth.passwordFile") && GitUrl.Classify(url) is null)
         {
             reader.Error("url", $"'{Diagnostics.Redact.Url(url)}' is not a git URL (https://, http://, ssh://, user@host:path, git://, file:// or a local path)");
         }

@@ -98,6 +98,7 @@ internal sealed class S3Source(S3SourceOptions options) : IConfigSource
         {
             var keyId = ReadSecret(_options.AccessKeyIdFile, "auth.accessKeyIdFile");
             var secret = ReadSecret(_options.SecretAccessKeyFile, "auth.secretAccessKeyFile");
+            Redact.Register(secret);
             credentials = new BasicAWSCredentials(keyId, secret);
             stamp = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(keyId + "\n" + secret)));
         }

@@ -19,7 +19,8 @@ public sealed class S3SourceFactory : SourceFactory<S3SourceOptions>
 
         var prefix = reader.String("prefix", string.Empty)!.Trim('/');
         Uri? endpoint = null;
-        if (reader.String("endpoint") is { } text && (!Uri.TryCreate(text, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
+        if (reader.String("endpoint") is { } text && UrlCredentials.Check(reader, "endpoint", text, "the endpoint takes no credentials: use auth.accessKeyIdFile and auth.secretAccessKeyFile")
+            && (!Uri.TryCreate(text, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
         {
             reader.Error("endpoint", $"'{Diagnostics.Redact.Url(text)}' is not an http:// or https:// URL");
             endpoint = null;

@@ -1,5 +1,6 @@
 using ConfigSync.Publishing;
 using ConfigSync.Sources.Git.Tests.TestSupport;
+using Microsoft.Extensions.Configuration;
 
 namespace ConfigSync.Sources.Git.Tests;
 
@@ -224,6 +225,34 @@ public sealed class GitSourceTests : IDisposable
         Assert.Contains("http://***@127.0.0.1:1/nothing.git", error.Message);
         Assert.DoesNotContain("hunter2", error.Message);
         Assert.DoesNotContain("hunter2", git.Describe);
+    }
+
+    [Fact]
+    public async Task ServerMissing_PercentEncodedPasswordWithSlash_IsNamedWithoutTheCredentials()
+    {
+        // The password is SL/S3CRET, written percent-encoded as a URL must carry it.
+        Captured.Secret("SL/S3CRET");
+        await using var git = SourceHarness.Create(Factory, Root, new Dictionary<string, string?> { ["url"] = $"http://user:{Captured.Secret("SL%2FS3CRET")}@127.0.0.1:1/nothing.git", ["connectTimeout"] = "2s" });
+
+        var error = await Assert.ThrowsAsync<SourceException>(() => git.SyncAsync());
+
+        Assert.Contains("http://***@127.0.0.1:1/nothing.git", error.Message);
+        Assert.DoesNotContain("S3CRET", error.Message);
+        Assert.DoesNotContain("S3CRET", git.Describe);
+    }
+
+    [Theory]
+    [InlineData("https://user:SL/S3CRET@127.0.0.1:1/repo.git")]
+    [InlineData("https://user:SL@S3CRET@127.0.0.1:1/repo.git")]
+    [InlineData("https://user:SL S3CRET@127.0.0.1:1/repo.git")]
+    public void Read_PasswordThatNeedsPercentEncoding_IsRefusedNamingTheSettingNotTheValue(string url)
+    {
+        var errors = new List<string>();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["url"] = url }).Build();
+
+        Factory.ReadOptions(new Configuration.SettingsReader(configuration, "syncs[0].source", errors), "/");
+
+        Assert.Equal($"syncs[0].source.url: {Configuration.UrlCredentials.NeedsEncoding}; better, put the password in auth.passwordFile", Assert.Single(errors));
     }
 
     [Fact]

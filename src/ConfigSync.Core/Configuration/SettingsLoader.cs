@@ -283,7 +283,7 @@ public static partial class SettingsLoader
     private static SignalSettings ReadSignal(SettingsReader reader)
     {
         Uri? url = null;
-        if (reader.String("url") is { } text)
+        if (reader.String("url") is { } text && UrlCredentials.Check(reader, "url", text, "better, send them in an Authorization header (signal.headers)"))
         {
             if (!Uri.TryCreate(text, UriKind.Absolute, out url) || url.Scheme is not ("http" or "https"))
             {
@@ -332,13 +332,16 @@ public static partial class SettingsLoader
     {
         var text = reader.RequiredString("url");
         Uri? url = null;
-        if (text.Length > 0 && (!Uri.TryCreate(text.Replace("{revision}", "r", StringComparison.Ordinal), UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https")))
+        if (text.Length > 0 && UrlCredentials.Check(reader, "url", text))
         {
-            reader.Error("url", $"'{Diagnostics.Redact.Url(text)}' is not an absolute http:// or https:// URL");
-        }
-        else if (text.Length > 0)
-        {
-            url = new Uri(text.Replace("{revision}", "%7Brevision%7D", StringComparison.Ordinal));
+            if (!Uri.TryCreate(text.Replace("{revision}", "r", StringComparison.Ordinal), UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
+            {
+                reader.Error("url", $"'{Diagnostics.Redact.Url(text)}' is not an absolute http:// or https:// URL");
+            }
+            else
+            {
+                url = new Uri(text.Replace("{revision}", "%7Brevision%7D", StringComparison.Ordinal));
+            }
         }
 
         var field = reader.String("field");
