@@ -254,11 +254,16 @@ public static partial class SettingsLoader
         }
 
         var layout = reader.Choice("layout", "link", "link", "kubelet", "copy");
+        var fullRoot = root.Length == 0 ? string.Empty : Path.GetFullPath(root, baseDirectory);
+        if (fullRoot.Length > 0 && File.Exists(fullRoot))
+        {
+            reader.Error("root", $"'{fullRoot}' is a file; the root must be a folder (or not exist yet)");
+        }
 
         var defaults = new TargetSettings { Root = "/" };
         return new TargetSettings
         {
-            Root = root.Length == 0 ? string.Empty : Path.GetFullPath(root, baseDirectory),
+            Root = fullRoot,
             Link = link,
             Layout = layout switch { "kubelet" => TreeLayout.Kubelet, "copy" => TreeLayout.Copy, _ => TreeLayout.Link },
             FileMode = reader.Mode("fileMode", defaults.FileMode),
@@ -364,9 +369,13 @@ public static partial class SettingsLoader
             errors.Add($"syncs: the name '{group.Key}' is used by {group.Count()} syncs; names must be unique");
         }
 
-        foreach (var group in syncs.GroupBy(s => s.Target.Root, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        // One folder, however it is written: canonically (links resolved, no trailing '/'). A root inside
+        // another sync's root is allowed (each sync owns only its link and .configsync folder).
+        foreach (var group in syncs.GroupBy(s => CanonicalPath.Of(s.Target.Root), StringComparer.Ordinal).Where(g => g.Count() > 1))
         {
-            errors.Add($"syncs: target.root '{group.Key}' is shared by syncs {string.Join(", ", group.Select(s => s.Name))}; give each sync its own root");
+            var written = group.Select(s => s.Target.Root).Distinct(StringComparer.Ordinal).ToList();
+            var spellings = written.Count == 1 && written[0] == group.Key ? string.Empty : $" (written {string.Join(", ", written.Select(w => $"'{w}'"))}: the same folder)";
+            errors.Add($"syncs: target.root '{group.Key}' is shared by syncs {string.Join(", ", group.Select(s => s.Name))}{spellings}; give each sync its own root");
         }
     }
 }

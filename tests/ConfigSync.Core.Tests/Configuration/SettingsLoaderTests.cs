@@ -1,16 +1,25 @@
 using ConfigSync.Configuration;
 using ConfigSync.Sources.Dir;
+using ConfigSync.Tests.TestSupport;
 using Microsoft.Extensions.Configuration;
 
 namespace ConfigSync.Tests.Configuration;
 
 public class SettingsLoaderTests
 {
-    private static DaemonSettings? Load(Dictionary<string, string?> values, out IReadOnlyList<string> errors)
+    private static DaemonSettings? Load(Dictionary<string, string?> values, out IReadOnlyList<string> errors) => Load(values, "/base", out errors);
+
+    private static DaemonSettings? Load(Dictionary<string, string?> values, string baseDirectory, out IReadOnlyList<string> errors)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
-        return SettingsLoader.Load(configuration, [new DirectorySourceFactory()], "/base", out errors);
+        return SettingsLoader.Load(configuration, [new DirectorySourceFactory()], baseDirectory, out errors);
     }
+
+    private static Dictionary<string, string?> TwoSyncs(string firstRoot, string secondRoot) => new()
+    {
+        ["syncs:0:name"] = "a", ["syncs:0:source:type"] = "dir", ["syncs:0:source:path"] = "x", ["syncs:0:target:root"] = firstRoot,
+        ["syncs:1:name"] = "b", ["syncs:1:source:type"] = "dir", ["syncs:1:source:path"] = "y", ["syncs:1:target:root"] = secondRoot,
+    };
 
     [Fact]
     public void Load_MinimalSync_AppliesDocumentedDefaults()
@@ -170,5 +179,61 @@ public class SettingsLoaderTests
         Load(new() { ["syncs:0:name"] = "a", ["syncs:0:source:type"] = "dir", ["syncs:0:source:path"] = "x", ["syncs:0:target:root"] = "out", ["syncs:0:interval"] = "1m", ["syncs:0:maxStaleness"] = "30s" }, out var errors);
 
         Assert.Contains(errors, e => e.StartsWith("syncs[0].maxStaleness: must be longer than the interval (1m)", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Load_RootWrittenWithDotAndTrailingSlash_IsTheSameRoot_WhetherItExistsOrNot(bool exists)
+    {
+        using var temp = new TempFolder();
+        var root = temp.Combine("out");
+        if (exists)
+        {
+            Directory.CreateDirectory(root);
+        }
+
+        var settings = Load(TwoSyncs("out", "./out/"), temp.Path, out var errors);
+
+        Assert.Null(settings);
+        var error = Assert.Single(errors);
+        Assert.EndsWith($"out' is shared by syncs a, b (written '{root}', '{root}/': the same folder); give each sync its own root", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_RootsThroughASymbolicLink_AreTheSameRoot_AlsoBelowIt()
+    {
+        using var temp = new TempFolder();
+        var real = Directory.CreateDirectory(temp.Combine("volume")).FullName;
+        File.CreateSymbolicLink(temp.Combine("alias"), "volume");
+
+        Load(TwoSyncs("volume", "alias"), temp.Path, out var same);
+        Load(TwoSyncs("volume/config/live", "alias/config/live/"), temp.Path, out var below);
+
+        Assert.EndsWith($"volume' is shared by syncs a, b (written '{real}', '{temp.Combine("alias")}': the same folder); give each sync its own root", Assert.Single(same), StringComparison.Ordinal);
+        Assert.EndsWith("volume/config/live' is shared by syncs a, b (written "
+            + $"'{temp.Combine("volume/config/live")}', '{temp.Combine("alias/config/live/")}': the same folder); give each sync its own root", Assert.Single(below), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_NestedRoots_AreAllowed_OnlyTheSameFolderIsRefused()
+    {
+        using var temp = new TempFolder();
+
+        var settings = Load(TwoSyncs("out", "out/inner"), temp.Path, out var errors);
+
+        Assert.Empty(errors);
+        Assert.Equal(2, settings!.Syncs.Count);
+    }
+
+    [Fact]
+    public void Load_RootThatIsAFile_IsRefusedNamingItAFile()
+    {
+        using var temp = new TempFolder();
+        var file = temp.Write("config.txt", "not a folder");
+
+        Load(new() { ["syncs:0:name"] = "a", ["syncs:0:source:type"] = "dir", ["syncs:0:source:path"] = "x", ["syncs:0:target:root"] = "config.txt" }, temp.Path, out var errors);
+
+        Assert.Equal($"syncs[0].target.root: '{file}' is a file; the root must be a folder (or not exist yet)", Assert.Single(errors));
     }
 }
