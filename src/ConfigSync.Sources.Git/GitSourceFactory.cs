@@ -30,13 +30,19 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
         }
 
         var auth = reader.Section("auth");
+
+        // submodules: off | recursive, or a section { mode: off | recursive, allowLocal: false }.
+        var submodules = reader.IsSection("submodules") ? reader.Section("submodules") : null;
         var options = new GitSourceOptions
         {
             Url = url,
             Ref = gitRef,
             Path = string.IsNullOrEmpty(path) ? null : path,
             Depth = reader.Int("depth", 0, min: 0),
-            Submodules = reader.Choice("submodules", "off", "off", "recursive") == "recursive",
+            Submodules = submodules is null
+                ? reader.Choice("submodules", "off", "off", "recursive") == "recursive"
+                : submodules.Choice("mode", "off", "off", "recursive") == "recursive",
+            SubmodulesAllowLocal = submodules?.Bool("allowLocal", false) ?? false,
             ConnectTimeout = reader.Duration("connectTimeout", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100)),
             ReadTimeout = reader.Duration("readTimeout", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100)),
             Verify = reader.Has("verify") ? ReadVerify(reader.Section("verify"), baseDirectory, gitRef) : null,

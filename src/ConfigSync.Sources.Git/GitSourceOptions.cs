@@ -18,6 +18,9 @@ public sealed class GitSourceOptions
     /// <summary>Whether submodules are published too. <value>The default value is false (<c>off</c>).</value></summary>
     public bool Submodules { get; init; }
 
+    /// <summary>Whether submodules may come from a local path or file:// URL (<c>submodules.allowLocal</c>). <value>The default value is false, as git since 2.38.1.</value></summary>
+    public bool SubmodulesAllowLocal { get; init; }
+
     /// <summary>Time limit to connect to the server. <value>The default value is 10 seconds.</value></summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -12,6 +12,13 @@ internal sealed class SubmoduleCache(string cacheDirectory, GitSourceOptions opt
 
     public (Repository Repository, Commit Commit) Resolve(string url, string sha, string modulePath)
     {
+        if (!options.SubmodulesAllowLocal && IsLocal(url))
+        {
+            // As git does since 2.38.1 (CVE-2022-39253: protocol.file.allow=user): a commit must not make the
+            // daemon read another repository of the machine it runs on.
+            throw new SourceException($"submodule '{modulePath}': url '{Redact.Url(url)}' is a local path or file:// URL, refused as git refuses it (CVE-2022-39253); set source.submodules.allowLocal: true if the repositories are yours");
+        }
+
         if (!_repositories.TryGetValue(url, out var repo))
         {
             var name = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(url)))[..16];
@@ -38,4 +45,10 @@ internal sealed class SubmoduleCache(string cacheDirectory, GitSourceOptions opt
             repo.Dispose();
         }
     }
+
+    /// <summary>Whether a submodule URL reads from the local machine: file://, an absolute or relative path, not host:path.</summary>
+    internal static bool IsLocal(string url) =>
+        url.StartsWith("file:", StringComparison.OrdinalIgnoreCase)
+        || url.StartsWith('/') || url.StartsWith('.') || url.StartsWith('~')
+        || (!url.Contains("://", StringComparison.Ordinal) && !url.Contains(':', StringComparison.Ordinal));
 }

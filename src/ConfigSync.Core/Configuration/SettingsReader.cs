@@ -36,6 +36,9 @@ public sealed class SettingsReader
     /// <summary>Whether the setting is present (as a value or as a section).</summary>
     public bool Has(string key) => _section.GetSection(key).Exists();
 
+    /// <summary>Whether the setting is a section (has settings of its own) rather than a single value.</summary>
+    public bool IsSection(string key) => _section.GetSection(key) is { Value: null } section && section.GetChildren().Any();
+
     /// <summary>Records a problem with a setting of this section.</summary>
     public void Error(string key, string message) => _errors.Add($"{NameOf(key)}: {message}");
 

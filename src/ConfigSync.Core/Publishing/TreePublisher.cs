@@ -156,6 +156,8 @@ internal sealed partial class TreePublisher
                 Progress.Stop();
             }
 
+            await snapshot.ConfirmAsync(cancellationToken);
+
             if (!_validator.IsEmpty)
             {
                 // Checks see the staged tree exactly as readers would; a rejection abandons it before anything moves.

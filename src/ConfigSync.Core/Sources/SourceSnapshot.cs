@@ -31,6 +31,13 @@ public abstract class SourceSnapshot : IAsyncDisposable
     /// <summary>Writes the bytes of <paramref name="entry"/> to <paramref name="destination"/>.</summary>
     public abstract Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Called once every entry was written and before anything is published: a source whose state can
+    /// move during the copy (a local folder) checks that it is still the revision it listed, and throws
+    /// <see cref="SourceException"/> when it is not, so a mix of two states is never published.
+    /// </summary>
+    public virtual Task ConfirmAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <inheritdoc />
     public virtual ValueTask DisposeAsync()
     {

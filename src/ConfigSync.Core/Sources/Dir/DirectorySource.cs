@@ -91,18 +91,47 @@ internal sealed class DirectorySource(DirectorySourceOptions options, Action req
 
     private sealed class Snapshot(string root, string revision, IReadOnlyList<SourceEntry> entries) : SourceSnapshot(revision, entries)
     {
-        public override async Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken)
+        public override Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken)
         {
+            // Opened without following a link: a file swapped for a link since the walk is not read through it.
             var path = Path.Combine(root, entry.Path);
+            using var file = Publishing.Libc.OpenFile(path, Publishing.Libc.OpenReadNoFollow, 0);
+            if (file.IsInvalid)
+            {
+                var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                throw new SourceException(errno == Publishing.Libc.NoEntry
+                    ? $"'{entry.Path}' disappeared from '{root}' during the sync; it will be retried"
+                    : $"'{entry.Path}' in '{root}' cannot be read ({(errno == Publishing.Libc.Loop ? "it became a symbolic link" : System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno))}); it will be retried");
+            }
+
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(81920);
             try
             {
-                await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
-                await file.CopyToAsync(destination, 81920, cancellationToken);
+                long offset = 0;
+                int read;
+                while ((read = RandomAccess.Read(file, buffer, offset)) > 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    destination.Write(buffer, 0, read);
+                    offset += read;
+                }
             }
-            catch (FileNotFoundException)
+            finally
             {
-                throw new SourceException($"'{entry.Path}' disappeared from '{root}' during the sync; it will be retried");
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
             }
+
+            return Task.CompletedTask;
+        }
+
+        /// <summary>Walks the folder again: a file saved, added or removed during the copy (an editor saving several files) fails this attempt, and the next one copies one state.</summary>
+        public override Task ConfirmAsync(CancellationToken cancellationToken)
+        {
+            var now = new List<SourceEntry>();
+            Walk(new DirectoryInfo(root), string.Empty, now, cancellationToken);
+            return Revisions.FromListing(now) == Revision
+                ? Task.CompletedTask
+                : throw new SourceException($"'{root}' changed while it was copied; nothing was published and the next attempt copies it again");
         }
     }
 }
