@@ -203,7 +203,15 @@ public sealed class GitSourceTests : IDisposable
         _repo.Git("-c", "protocol.file.allow=always", "submodule", "add", "-q", library.Bare, "vendor/lib");
         _repo.Commit("with submodule");
 
-        await using (var recursive = Harness(("submodules", "recursive")))
+        // The submodule's url is a local path: refused unless allowed, as git refuses it since 2.38.1.
+        await using (var refused = Harness(("submodules", "recursive")))
+        {
+            var error = await Assert.ThrowsAsync<SourceException>(() => refused.SyncAsync());
+            Assert.Contains("submodule 'vendor/lib': url '" + library.Bare + "' is a local path or file:// URL", error.Message);
+            Assert.Contains("source.submodules.allowLocal: true", error.Message);
+        }
+
+        await using (var recursive = SourceHarness.Create(Factory, _temp.Combine("volume-local"), Settings(("submodules:mode", "recursive"), ("submodules:allowLocal", "true"))))
         {
             await recursive.SyncAsync();
             Assert.Equal("shared: true", recursive.Read("vendor/lib/lib.yaml"));

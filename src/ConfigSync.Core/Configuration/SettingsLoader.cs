@@ -46,10 +46,11 @@ public static partial class SettingsLoader
             }
         }
 
+        var stateDir = root.String("stateDir") is { } state ? Path.GetFullPath(state, baseDirectory) : DaemonSettings.DefaultStateDir();
         CheckAcrossSyncs(syncs, list);
         root.ReportUnknownKeys();
         errors = list;
-        return list.Count == 0 ? new DaemonSettings(http, log, syncs) : null;
+        return list.Count == 0 ? new DaemonSettings(http, log, syncs) { StateDir = stateDir } : null;
     }
 
     private static HttpSettings ReadHttp(SettingsReader reader, string baseDirectory)
