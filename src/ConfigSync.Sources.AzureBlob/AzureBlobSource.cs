@@ -16,7 +16,7 @@ namespace ConfigSync.Sources.AzureBlob;
 /// answered 304 or 412 must never become an empty or mixed file), and the Content-MD5 the listing
 /// gave checked against the bytes written.
 /// </summary>
-internal sealed class AzureBlobSource(AzureBlobSourceOptions options) : IConfigSource
+internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEntries = int.MaxValue) : IConfigSource
 {
     private static readonly string[] CredentialErrorCodes =
         ["AuthenticationFailed", "AuthorizationFailure", "AuthorizationPermissionMismatch", "InvalidAuthenticationInfo", "NoAuthenticationInformation", "AuthorizationResourceTypeMismatch"];
@@ -61,6 +61,10 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options) : IConfigS
 
                     var etag = ETag(item.Properties.ETag);
                     entries.Add(new SourceEntry(path, item.Properties.ContentLength ?? -1, etag));
+                    if (entries.Count > maxEntries)
+                    {
+                        throw SourceException.TooManyEntries(Describe, maxEntries);
+                    }
                     if (item.Properties.ContentHash is { Length: > 0 } md5)
                     {
                         hashes[path] = md5;

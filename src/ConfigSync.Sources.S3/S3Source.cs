@@ -13,7 +13,7 @@ namespace ConfigSync.Sources.S3;
 /// each pinned to its listed ETag so an object replaced mid-sync fails the sync (and it is
 /// retried) instead of publishing a mix.
 /// </summary>
-internal sealed class S3Source(S3SourceOptions options) : IConfigSource
+internal sealed class S3Source(S3SourceOptions options, int maxEntries = int.MaxValue) : IConfigSource
 {
     private readonly S3SourceOptions _options = options;
     private AmazonS3Client? _client;
@@ -50,6 +50,10 @@ internal sealed class S3Source(S3SourceOptions options) : IConfigSource
                     }
 
                     entries.Add(new SourceEntry(path, item.Size ?? -1, ETag(item.ETag)));
+                    if (entries.Count > maxEntries)
+                    {
+                        throw SourceException.TooManyEntries(Describe, maxEntries);
+                    }
                 }
 
                 request.ContinuationToken = response.NextContinuationToken;
@@ -59,6 +63,11 @@ internal sealed class S3Source(S3SourceOptions options) : IConfigSource
         catch (AmazonServiceException e)
         {
             throw Explain(e);
+        }
+        catch (System.Xml.XmlException e)
+        {
+            // A key holding a character XML 1.0 cannot carry (a control character): the SDK cannot read the page.
+            throw new SourceException($"{Describe}: the listing cannot be read, a key holds a character XML cannot carry ({Publishing.PathRules.Shown(e.Message)}); rename the object", e);
         }
         catch (Exception e) when (e is AmazonClientException or HttpRequestException or IOException)
         {

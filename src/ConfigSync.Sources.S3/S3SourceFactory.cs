@@ -49,5 +49,5 @@ public sealed class S3SourceFactory : SourceFactory<S3SourceOptions>
     }
 
     /// <inheritdoc />
-    protected override IConfigSource Create(S3SourceOptions options, SourceContext context) => new S3Source(options);
+    protected override IConfigSource Create(S3SourceOptions options, SourceContext context) => new S3Source(options, context.MaxEntries);
 }

@@ -230,7 +230,40 @@ public sealed class S3SourceTests : IAsyncLifetime
         _s3 = await S3rver.StartAsync(_temp.Combine("s3data-2"));
     }
 
-    private SourceHarness Harness(params (string Key, string Value)[] extra)
+    [Fact]
+    public async Task Listing_PastMaxFiles_StopsListing_AndFailsByName()
+    {
+        for (var i = 0; i < 7; i++)
+        {
+            await _s3.PutAsync($"many/f{i}.yaml", "x");
+        }
+
+        await using var s3 = SourceHarness.Create(Factory, Root, Settings(("prefix", "many/"), ("pageSize", "2")), maxEntries: 3);
+
+        var error = await Assert.ThrowsAsync<SourceException>(() => s3.SyncAsync());
+
+        Assert.Contains("s3://config/many/", error.Message);
+        Assert.Contains("lists more than limits.maxFiles (3) entries", error.Message);
+        Assert.Equal(2, ((S3Source)s3.Source).ListRequests);
+    }
+
+    [Fact]
+    public async Task Listing_KeyWithAControlCharacter_IsRefusedNamingTheBucketPrefixAndTheKeyEscaped()
+    {
+        await _s3.PutAsync("ctl/good.yaml", "ok");
+        await _s3.PutAsync("ctl/bad\u0001name.yaml", "x");
+        await using var s3 = Harness(("prefix", "ctl/"));
+
+        var error = await Assert.ThrowsAsync<SourceException>(() => s3.SyncAsync());
+
+        Assert.Contains("s3://config/ctl/", error.Message);
+        Assert.Contains("hexadecimal value 0x01", error.Message);
+        Assert.DoesNotContain("\u0001", error.Message);
+    }
+
+    private SourceHarness Harness(params (string Key, string Value)[] extra) => SourceHarness.Create(Factory, Root, Settings(extra));
+
+    private Dictionary<string, string?> Settings(params (string Key, string Value)[] extra)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -244,6 +277,6 @@ public sealed class S3SourceTests : IAsyncLifetime
             settings[key] = value;
         }
 
-        return SourceHarness.Create(Factory, Root, settings);
+        return settings;
     }
 }

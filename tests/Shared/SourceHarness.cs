@@ -33,7 +33,7 @@ public sealed class SourceHarness : IAsyncDisposable
 
     public IConfigSource Source => _source;
 
-    public static SourceHarness Create(ISourceFactory factory, string root, Dictionary<string, string?> source)
+    public static SourceHarness Create(ISourceFactory factory, string root, Dictionary<string, string?> source, int maxEntries = int.MaxValue)
     {
         var errors = new List<string>();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(source).Build();
@@ -52,7 +52,7 @@ public sealed class SourceHarness : IAsyncDisposable
         };
         var cache = CacheOf(root);
         Directory.CreateDirectory(cache, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var created = factory.Create(options, new SourceContext(SyncName, cache, loggerFactory, TimeProvider.System));
+        var created = factory.Create(options, new SourceContext(SyncName, cache, loggerFactory, TimeProvider.System) { MaxEntries = maxEntries });
         var publisher = new TreePublisher(settings, created.Describe, TimeProvider.System, NullLogger.Instance);
         publisher.Recover();
         var harness = new SourceHarness(root, created, publisher);

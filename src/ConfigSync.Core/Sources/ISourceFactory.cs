@@ -27,6 +27,13 @@ public sealed record SourceContext(string SyncName, string CacheDirectory, ILogg
 {
     /// <summary>Wakes the sync loop for a poll now (coalesced); for sources that learn of changes by themselves.</summary>
     public Action RequestSync { get; init; } = static () => { };
+
+    /// <summary>
+    /// The most entries a listing may hold (the sync's <c>limits.maxFiles</c>): a source stops listing past it
+    /// and fails by name, so a hostile bucket of millions of keys costs no memory in proportion.
+    /// <value>The default value is <see cref="int.MaxValue"/>.</value>
+    /// </summary>
+    public int MaxEntries { get; init; } = int.MaxValue;
 }
 
 /// <summary>Base class binding a factory to its options type.</summary>

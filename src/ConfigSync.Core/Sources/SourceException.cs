@@ -19,4 +19,8 @@ public class SourceException : Exception
     public SourceException()
     {
     }
+
+    /// <summary>The error a source throws when its listing passes limits.maxFiles (<see cref="SourceContext.MaxEntries"/>).</summary>
+    public static SourceException TooManyEntries(string describe, int maxEntries) =>
+        new($"{describe} lists more than limits.maxFiles ({maxEntries}) entries; listing stopped, nothing is published (raise the limit or narrow the prefix or path)");
 }

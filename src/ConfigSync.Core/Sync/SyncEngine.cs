@@ -27,7 +27,7 @@ public sealed class SyncEngine : IAsyncDisposable
         {
             var logger = loggerFactory.CreateLogger("ConfigSync.Sync");
             var name = sync.Name;
-            var context = new SourceContext(name, settings.StateDirOf(sync), loggerFactory, time) { RequestSync = () => RequestSync(name) };
+            var context = new SourceContext(name, settings.StateDirOf(sync), loggerFactory, time) { RequestSync = () => RequestSync(name), MaxEntries = sync.MaxFiles };
             var source = sync.Source.Factory.Create(sync.Source.Options, context);
             var publisher = new TreePublisher(sync, source.Describe, time, loggerFactory.CreateLogger("ConfigSync.Publishing"));
             _runners[name] = new SyncRunner(sync, source, publisher, metrics, time, logger);
