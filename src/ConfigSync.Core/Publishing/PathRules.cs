@@ -149,6 +149,13 @@ public static class PathRules
                 return $"'{shown}' contains '{segment}'";
             }
 
+            if (segment.Equals(".git", StringComparison.OrdinalIgnoreCase))
+            {
+                // As git refuses such tree entries: a repository planted in the app's folder (its config and hooks
+                // run by whoever runs git there) is never published. A checkout synced as a folder excludes it.
+                return $"'{shown}' is or is inside '{segment}', which is never published (exclude it: exclude: [\".git/**\", \"**/.git/**\"])";
+            }
+
             if (Encoding.UTF8.GetByteCount(segment) > 255)
             {
                 return $"'{Truncated(shown)}' has a name longer than 255 bytes";

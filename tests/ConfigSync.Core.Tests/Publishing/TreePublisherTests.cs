@@ -75,6 +75,8 @@ public sealed class TreePublisherTests : IDisposable
     [InlineData("/etc/passwd", "is an absolute path")]
     [InlineData("a//b", "has an empty path segment")]
     [InlineData("a/./b", "contains '.'")]
+    [InlineData(".git/config", "'.git/config' is or is inside '.git', which is never published")]
+    [InlineData("vendor/lib/.GIT/hooks/post-checkout", "is or is inside '.GIT', which is never published")]
     [InlineData("nul\0byte", "'nul\\0byte' contains a NUL character")]
     [InlineData("forged\n2026-01-01 info: all good", "'forged\\x0a2026-01-01 info: all good' contains a control character")]
     [InlineData("bell\a.txt", "'bell\\x07.txt' contains a control character")]
