@@ -89,14 +89,19 @@ public sealed class DaemonTests : IDisposable
         var leftover = Path.Combine(_scenario.Root, ".configsync", "staging", "crashed");
         Directory.CreateDirectory(leftover);
         File.WriteAllText(Path.Combine(leftover, "half-written.yaml"), "v: 2, hal");
-        File.CreateSymbolicLink(Path.Combine(_scenario.Root, ".current.configsync-tmp-dead"), ".configsync/trees/gone");
+        // A crash between making the new link (in staging) and renaming it over the live one leaves it in staging.
+        File.CreateSymbolicLink(Path.Combine(_scenario.Root, ".configsync", "staging", "link-dead"), ".configsync/trees/gone");
+        File.CreateSymbolicLink(Path.Combine(_scenario.Root, ".current.configsync-tmp-lookalike"), ".configsync/trees/gone");
 
         await using var daemon = Daemon.Start(["run", "--config", config]);
         using var http = new DaemonHttp(_scenario.Port);
 
         Assert.Equal(HttpStatusCode.OK, await http.WaitUntilUpAsync(daemon, Patience));
         Assert.False(Directory.Exists(leftover));
-        Assert.False(Path.Exists(Path.Combine(_scenario.Root, ".current.configsync-tmp-dead")));
+        Assert.Null(new FileInfo(Path.Combine(_scenario.Root, ".configsync", "staging", "link-dead")).LinkTarget);
+
+        // Not made by ConfigSync (nothing recorded it): never deleted by its name's pattern.
+        Assert.NotNull(new FileInfo(Path.Combine(_scenario.Root, ".current.configsync-tmp-lookalike")).LinkTarget);
         await DaemonHttp.Eventually(async () => (await http.SyncStatusAsync("app")).GetProperty("consecutiveFailures").GetInt32() > 0, Patience, () => daemon.Output);
         Assert.Equal(HttpStatusCode.OK, await http.StatusOfAsync("/readyz"));
         Assert.Equal(tree, new FileInfo(_scenario.Live).LinkTarget);
