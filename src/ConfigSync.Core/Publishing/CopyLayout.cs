@@ -15,13 +15,18 @@ namespace ConfigSync.Publishing;
 /// where the revision needs a folder is removed (the link, never what it points to), and clean-up
 /// deletes only the paths the previous revision's manifest recorded, never whatever it finds.
 /// </remarks>
-internal sealed class CopyLayout(VolumePaths paths, string linkName, UnixFileMode dirMode) : IPublishLayout
+internal sealed partial class CopyLayout(VolumePaths paths, string linkName, UnixFileMode dirMode) : IPublishLayout
 {
     private const string MarkerName = "copy-live";
 
     public string LivePath => Path.Combine(paths.Root, linkName);
 
     public string TreesFolder => linkName;
+
+    public bool IsTreeId(string treeId) => TreeName().IsMatch(treeId);
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9]{1,12}-[0-9]+$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex TreeName();
 
     public string? ReservedName(string topLevelName) => null;
 
@@ -47,7 +52,7 @@ internal sealed class CopyLayout(VolumePaths paths, string linkName, UnixFileMod
             using var root = VolumeFolder.OpenRoot(paths.Root);
             using var state = root.TryOpen(".configsync");
             var id = state?.ReadFile(MarkerName, 256) is { } bytes ? System.Text.Encoding.UTF8.GetString(bytes).Trim() : string.Empty;
-            return id.Length > 0 && root.TypeOf(linkName) == Libc.TypeFolder ? id : null;
+            return IsTreeId(id) && root.TypeOf(linkName) == Libc.TypeFolder ? id : null;
         }
         catch (Exception e) when (e is IOException or PublishException)
         {

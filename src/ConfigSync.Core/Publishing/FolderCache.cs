@@ -42,7 +42,9 @@ internal sealed class FolderCache(VolumeFolder top, bool replaceNonFolders, Unix
 
                 if (type != Libc.TypeFolder && Libc.MakeFolderAt(parent.Handle, name, (uint)dirMode) != 0)
                 {
-                    throw Libc.LastError($"create folder '{parent.Combine(name)}'");
+                    throw System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == 36
+                        ? new PublishException($"'{PathRules.Shown(relative.Length <= 120 ? relative : relative[..60] + "..." + relative[^40..])}': a name is too long for the target's file system")
+                        : Libc.LastError($"create folder '{parent.Combine(name)}'");
                 }
             }
 

@@ -5,8 +5,8 @@ namespace ConfigSync.Publishing;
 
 /// <summary>
 /// A write-only stream that hashes and counts what passes through to a file, enforcing the byte limit
-/// as it goes. It writes with pwrite(2) at its own offset: no FileStream, so no lock, seek or buffer
-/// calls per file.
+/// as it goes. It writes with pwrite(2) at its own offset: no FileStream or RandomAccess, so no lock,
+/// seek, stat or buffer calls per file.
 /// </summary>
 internal sealed class HashingWriteStream(SafeFileHandle file, string entryPath, ByteBudget budget, TransferProgress? progress = null) : Stream
 {
@@ -36,7 +36,7 @@ internal sealed class HashingWriteStream(SafeFileHandle file, string entryPath, 
     {
         Account(buffer.Length);
         _hash.AppendData(buffer);
-        RandomAccess.Write(file, buffer, BytesWritten - buffer.Length);
+        Libc.WriteAt(file, buffer, BytesWritten - buffer.Length, $"write '{entryPath}'");
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

@@ -12,6 +12,9 @@ internal interface IPublishLayout
     /// <summary>The folder that holds the trees, relative to the root (<c>/</c> separators; empty for the root itself).</summary>
     string TreesFolder { get; }
 
+    /// <summary>Whether <paramref name="treeId"/> is a name this layout gives its trees (one path segment, its exact pattern).</summary>
+    bool IsTreeId(string treeId);
+
     /// <summary>The id of the live tree, or null when nothing (of ours) is live.</summary>
     string? LiveTreeId();
 

@@ -7,7 +7,7 @@ namespace ConfigSync.Publishing;
 /// <c>root/..data -> ..&lt;timestamp&gt;</c> swapped by rename(2), and each top-level entry as
 /// <c>root/name -> ..data/name</c>, so tools that watch <c>..data</c> work unchanged.
 /// </summary>
-internal sealed class KubeletLayout(VolumePaths paths) : IPublishLayout
+internal sealed partial class KubeletLayout(VolumePaths paths) : IPublishLayout
 {
     private const string DataLink = "..data";
 
@@ -94,6 +94,9 @@ internal sealed class KubeletLayout(VolumePaths paths) : IPublishLayout
     private static HashSet<string> TopLevelNames(Manifest manifest) =>
         manifest.Files.Select(f => f.Path.Split('/')[0]).ToHashSet(StringComparer.Ordinal);
 
-    private static bool IsTreeId(string name) =>
-        name.Length > 2 && name.StartsWith("..", StringComparison.Ordinal) && char.IsAsciiDigit(name[2]);
+    /// <summary>Exactly the names <see cref="NewTreeId"/> makes: a link target like <c>..1/../../x</c> is not one.</summary>
+    public bool IsTreeId(string name) => TreeName().IsMatch(name);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\.\.[0-9]{4}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}\.[0-9]{7}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex TreeName();
 }

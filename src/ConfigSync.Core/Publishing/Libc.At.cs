@@ -11,8 +11,11 @@ internal static partial class Libc
     /// <summary>O_RDONLY | O_CLOEXEC | O_DIRECTORY: a folder, through links (the operator's root only).</summary>
     public static int OpenFolder => CloseOnExec | FolderFlag;
 
-    /// <summary>O_RDONLY | O_CLOEXEC | O_NOFOLLOW: an existing file, never through a link.</summary>
-    public static int OpenReadNoFollow => CloseOnExec | NoFollow;
+    /// <summary>O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK: an existing file, never through a link, never blocking on a FIFO planted in its place.</summary>
+    public static int OpenReadNoFollow => CloseOnExec | NoFollow | 0x800;
+
+    /// <summary>O_CLOEXEC | O_NOFOLLOW, to add to an open's own flags.</summary>
+    public static int CloseOnExecNoFollow => CloseOnExec | NoFollow;
 
     /// <summary>O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW: a new file, never an existing one or a link.</summary>
     public static int CreateNewFile => 0x1 | 0x40 | 0x80 | CloseOnExec | NoFollow;
@@ -67,6 +70,35 @@ internal static partial class Libc
         return BitConverter.ToUInt16(buffer[28..30]) & TypeMask;
     }
 
+    /// <summary>The file type (S_IFMT bits) of an open file; 0 when it cannot be read.</summary>
+    public static int TypeOf(SafeHandle file)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        return Statx(file, string.Empty, EmptyPath, StatxType, ref MemoryMarshal.GetReference(buffer)) != 0
+            ? 0
+            : BitConverter.ToUInt16(buffer[28..30]) & TypeMask;
+    }
+
+    /// <summary>Raises the soft limit of open files to the hard one (as Go's runtime does): a publish holds one descriptor per folder of the tree.</summary>
+    public static void RaiseOpenFileLimit()
+    {
+        Span<ulong> limit = stackalloc ulong[2];
+        if (GetRlimit(7, ref MemoryMarshal.GetReference(limit)) == 0 && limit[0] < limit[1])
+        {
+            limit[0] = limit[1];
+            _ = SetRlimit(7, ref MemoryMarshal.GetReference(limit));
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "getrlimit")]
+    private static partial int GetRlimit(int resource, ref ulong limits);
+
+    [LibraryImport("libc", EntryPoint = "setrlimit")]
+    private static partial int SetRlimit(int resource, ref ulong limits);
+
+    [LibraryImport("libc", EntryPoint = "futimens", SetLastError = true)]
+    public static partial int TouchNow(SafeHandle file, nint times);
+
     /// <summary>Device and inode of an open file or folder (statx is the same on every architecture, unlike struct stat).</summary>
     public static (ulong Device, ulong Inode) Identity(SafeHandle file)
     {
@@ -115,6 +147,57 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int LinkAt(SafeHandle fromFolder, string from, SafeHandle toFolder, string to, int flags);
+
+    /// <summary>pwrite(2) of all of <paramref name="bytes"/> at <paramref name="offset"/> (RandomAccess.Write would first lseek and fstat the handle to learn what it is).</summary>
+    public static unsafe void WriteAt(SafeHandle file, ReadOnlySpan<byte> bytes, long offset, string what)
+    {
+        fixed (byte* start = bytes)
+        {
+            var done = 0;
+            while (done < bytes.Length)
+            {
+                var n = PWrite(file, start + done, (nuint)(bytes.Length - done), offset + done);
+                if (n < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == 4)
+                    {
+                        continue; // EINTR
+                    }
+
+                    throw Error(what);
+                }
+
+                done += (int)n;
+            }
+        }
+    }
+
+    /// <summary>pread(2) into <paramref name="bytes"/> at <paramref name="offset"/>; returns the bytes read, 0 at the end.</summary>
+    public static unsafe int ReadAt(SafeHandle file, Span<byte> bytes, long offset, string what)
+    {
+        fixed (byte* start = bytes)
+        {
+            while (true)
+            {
+                var n = PRead(file, start, (nuint)bytes.Length, offset);
+                if (n >= 0)
+                {
+                    return (int)n;
+                }
+
+                if (Marshal.GetLastPInvokeError() != 4)
+                {
+                    throw Error(what);
+                }
+            }
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
+    private static unsafe partial nint PWrite(SafeHandle file, byte* buffer, nuint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
+    private static unsafe partial nint PRead(SafeHandle file, byte* buffer, nuint count, long offset);
 
     [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
     public static partial int FileChmod(SafeHandle file, uint mode);

@@ -30,6 +30,8 @@ internal sealed partial class LinkLayout(VolumePaths paths, string linkName) : I
 
     public string TreesFolder => ".configsync/trees";
 
+    public bool IsTreeId(string treeId) => TreeName().IsMatch(treeId);
+
     public string? LiveTreeId()
     {
         var target = FileSystem.ReadLink(LivePath);

@@ -54,6 +54,52 @@ public sealed record Manifest(
         }
     }
 
+    /// <summary>
+    /// Why a manifest read back from the volume cannot be trusted (anyone who can write the volume can
+    /// edit it), or null: it must name <paramref name="expectedTree"/>, and every entry must keep the path
+    /// rules (clean-up acts on these paths), appear once, and carry a valid mode and SHA-256.
+    /// </summary>
+    public string? Problem(string expectedTree)
+    {
+        try
+        {
+            if (Tree != expectedTree)
+            {
+                return $"it names tree '{PathRules.Shown(Tree ?? string.Empty)}', not '{expectedTree}'";
+            }
+
+            if (Files is null)
+            {
+                return "it lists no files";
+            }
+
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var file in Files)
+            {
+                if (file?.Path is null || PathRules.ProblemOf(file.Path) is { } bad)
+                {
+                    return $"an entry breaks the path rules ({(file?.Path is null ? "no path" : PathRules.ProblemOf(file.Path))})";
+                }
+
+                if (!seen.Add(file.Path))
+                {
+                    return $"'{PathRules.Shown(file.Path)}' appears twice";
+                }
+
+                if (file.Mode is null || file.Mode.Length is < 3 or > 5 || !file.Mode.All(c => c is >= '0' and <= '7') || file.Sha256 is not { Length: 64 } || file.Size < 0)
+                {
+                    return $"'{PathRules.Shown(file.Path)}' has no valid mode, size or SHA-256";
+                }
+            }
+
+            return null;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+        {
+            return $"it is malformed ({e.GetType().Name})";
+        }
+    }
+
     /// <summary>Parses a manifest, or returns null when it is not one.</summary>
     public static Manifest? TryParse(byte[]? json)
     {

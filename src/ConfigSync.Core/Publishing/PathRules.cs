@@ -102,6 +102,9 @@ public static class PathRules
         return sorted;
     }
 
+    /// <summary>Why a path read back from the volume (a manifest's entry) breaks the path rules, or null when it keeps them.</summary>
+    public static string? ProblemOf(string path) => Check(new SourceEntry(path, 0, string.Empty), null);
+
     private static string? Check(SourceEntry entry, Func<string, string?>? reservedTopLevel)
     {
         var path = entry.Path;

@@ -110,7 +110,7 @@ internal sealed partial class TreePublisher
         }
 
         var live = Manifest.TryParse(volume.Manifests.ReadFile(liveId + ".json", Manifest.MaxBytes));
-        var problem = live is null ? "its manifest is missing or unreadable" : Verify(_layout.TreePath(liveId), live);
+        var problem = live is null ? "its manifest is missing or unreadable" : live.Problem(liveId) ?? VerifyLive(volume, liveId, live);
         if (problem is not null)
         {
             LogLiveTreeUnverified(_logger, _settings.Name, _layout.LivePath, problem);
@@ -139,35 +139,36 @@ internal sealed partial class TreePublisher
         var now = _time.GetUtcNow();
         var treeId = _layout.NewTreeId(snapshot.Revision, now);
         var stagingName = treeId.TrimStart('.');
-        var staging = volume.Staging.Combine(stagingName);
         var moved = false;
         try
         {
             volume.Staging.Delete(stagingName);
-            volume.Staging.Open(stagingName, create: true).Dispose();
             var reuse = Live is not null && Live.Source == _sourceKey ? Live : null;
-            IReadOnlyList<ManifestFile> files;
-            try
+            Manifest manifest;
+            byte[] json;
+            using (var staged = volume.Staging.Open(stagingName, create: true))
+            using (var reuseTree = reuse is null ? null : TryOpenTree(volume, reuse.Tree))
             {
-                files = await _writer.WriteAsync(snapshot, plan, staging, reuse, reuse is null ? null : _layout.TreePath(reuse.Tree), Progress, cancellationToken);
-            }
-            finally
-            {
-                Progress.Stop();
-            }
+                IReadOnlyList<ManifestFile> files;
+                try
+                {
+                    files = await _writer.WriteAsync(snapshot, plan, staged, reuse, reuseTree, Progress, cancellationToken);
+                }
+                finally
+                {
+                    Progress.Stop();
+                }
 
-            await snapshot.ConfirmAsync(cancellationToken);
+                await snapshot.ConfirmAsync(cancellationToken);
+                if (!_validator.IsEmpty)
+                {
+                    // Checks see the staged tree exactly as readers would, through the folder ConfigSync holds open
+                    // (whatever happens to the path meanwhile); a rejection abandons it before anything moves.
+                    await _validator.ValidateAsync(staged.PinnedPath, snapshot.Revision, [.. files.Where(f => f.Link is null).Select(f => f.Path)], cancellationToken, commandTree: staged.Path);
+                }
 
-            if (!_validator.IsEmpty)
-            {
-                // Checks see the staged tree exactly as readers would; a rejection abandons it before anything moves.
-                await _validator.ValidateAsync(staging, snapshot.Revision, [.. files.Where(f => f.Link is null).Select(f => f.Path)], cancellationToken);
-            }
-
-            var manifest = new Manifest(_settings.Name, snapshot.Revision, _sourceKey, treeId, now, snapshot.Details, files);
-            var json = manifest.ToJson();
-            using (var staged = volume.Staging.Open(stagingName))
-            {
+                manifest = new Manifest(_settings.Name, snapshot.Revision, _sourceKey, treeId, now, snapshot.Details, files);
+                json = manifest.ToJson();
                 if (_settings.Target.ManifestInTree)
                 {
                     staged.WriteAtomically(InTreeManifest, json, _settings.Target.EffectiveFileMode(false));
@@ -304,6 +305,7 @@ internal sealed partial class TreePublisher
     }
 
     /// <summary>Checks a tree against its manifest: same entries, sizes, modes, links and SHA-256 of every file.</summary>
+    /// <remarks>Files are opened without following links and without blocking (a FIFO planted in the tree is a mismatch, not a hang).</remarks>
     internal static string? Verify(string treePath, Manifest manifest)
     {
         if (!Directory.Exists(treePath))
@@ -315,7 +317,7 @@ internal sealed partial class TreePublisher
         var seen = 0;
         foreach (var path in Directory.EnumerateFileSystemEntries(treePath, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
         {
-            var relative = Path.GetRelativePath(treePath, path).Replace('\\', '/');
+            var relative = Path.GetRelativePath(treePath, path);
             var info = new FileInfo(path);
             if (relative == InTreeManifest || (Directory.Exists(path) && info.LinkTarget is null))
             {
@@ -324,7 +326,7 @@ internal sealed partial class TreePublisher
 
             if (!expected.TryGetValue(relative, out var file))
             {
-                return $"'{relative}' is not in the manifest";
+                return $"'{PathRules.Shown(relative)}' is not in the manifest";
             }
 
             seen++;
@@ -332,25 +334,73 @@ internal sealed partial class TreePublisher
             {
                 if (info.LinkTarget != file.Link)
                 {
-                    return $"'{relative}' is not the link the manifest lists";
+                    return $"'{PathRules.Shown(relative)}' is not the link the manifest lists";
                 }
 
                 continue;
             }
 
-            if (info.LinkTarget is not null || info.Length != file.Size || info.UnixFileMode != file.UnixMode)
+            using var content = Libc.OpenFile(path, Libc.OpenReadNoFollow, 0);
+            if (content.IsInvalid || Libc.TypeOf(content) != Libc.TypeFile || info.Length != file.Size || info.UnixFileMode != file.UnixMode)
             {
-                return $"'{relative}' differs from the manifest in size or mode";
+                return $"'{PathRules.Shown(relative)}' differs from the manifest in type, size or mode";
             }
 
-            using var stream = File.OpenRead(path);
-            if (Convert.ToHexStringLower(SHA256.HashData(stream)) != file.Sha256)
+            using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[81920];
+            long offset = 0;
+            int read;
+            while ((read = Libc.ReadAt(content, buffer, offset, $"read '{relative}'")) > 0)
             {
-                return $"'{relative}' does not match its SHA-256";
+                sha.AppendData(buffer, 0, read);
+                offset += read;
+            }
+
+            if (Convert.ToHexStringLower(sha.GetHashAndReset()) != file.Sha256)
+            {
+                return $"'{PathRules.Shown(relative)}' does not match its SHA-256";
             }
         }
 
         return seen == expected.Count ? null : $"{expected.Count - seen} files of the manifest are missing";
+    }
+
+    /// <summary>Opens a tree of this layout below the root without following links; null when it is gone or not a real folder.</summary>
+    private VolumeFolder? TryOpenTree(Volume volume, string treeId)
+    {
+        if (!_layout.IsTreeId(treeId))
+        {
+            return null;
+        }
+
+        try
+        {
+            var relative = _layout is CopyLayout ? _layout.TreesFolder : (_layout.TreesFolder.Length == 0 ? treeId : $"{_layout.TreesFolder}/{treeId}");
+            return volume.Root.OpenPath(relative);
+        }
+        catch (PublishException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Verifies the live tree through the folder held open, so what is checked is the tree below the root and nothing a link leads to.</summary>
+    private string? VerifyLive(Volume volume, string liveId, Manifest live)
+    {
+        using var tree = TryOpenTree(volume, liveId);
+        if (tree is null)
+        {
+            return $"its folder '{_layout.TreePath(liveId)}' is missing or not a real folder";
+        }
+
+        try
+        {
+            return Verify(tree.PinnedPath, live);
+        }
+        catch (IOException e)
+        {
+            return e.Message;
+        }
     }
 
     private string? ReservedName(string topLevelName) =>

@@ -5,9 +5,12 @@ using ConfigSync.Sources;
 namespace ConfigSync.Publishing;
 
 /// <summary>
-/// Writes a snapshot's entries into a staging folder: files whose path, version and mode match the
+/// Writes a snapshot's entries into a staged tree: files whose path, version and mode match the
 /// live tree are hard-linked from it (copied where links are refused); the rest are streamed from
 /// the source, hashed and given their mode (the publisher makes the tree durable in one syncfs).
+/// Every folder is made and every file created through open folders (mkdirat, openat with
+/// O_EXCL | O_NOFOLLOW, linkat), so a folder of the volume swapped for a link while the tree is
+/// written never redirects a write, and a link planted in the live tree is never carried over.
 /// </summary>
 internal sealed class TreeWriter(TargetSettings target, long maxBytes)
 {
@@ -19,54 +22,51 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
     /// </summary>
     internal const long EarlyWritebackBytes = 64 * 1024;
 
+    private const UnixFileMode StagedFolderMode = (UnixFileMode)0x1ED; // 0755; the publisher gives every folder dirMode when it seals the tree
+
     public async Task<IReadOnlyList<ManifestFile>> WriteAsync(
         SourceSnapshot snapshot,
         IReadOnlyList<SourceEntry> entries,
-        string staging,
+        VolumeFolder staged,
         Manifest? reusable,
-        string? reusableTreePath,
+        VolumeFolder? reusableTree,
         TransferProgress progress,
         CancellationToken cancellationToken)
     {
         progress.Start(entries.Count, entries.Sum(e => Math.Max(0, e.Size)));
-        Directory.CreateDirectory(staging);
-        foreach (var folder in entries.Select(e => Path.GetDirectoryName(e.Path)).Where(f => !string.IsNullOrEmpty(f)).Distinct(StringComparer.Ordinal))
+        using var folders = new FolderCache(staged, replaceNonFolders: true, StagedFolderMode);
+        using var liveFolders = reusableTree is null ? null : new FolderCache(reusableTree, replaceNonFolders: false, StagedFolderMode, missingIsNull: true);
+        foreach (var folder in entries.Select(e => Split(e.Path).Folder).Where(f => f.Length > 0).Distinct(StringComparer.Ordinal))
         {
-            try
-            {
-                Directory.CreateDirectory(Path.Combine(staging, folder!));
-            }
-            catch (PathTooLongException)
-            {
-                // Within the path rules (255 bytes a name) but over this file system's own limit: a short message, not the 8 KB path.
-                throw new PublishException($"'{PathRules.Shown(folder!.Length <= 120 ? folder : folder[..60] + "..." + folder[^40..])}': a name is too long for the target's file system");
-            }
+            folders.Get(folder);
         }
 
         var previous = reusable?.Files.ToDictionary(f => f.Path, StringComparer.Ordinal) ?? [];
         var written = new ConcurrentBag<ManifestFile>();
         var budget = new ByteBudget(maxBytes);
-        var toFetch = new List<(SourceEntry Entry, UnixFileMode Mode)>();
+        var toFetch = new List<(SourceEntry Entry, UnixFileMode Mode, VolumeFolder Folder, string Name)>();
         foreach (var entry in entries)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var destination = Path.Combine(staging, entry.Path);
+            var (folderPath, name) = Split(entry.Path);
+            var folder = folders.Get(folderPath)!;
             if (entry.LinkTarget is { } linkTarget)
             {
-                File.CreateSymbolicLink(destination, linkTarget);
+                folder.CreateLink(name, linkTarget);
                 written.Add(LinkEntry(entry, linkTarget));
                 progress.FileDone();
                 continue;
             }
 
             var mode = target.EffectiveFileMode(entry.Executable);
-            if (reusableTreePath is not null
+            if (liveFolders is not null
                 && previous.TryGetValue(entry.Path, out var old)
                 && old.Link is null
                 && old.Version == entry.Version
                 && old.UnixMode == mode
-                && Libc.TryLink(Path.Combine(reusableTreePath, entry.Path), destination)
-                && IsRegularFile(destination))
+                && liveFolders.Get(folderPath) is { } live
+                && folder.LinkFrom(live, name)
+                && IsRegularFile(folder, name))
             {
                 budget.Take(old.Size, entry.Path);
                 written.Add(old);
@@ -75,13 +75,13 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
                 continue;
             }
 
-            toFetch.Add((entry, mode));
+            toFetch.Add((entry, mode, folder, name));
         }
 
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, snapshot.MaxParallelism), CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(InterleaveByFolder(toFetch, item => item.Entry.Path), options, async (item, token) =>
         {
-            written.Add(await FetchAsync(snapshot, item.Entry, item.Mode, Path.Combine(staging, item.Entry.Path), budget, progress, token));
+            written.Add(await FetchAsync(snapshot, item.Entry, item.Mode, item.Folder, item.Name, budget, progress, token));
             progress.FileDone();
         });
 
@@ -109,17 +109,22 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
         return [.. keyed.OrderBy(k => k.Rank).ThenBy(k => k.Folder).Select(k => k.Item)];
     }
 
+    private static (string Folder, string Name) Split(string path)
+    {
+        var slash = path.LastIndexOf('/');
+        return slash < 0 ? (string.Empty, path) : (path[..slash], path[(slash + 1)..]);
+    }
+
     private static ManifestFile LinkEntry(SourceEntry entry, string linkTarget)
     {
         var bytes = System.Text.Encoding.UTF8.GetBytes(linkTarget);
         return new ManifestFile(entry.Path, bytes.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), "0777", entry.Version, linkTarget);
     }
 
-    private static async Task<ManifestFile> FetchAsync(SourceSnapshot snapshot, SourceEntry entry, UnixFileMode mode, string destination, ByteBudget budget, TransferProgress progress, CancellationToken cancellationToken)
+    private static async Task<ManifestFile> FetchAsync(SourceSnapshot snapshot, SourceEntry entry, UnixFileMode mode, VolumeFolder folder, string name, ByteBudget budget, TransferProgress progress, CancellationToken cancellationToken)
     {
-        // One open that creates the file with its mode (never an existing file, never through a link),
-        // the writes, one close: no FileStream locking, seeking or mode change afterwards.
-        using var file = FileCreation.CreateNew(destination, mode);
+        // One open that creates the file with its mode, the writes (pwrite), one close.
+        using var file = folder.CreateFile(name, mode);
         using var hashing = new HashingWriteStream(file, entry.Path, budget, progress);
         await snapshot.WriteContentAsync(entry, hashing, cancellationToken);
         if (entry.Size >= 0 && hashing.BytesWritten != entry.Size)
@@ -136,15 +141,15 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
         return new ManifestFile(entry.Path, hashing.BytesWritten, hashing.Sha256(), ManifestFile.FormatMode(mode), entry.Version);
     }
 
-    // A file of the live tree replaced by a link (a tampered volume) must not be carried into the new tree.
-    private static bool IsRegularFile(string path)
+    // A file of the live tree replaced by a link or a FIFO (a tampered volume) is not carried into the new tree.
+    private static bool IsRegularFile(VolumeFolder folder, string name)
     {
-        if ((File.GetAttributes(path) & FileAttributes.ReparsePoint) == 0)
+        if (folder.TypeOf(name) == Libc.TypeFile)
         {
             return true;
         }
 
-        File.Delete(path);
+        folder.DeleteFile(name);
         return false;
     }
 }

@@ -191,24 +191,73 @@ internal sealed class VolumeFolder : IDisposable
         }
     }
 
-    /// <summary>Creates a new file (never an existing file, never through a link) with <paramref name="mode"/> (before the umask).</summary>
+    /// <summary>
+    /// Creates a new file with exactly <paramref name="mode"/>: O_CREAT | O_EXCL | O_NOFOLLOW, so never an
+    /// existing file and never through a link, the mode set by the open itself (a separate fchmod only where
+    /// the process umask would take bits away).
+    /// </summary>
     public SafeFileHandle CreateFile(string name, UnixFileMode mode)
     {
         var file = Libc.OpenFileAt(Handle, name, Libc.CreateNewFile, (uint)mode);
         if (file.IsInvalid)
         {
+            var errno = Marshal.GetLastPInvokeError();
             file.Dispose();
-            throw Libc.LastError($"create '{Combine(name)}'");
+            throw errno switch
+            {
+                28 => new IOException($"No space left on device : '{Combine(name)}'", errno),
+                36 => new PublishException($"'{Shortened(Combine(name))}': a name is too long for the target's file system"),
+                _ => new IOException($"create '{Combine(name)}': {Marshal.GetPInvokeErrorMessage(errno)}", errno),
+            };
+        }
+
+        if ((mode & Umask) != 0 && Libc.FileChmod(file, (uint)mode) != 0)
+        {
+            var error = Libc.LastError($"chmod '{Combine(name)}'");
+            file.Dispose();
+            throw error;
         }
 
         return file;
     }
 
+    /// <summary>Creates <paramref name="name"/> if absent (mode 0644) and sets its modification time to now, never through a link.</summary>
+    public void Touch(string name)
+    {
+        const int WriteCreate = 0x1 | 0x40 | 0x800; // O_WRONLY | O_CREAT | O_NONBLOCK
+        using var file = Libc.OpenFileAt(Handle, name, WriteCreate | Libc.CloseOnExecNoFollow, 0x1A4);
+        if (file.IsInvalid || Libc.TouchNow(file, 0) != 0)
+        {
+            throw Libc.LastError($"touch '{Combine(name)}'");
+        }
+    }
+
+    /// <summary>Hard-links <paramref name="name"/> of <paramref name="from"/> to the same name here (linkat, no link followed); false when refused or absent.</summary>
+    public bool LinkFrom(VolumeFolder from, string name) => Libc.LinkAt(from.Handle, name, Handle, name, 0) == 0;
+
+    /// <summary>Removes the file or link <paramref name="name"/> (never a folder); absent: nothing happens.</summary>
+    public void DeleteFile(string name)
+    {
+        if (Libc.UnlinkAt(Handle, name, 0) != 0 && Marshal.GetLastPInvokeError() is not Libc.NoEntry and not 21)
+        {
+            throw Libc.LastError($"remove '{Combine(name)}'");
+        }
+    }
+
+    /// <summary>
+    /// A path that reaches this very folder whatever happens to its ancestors meanwhile (<c>/proc/self/fd/N</c>),
+    /// for code that takes paths (the validate checks, the manifest check); its own path where /proc is not mounted.
+    /// </summary>
+    public string PinnedPath => System.IO.Directory.Exists("/proc/self/fd") ? $"/proc/self/fd/{Handle.DangerousGetHandle()}" : Path;
+
+    /// <summary>The process umask, read once from /proc/self/status (0777 where unknown: every mode is then set explicitly).</summary>
+    internal static UnixFileMode Umask { get; } = ReadUmask();
+
     /// <summary>Reads a small file of ConfigSync's own (a manifest, a marker) without following a link; null when absent, a link, or larger than <paramref name="maxBytes"/>.</summary>
     public byte[]? ReadFile(string name, int maxBytes)
     {
         using var file = Libc.OpenFileAt(Handle, name, Libc.OpenReadNoFollow, 0);
-        if (file.IsInvalid || TypeOf(name) != Libc.TypeFile)
+        if (file.IsInvalid || Libc.TypeOf(file) != Libc.TypeFile)
         {
             return null;
         }
@@ -223,7 +272,7 @@ internal sealed class VolumeFolder : IDisposable
         var read = 0;
         while (read < bytes.Length)
         {
-            var n = RandomAccess.Read(file, bytes.AsSpan(read), read);
+            var n = Libc.ReadAt(file, bytes.AsSpan(read), read, $"read '{Combine(name)}'");
             if (n == 0)
             {
                 break;
@@ -242,7 +291,7 @@ internal sealed class VolumeFolder : IDisposable
         Delete(temp);
         using (var file = CreateFile(temp, mode))
         {
-            RandomAccess.Write(file, bytes, 0);
+            Libc.WriteAt(file, bytes, 0, $"write '{Combine(temp)}'");
             if (Libc.FsyncHandle(file) != 0)
             {
                 throw Libc.LastError($"fsync '{Combine(temp)}'");
@@ -289,6 +338,27 @@ internal sealed class VolumeFolder : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => Handle.Dispose();
+
+    private static string Shortened(string path) => path.Length <= 160 ? path : path[..60] + "..." + path[^80..];
+
+    private static UnixFileMode ReadUmask()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("Umask:", StringComparison.Ordinal))
+                {
+                    return (UnixFileMode)Convert.ToInt32(line["Umask:".Length..].Trim(), 8);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return (UnixFileMode)0x1FF;
+    }
 
     private static string Describe(int type) => type switch
     {

@@ -19,19 +19,19 @@ internal sealed partial class StatusFiles(SyncSettings settings, ILogger logger)
     {
         if (settings.ErrorFile is { } errorFile)
         {
-            Try(errorFile, () => FileSystem.DeleteFile(errorFile));
+            Try(errorFile, () =>
+            {
+                using var folder = OpenParent(errorFile);
+                folder.DeleteFile(Path.GetFileName(errorFile));
+            });
         }
 
         if (settings.TouchFile is { } touchFile && (published || !_touched))
         {
             Try(touchFile, () =>
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(touchFile)!);
-                using (new FileStream(touchFile, FileMode.OpenOrCreate, FileAccess.Write))
-                {
-                }
-
-                File.SetLastWriteTimeUtc(touchFile, DateTime.UtcNow);
+                using var folder = OpenParent(touchFile);
+                folder.Touch(Path.GetFileName(touchFile));
             });
             _touched = true;
         }
@@ -59,9 +59,29 @@ internal sealed partial class StatusFiles(SyncSettings settings, ILogger logger)
                 json.WriteEndObject();
             }
 
-            Directory.CreateDirectory(Path.GetDirectoryName(errorFile)!);
-            FileSystem.WriteAtomically(errorFile, buffer.ToArray(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            using var folder = OpenParent(errorFile);
+            folder.WriteAtomically(Path.GetFileName(errorFile), buffer.ToArray(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         });
+    }
+
+    /// <summary>
+    /// The folder of a status file, open. Under the target root (where the app and other containers can write) it is
+    /// reached from the root one folder at a time without following links, so a folder swapped for a link never
+    /// sends the write elsewhere; elsewhere the operator's path is taken as it is. Missing folders are created.
+    /// </summary>
+    private VolumeFolder OpenParent(string path)
+    {
+        var parent = Path.GetDirectoryName(path)!;
+        var root = settings.Target.Root.TrimEnd('/');
+        if (root.Length > 0 && (parent == root || parent.StartsWith(root + "/", StringComparison.Ordinal)))
+        {
+            Directory.CreateDirectory(root);
+            using var rootFolder = VolumeFolder.OpenRoot(root);
+            return rootFolder.OpenPath(Path.GetRelativePath(root, parent), create: true);
+        }
+
+        Directory.CreateDirectory(parent);
+        return VolumeFolder.OpenRoot(parent);
     }
 
     private void Try(string path, Action action)
@@ -70,7 +90,7 @@ internal sealed partial class StatusFiles(SyncSettings settings, ILogger logger)
         {
             action();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or PublishException)
         {
             LogFailed(logger, settings.Name, path, e.Message);
         }

@@ -56,6 +56,7 @@ public sealed class SyncEngine : IAsyncDisposable
     /// <exception cref="Publishing.PublishException">A folder of ConfigSync's on a volume is a link or a file (named).</exception>
     public void Initialize(bool signals = true)
     {
+        Publishing.Libc.RaiseOpenFileLimit();
         foreach (var sync in Settings.Syncs)
         {
             PrivateFolder.Create(Settings.StateDir, Settings.StateDirOf(sync));

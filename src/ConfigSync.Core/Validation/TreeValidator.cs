@@ -17,12 +17,17 @@ internal sealed class TreeValidator(string sync, IReadOnlyList<CheckSettings> ch
     public bool IsEmpty => checks.Count == 0;
 
     /// <summary>Checks the staged tree at <paramref name="tree"/> whose regular files are <paramref name="files"/>.</summary>
-    public async Task ValidateAsync(string tree, string revision, IReadOnlyList<string> files, CancellationToken cancellationToken)
+    /// <param name="tree">Where this process reads the tree (a path pinned to the open folder).</param>
+    /// <param name="revision">The revision, for commands.</param>
+    /// <param name="files">The regular files, relative.</param>
+    /// <param name="cancellationToken">Stops the checks.</param>
+    /// <param name="commandTree">The tree's path as a command sees it (CONFIGSYNC_TREE, working folder); <paramref name="tree"/> when null.</param>
+    public async Task ValidateAsync(string tree, string revision, IReadOnlyList<string> files, CancellationToken cancellationToken, string? commandTree = null)
     {
         foreach (var check in checks)
         {
             var problems = check.Type == CheckType.Exec
-                ? await RunCommandAsync(check, tree, revision, cancellationToken)
+                ? await RunCommandAsync(check, commandTree ?? tree, revision, cancellationToken)
                 : CheckFiles(check, tree, files, cancellationToken);
             if (problems.Count > 0)
             {

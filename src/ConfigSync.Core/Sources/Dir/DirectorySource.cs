@@ -104,12 +104,17 @@ internal sealed class DirectorySource(DirectorySourceOptions options, Action req
                     : $"'{entry.Path}' in '{root}' cannot be read ({(errno == Publishing.Libc.Loop ? "it became a symbolic link" : System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno))}); it will be retried");
             }
 
+            if (Publishing.Libc.TypeOf(file) != Publishing.Libc.TypeFile)
+            {
+                throw new SourceException($"'{entry.Path}' in '{root}' is not a regular file (a FIFO, socket or device?); it is not published");
+            }
+
             var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(81920);
             try
             {
                 long offset = 0;
                 int read;
-                while ((read = RandomAccess.Read(file, buffer, offset)) > 0)
+                while ((read = Publishing.Libc.ReadAt(file, buffer, offset, $"read '{path}'")) > 0)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     destination.Write(buffer, 0, read);
