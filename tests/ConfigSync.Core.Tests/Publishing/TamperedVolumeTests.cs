@@ -49,7 +49,7 @@ public sealed partial class TamperedVolumeTests : IDisposable
     /// openat (O_NOFOLLOW does not stop <c>..</c>) and unlinks the victim.
     /// </summary>
     [Fact]
-    public async Task CopyLayout_ManifestListingDotDotPath_VerifiedThroughBackslashName_DeletesAFileOutsideTheRoot()
+    public async Task CopyLayout_ManifestEditedToListADotDotPath_IsNotTrusted_AndNothingOutsideTheRootIsDeleted()
     {
         var secret = MakeVictim("secret.txt");
         var first = Create(TreeLayout.Copy);
@@ -86,7 +86,7 @@ public sealed partial class TamperedVolumeTests : IDisposable
     /// with unlinkat, and <c>..</c> in it climbs out of the root. A folder named <c>*.json</c> goes whole.
     /// </summary>
     [Fact]
-    public async Task CopyLayout_ManifestTreeFieldWithDotDot_DeletesAFolderOutsideTheRoot()
+    public async Task CopyLayout_ManifestTreeFieldWithDotDot_IsNotTrusted_AndNoFolderOutsideTheRootIsDeleted()
     {
         var folder = Path.Combine(Victim, "data.json");
         Directory.CreateDirectory(folder);
@@ -118,7 +118,7 @@ public sealed partial class TamperedVolumeTests : IDisposable
     /// file: readable (and, same uid, writable) by the app. IsRegularFile checks only the last component.
     /// </summary>
     [Fact]
-    public async Task LinkLayout_LiveTreeFolderReplacedByLink_NextPublishHardLinksAFileFromOutsideTheRoot()
+    public async Task LinkLayout_LiveTreeFolderReplacedByALink_NextPublishNeverHardLinksFromOutsideTheRoot()
     {
         var secret = MakeVictim("secret.txt");
         var publisher = Create(TreeLayout.Link);
@@ -142,7 +142,7 @@ public sealed partial class TamperedVolumeTests : IDisposable
     /// unchanged files from there (a file outside the root ends up in the app's tree).
     /// </summary>
     [Fact]
-    public async Task LinkLayout_ManifestTreeFieldNotCheckedAgainstLiveLink_ReuseHardLinksFromOutsideTheRoot()
+    public async Task LinkLayout_ManifestNamingAnotherTree_IsNotTrusted_AndNothingIsReusedFromOutside()
     {
         var secret = MakeVictim("secret.txt");
         var first = Create(TreeLayout.Link);
@@ -176,7 +176,7 @@ public sealed partial class TamperedVolumeTests : IDisposable
     /// every file of the victim folder (outside the root), then reports it ready as the live tree.
     /// </summary>
     [Fact]
-    public void KubeletLayout_DataLinkClimbingOut_RecoverReadsAndAcceptsAFolderOutsideTheRoot()
+    public void KubeletLayout_DataLinkClimbingOut_IsNotTakenForATree_AndNothingOutsideIsRead()
     {
         var secret = MakeVictim("secret.txt");
         Directory.CreateDirectory(Path.Combine(Root, "..1"));
@@ -197,7 +197,7 @@ public sealed partial class TamperedVolumeTests : IDisposable
 
     /// <summary>touchFile (relative to the root) replaced by a link: FileStream(OpenOrCreate) follows it and creates the target outside the root.</summary>
     [Fact]
-    public void TouchFileReplacedByLink_CreatesAFileOutsideTheRoot()
+    public void TouchFileReplacedByALink_NoFileIsCreatedOutsideTheRoot()
     {
         Directory.CreateDirectory(Root);
         Directory.CreateDirectory(Victim);
@@ -216,7 +216,7 @@ public sealed partial class TamperedVolumeTests : IDisposable
     /// victim folder: a failure overwrites <c>victim/error.json</c> (rename over it), a success deletes it.
     /// </summary>
     [Fact]
-    public void ErrorFileFolderReplacedByLink_OverwritesThenDeletesAFileOutsideTheRoot()
+    public void ErrorFileFolderReplacedByALink_NothingOutsideTheRootIsOverwrittenOrDeleted()
     {
         var victimFile = MakeVictim("error.json");
         Directory.CreateDirectory(Root);
@@ -244,7 +244,7 @@ public sealed partial class TamperedVolumeTests : IDisposable
     /// tree that lacks a file its manifest lists (not one complete revision).
     /// </summary>
     [Fact]
-    public async Task StateFolderSwappedDuringWrite_FileCreatedOutsideTheRoot_AndTheLiveTreeIsIncomplete()
+    public async Task StateFolderSwappedDuringTheWrite_NoFileIsCreatedOutsideTheRoot_AndTheLiveTreeIsComplete()
     {
         var outside = _temp.Combine("outside");
         var state = Path.Combine(Root, ".configsync");
@@ -295,7 +295,7 @@ public sealed partial class TamperedVolumeTests : IDisposable
     /// </summary>
     [Theory]
     [MemberData(nameof(MalformedManifests))]
-    public async Task LiveManifestMalformed_RecoverDoesNotThrow(string kind)
+    public async Task LiveManifestMalformed_IsNotTrusted_AndStartUpGoesOn(string kind)
     {
         var first = Create(TreeLayout.Link);
         first.Recover();
@@ -332,7 +332,7 @@ public sealed partial class TamperedVolumeTests : IDisposable
     /// before HTTP starts.
     /// </summary>
     [Fact]
-    public async Task LiveTreeFileReplacedByFifo_RecoverDoesNotHang()
+    public async Task LiveTreeFileReplacedByAFifo_StartUpDoesNotHang()
     {
         var first = Create(TreeLayout.Link);
         first.Recover();
