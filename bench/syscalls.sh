@@ -18,6 +18,8 @@ command -v strace >/dev/null || { echo "bench/syscalls.sh: strace is required (a
 
 T=$(mktemp -d /tmp/configsync-syscalls-XXXX)
 trap 'rm -rf "$T"' EXIT
+# The default stateDir, through the environment, so a build from before the setting runs the same file.
+export XDG_STATE_HOME="$T/state"
 mkdir -p "$T/src"
 for d in $(seq 0 19); do
   mkdir -p "$T/src/d$d"
@@ -33,7 +35,6 @@ rm -rf "$T/src/.git"
 config() { # $1 source yaml, $2 out
   cat > "$T/cfg.yaml" <<YAML
 http: { listen: "off" }
-stateDir: $T/state
 syncs:
   - name: s
     source: $1
@@ -56,7 +57,7 @@ import sys
 calls = {}
 for line in open(sys.argv[1]):
     parts = line.split()
-    if len(parts) >= 5 and parts[0][0].isdigit():
+    if len(parts) >= 5 and parts[0][0].isdigit() and parts[-1] != "total":
         calls[parts[-1]] = int(parts[3])
 files = 2000
 def n(*names): return sum(calls.get(k, 0) for k in names) / files
@@ -68,7 +69,8 @@ PY
     walls=(); syss=()
     for r in $(seq 1 "$rounds"); do
       rm -rf "$T/out"; sync
-      out=$( { /usr/bin/time -f "%e %S" "$cs" once --config "$T/cfg.yaml" --no-signal >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+      /usr/bin/time -o "$T/time.txt" -f "%e %S" "$cs" once --config "$T/cfg.yaml" --no-signal >/dev/null 2>&1
+      out=$(tail -1 "$T/time.txt")
       walls+=("$(awk '{print $1*1000}' <<<"$out")"); syss+=("$(awk '{print $2*1000}' <<<"$out")")
     done
     med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
