@@ -64,6 +64,40 @@ internal sealed unsafe partial class BlobReader : IDisposable
         }
     }
 
+    /// <summary>The raw bytes of any object (a commit's headers and message, as hashed), from the object database.</summary>
+    public byte[] ReadObject(string sha)
+    {
+        ObjectDisposedException.ThrowIf(_repository == 0, this);
+        Span<byte> oid = stackalloc byte[OidSize];
+        if (sha.Length != OidSize * 2 || Convert.FromHexString(sha, oid, out _, out var written) != System.Buffers.OperationStatus.Done || written != OidSize)
+        {
+            throw new SourceException($"'{sha}' is not a git object id");
+        }
+
+        Check(RepositoryOdb(out var odb, _repository), $"cannot open the object database of {_gitFolder}");
+        try
+        {
+            nint found;
+            fixed (byte* id = oid)
+            {
+                Check(OdbRead(out found, odb, id), $"cannot read object {sha} from {_gitFolder}");
+            }
+
+            try
+            {
+                return new ReadOnlySpan<byte>((byte*)OdbObjectData(found), checked((int)OdbObjectSize(found))).ToArray();
+            }
+            finally
+            {
+                OdbObjectFree(found);
+            }
+        }
+        finally
+        {
+            OdbFree(odb);
+        }
+    }
+
     public void Dispose()
     {
         if (_repository != 0)
@@ -112,6 +146,52 @@ internal sealed unsafe partial class BlobReader : IDisposable
 
     [LibraryImport(Native, EntryPoint = "git_blob_free")]
     private static partial void BlobFree(nint blob);
+
+    [LibraryImport(Native, EntryPoint = "git_repository_odb")]
+    private static partial int RepositoryOdb(out nint odb, nint repository);
+
+    [LibraryImport(Native, EntryPoint = "git_odb_read")]
+    private static partial int OdbRead(out nint obj, nint odb, byte* oid);
+
+    [LibraryImport(Native, EntryPoint = "git_odb_object_data")]
+    private static partial nint OdbObjectData(nint obj);
+
+    [LibraryImport(Native, EntryPoint = "git_odb_object_size")]
+    private static partial nuint OdbObjectSize(nint obj);
+
+    [LibraryImport(Native, EntryPoint = "git_odb_object_free")]
+    private static partial void OdbObjectFree(nint obj);
+
+    [LibraryImport(Native, EntryPoint = "git_odb_free")]
+    private static partial void OdbFree(nint odb);
+
+    [LibraryImport(Native, EntryPoint = "git_config_open_ondisk", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int ConfigOpenOnDisk(out nint config, string path);
+
+    [LibraryImport(Native, EntryPoint = "git_config_set_string", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int ConfigSetString(nint config, string name, string value);
+
+    [LibraryImport(Native, EntryPoint = "git_config_free")]
+    private static partial void ConfigFree(nint config);
+
+    /// <summary>
+    /// Sets one value in a repository's own config file (<c>git_config_open_ondisk</c>), without
+    /// LibGit2Sharp's <c>Repository.Config</c>: under NativeAOT its lookup of the global and system
+    /// files comes back empty, and the config it then gives the repository ignores them (an
+    /// <c>url.*.insteadOf</c> in ~/.gitconfig). libgit2's own loading of the repository finds them.
+    /// </summary>
+    public static void SetLocalConfig(string gitFolder, string name, string value)
+    {
+        Check(ConfigOpenOnDisk(out var config, Path.Combine(gitFolder, "config")), $"cannot open the config of {gitFolder}");
+        try
+        {
+            Check(ConfigSetString(config, name, value), $"cannot set {name} in {gitFolder}");
+        }
+        finally
+        {
+            ConfigFree(config);
+        }
+    }
 
     [LibraryImport(Native, EntryPoint = "git_error_last")]
     private static partial GitError* ErrorLast();

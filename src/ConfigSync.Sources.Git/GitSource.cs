@@ -153,6 +153,12 @@ internal sealed partial class GitSource : IConfigSource
             Repository.Init(path, isBare: true);
         }
 
+        if (GitUrl.Classify(url) == GitTransport.Ssh)
+        {
+            // Before the repository is opened, and not through repo.Config (see BlobReader.SetLocalConfig).
+            BlobReader.SetLocalConfig(path, "core.sshCommand", SshCommand.Write(_context.CacheDirectory, _options.Auth, _options.ConnectTimeout));
+        }
+
         var repo = new Repository(path);
         var remote = repo.Network.Remotes["origin"];
         if (remote is null)
@@ -162,11 +168,6 @@ internal sealed partial class GitSource : IConfigSource
         else if (remote.Url != url)
         {
             repo.Network.Remotes.Update("origin", r => r.Url = url);
-        }
-
-        if (GitUrl.Classify(url) == GitTransport.Ssh)
-        {
-            repo.Config.Set("core.sshCommand", SshCommand.Write(_context.CacheDirectory, _options.Auth, _options.ConnectTimeout), ConfigurationLevel.Local);
         }
 
         return repo;

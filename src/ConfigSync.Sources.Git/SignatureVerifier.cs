@@ -38,14 +38,10 @@ internal sealed class SignatureVerifier(GitVerifyOptions options, string cacheDi
         else
         {
             what = $"commit {commit.Sha[..12]} ({refName})";
-            try
+            // From the raw object, not Commit.ExtractSignature: its git_buf out-parameters come back empty under NativeAOT.
+            using (var reader = new BlobReader(repo.Info.Path))
             {
-                var info = Commit.ExtractSignature(repo, commit.Id);
-                (signature, signedData) = (info.Signature, info.SignedData);
-            }
-            catch (NotFoundException)
-            {
-                (signature, signedData) = (null, null);
+                (signature, signedData) = CommitSignature.Split(reader.ReadObject(commit.Sha));
             }
 
             when = commit.Committer.When;
