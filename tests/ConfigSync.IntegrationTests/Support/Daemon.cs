@@ -42,7 +42,7 @@ public sealed partial class Daemon : IAsyncDisposable
 
     public static string RepoRoot { get; } = FindRepoRoot();
 
-    public static Daemon Start(IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? workingDirectory = null)
+    public static Daemon Start(IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? workingDirectory = null, string? binary = null)
     {
         // The self-contained apphost, as the image runs it, through env, which execs it (same process) with
         // SIGINT's default action restored: see DefaultSigint.
@@ -54,7 +54,7 @@ public sealed partial class Daemon : IAsyncDisposable
             WorkingDirectory = workingDirectory ?? RepoRoot,
         };
         start.ArgumentList.Add(DefaultSigint);
-        start.ArgumentList.Add(Binary.Value);
+        start.ArgumentList.Add(binary ?? Binary.Value);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -79,9 +79,9 @@ public sealed partial class Daemon : IAsyncDisposable
     }
 
     /// <summary>Runs a command to completion and returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(IEnumerable<string> arguments, IDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    public static async Task<(int ExitCode, string Output)> RunAsync(IEnumerable<string> arguments, IDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? binary = null)
     {
-        await using var daemon = Start(arguments, environment);
+        await using var daemon = Start(arguments, environment, binary: binary);
         var code = await daemon.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(60));
         return (code, daemon.Output);
     }
@@ -118,6 +118,19 @@ public sealed partial class Daemon : IAsyncDisposable
 
     /// <summary>The published configsync executable the tests run.</summary>
     public static string BinaryPath => Binary.Value;
+
+    /// <summary>
+    /// The JIT build of the same program (the framework-dependent apphost the solution build leaves in
+    /// src/ConfigSync/bin), which the in-process tests exercise; the differential tests run both.
+    /// </summary>
+    public static string JitBinaryPath
+    {
+        get
+        {
+            var path = Path.Combine(RepoRoot, "src", "ConfigSync", "bin", "Release", "net10.0", "configsync");
+            return File.Exists(path) ? path : throw new InvalidOperationException($"no JIT build at {path}: build the solution in Release (dotnet test ConfigSync.sln -c Release does)");
+        }
+    }
 
     public void Terminate() => Signal(15);
 
