@@ -2,7 +2,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using ConfigSync.IntegrationTests.Support;
+using ConfigSync.Sources.AzureBlob.Tests.TestSupport;
 using ConfigSync.Sources.Git.Tests.TestSupport;
+using ConfigSync.Sources.S3.Tests.TestSupport;
 
 namespace ConfigSync.IntegrationTests;
 
@@ -22,6 +24,7 @@ public sealed partial class DifferentialTests : IDisposable
         "validate-yaml-passes", "validate-yaml-too-deep", "validate-yaml-malformed", "validate-json-schema-fails", "link-chain-escape",
         "git-file", "git-ssh-signed-commit", "git-ssh-unsigned-commit", "git-ssh-untrusted-signer", "git-openpgp-signed-commit",
         "git-ssh-signed-tag", "git-submodule-local-refused", "git-submodule-allow-local", "git-over-ssh-with-global-insteadof",
+        "s3-access-keys", "azureblob-connection-string", "signal-to-the-app",
     ];
 
     public void Dispose()
@@ -74,7 +77,14 @@ public sealed partial class DifferentialTests : IDisposable
         {
             ["XDG_STATE_HOME"] = _temp.Combine($"{setup.Name}-{build}", "state"),
         };
-        var (code, output) = await Daemon.RunAsync(["once", "--no-signal", .. arguments], environment, TimeSpan.FromSeconds(90), binary);
+        var signalsBefore = setup.App?.Requests.Count ?? 0;
+        var (code, output) = await Daemon.RunAsync(setup.App is null ? ["once", "--no-signal", .. arguments] : ["once", .. arguments], environment, TimeSpan.FromSeconds(90), binary);
+        if (setup.App is { } app)
+        {
+            // Exactly one signal per run, with the revision the tree holds.
+            Assert.Equal(signalsBefore + 1, app.Requests.Count);
+        }
+
         var errors = output.Split('\n')
             .Where(l => l.StartsWith("configsync:", StringComparison.Ordinal))
             .Select(l => l.Replace(root, "<root>", StringComparison.Ordinal).Replace(_temp.Path, "<temp>", StringComparison.Ordinal))
@@ -178,6 +188,35 @@ public sealed partial class DifferentialTests : IDisposable
             case "validate-json-schema-fails":
                 File.WriteAllText(Path.Combine(source, "schema.json"), "{\"type\": \"object\", \"required\": [\"pool\", \"host\"]}");
                 return new Setup(scenario, DirConfig("    validate: [{ type: jsonSchema, schema: schema.json, files: [\"conf/*.json\"] }]"), ExpectedExit: 1, ExpectedError: "conf/db.json");
+            case "signal-to-the-app":
+                var listener = new AppListener();
+                return new Setup(scenario, DirConfig($"    signal: {{ url: \"{listener.Url}\" }}")) { App = listener };
+            case "s3-access-keys":
+                var s3 = await S3rver.StartAsync(Path.Combine(folder, "s3"));
+                await s3.PutAsync("prod/app.yaml", "port: 8080");
+                await s3.PutAsync("prod/conf/db.json", "{\"pool\": 5}");
+                File.WriteAllText(Path.Combine(folder, "key-id"), S3rver.KeyId);
+                File.WriteAllText(Path.Combine(folder, "secret"), S3rver.Secret);
+                return new Setup(scenario, $$"""
+                    http: { listen: "off" }
+                    syncs:
+                      - name: app
+                        source: { type: s3, bucket: {{s3.Bucket}}, prefix: prod/, endpoint: "{{s3.Endpoint}}", auth: { accessKeyIdFile: "{{Path.Combine(folder, "key-id")}}", secretAccessKeyFile: "{{Path.Combine(folder, "secret")}}" } }
+                        target: { root: "{ROOT}" }
+                    """) { Server = s3 };
+            case "azureblob-connection-string":
+                var azurite = await Azurite.StartAsync();
+                var container = await azurite.CreateContainerAsync("config");
+                await container.PutAsync("prod/app.yaml", "port: 8080");
+                await container.PutAsync("prod/conf/db.json", "{\"pool\": 5}");
+                File.WriteAllText(Path.Combine(folder, "connection"), azurite.ConnectionString);
+                return new Setup(scenario, $$"""
+                    http: { listen: "off" }
+                    syncs:
+                      - name: app
+                        source: { type: azureblob, container: config, prefix: prod/, auth: { connectionStringFile: "{{Path.Combine(folder, "connection")}}" } }
+                        target: { root: "{ROOT}" }
+                    """) { Server = azurite };
             case "link-chain-escape":
                 var deep = Path.Combine(source, "1", "2", "3");
                 Directory.CreateDirectory(deep);
@@ -301,8 +340,11 @@ public sealed partial class DifferentialTests : IDisposable
 
         public IAsyncDisposable? Server { get; init; }
 
+        public AppListener? App { get; init; }
+
         public async ValueTask DisposeAsync()
         {
+            App?.Dispose();
             if (Server is not null)
             {
                 await Server.DisposeAsync();
