@@ -37,10 +37,7 @@ internal sealed unsafe partial class BlobReader : IDisposable
     {
         ObjectDisposedException.ThrowIf(_repository == 0, this);
         Span<byte> oid = stackalloc byte[OidSize];
-        if (sha.Length != OidSize * 2 || Convert.FromHexString(sha, oid, out _, out var written) != System.Buffers.OperationStatus.Done || written != OidSize)
-        {
-            throw new SourceException($"'{sha}' is not a git object id");
-        }
+        ParseOid(sha, oid);
 
         nint blob;
         fixed (byte* id = oid)
@@ -69,10 +66,7 @@ internal sealed unsafe partial class BlobReader : IDisposable
     {
         ObjectDisposedException.ThrowIf(_repository == 0, this);
         Span<byte> oid = stackalloc byte[OidSize];
-        if (sha.Length != OidSize * 2 || Convert.FromHexString(sha, oid, out _, out var written) != System.Buffers.OperationStatus.Done || written != OidSize)
-        {
-            throw new SourceException($"'{sha}' is not a git object id");
-        }
+        ParseOid(sha, oid);
 
         Check(RepositoryOdb(out var odb, _repository), $"cannot open the object database of {_gitFolder}");
         try
@@ -104,6 +98,14 @@ internal sealed unsafe partial class BlobReader : IDisposable
         {
             RepositoryFree(_repository);
             _repository = 0;
+        }
+    }
+
+    private static void ParseOid(string sha, Span<byte> oid)
+    {
+        if (sha.Length != OidSize * 2 || Convert.FromHexString(sha, oid, out _, out var written) != System.Buffers.OperationStatus.Done || written != OidSize)
+        {
+            throw new SourceException($"'{sha}' is not a git object id");
         }
     }
 
