@@ -122,7 +122,7 @@ internal sealed partial class GitSource : IConfigSource
             prefix = path + "/";
         }
 
-        new TreeWalker(repo, _options.Submodules ? _submodules : null, commit).Walk(tree, prefix, string.Empty, entries, owners);
+        new TreeWalker(repo, _options.Submodules ? _submodules : null, commit, _context.MaxEntries).Walk(tree, prefix, string.Empty, entries, owners);
         var author = commit.Author;
         var gitFolders = owners.ToDictionary(o => o.Key, o => o.Value.Info.Path, StringComparer.Ordinal);
         var details = new Dictionary<string, string>

@@ -4,7 +4,7 @@ using LibGit2Sharp;
 namespace ConfigSync.Sources.Git;
 
 /// <summary>Lists a tree's files and links (recursing into submodules when asked), each owned by the repository holding its blob.</summary>
-internal sealed class TreeWalker(Repository repo, SubmoduleCache? submodules, Commit commit)
+internal sealed class TreeWalker(Repository repo, SubmoduleCache? submodules, Commit commit, int maxEntries = int.MaxValue)
 {
     private Dictionary<string, string>? _moduleUrls;
 
@@ -28,21 +28,31 @@ internal sealed class TreeWalker(Repository repo, SubmoduleCache? submodules, Co
                     var id = item.Target.Id;
                     entries.Add(new SourceEntry(path, repo.ObjectDatabase.RetrieveObjectMetadata(id).Size, id.Sha, item.Mode == Mode.ExecutableFile));
                     owners[path] = repo;
+                    CheckCount(entries);
                     break;
                 case Mode.SymbolicLink:
                     var link = (Blob)item.Target;
                     entries.Add(new SourceEntry(path, link.Size, link.Sha, LinkTarget: link.GetContentText()));
                     owners[path] = repo;
+                    CheckCount(entries);
                     break;
                 case Mode.GitLink when submodules is not null:
                     var url = ModuleUrl(repoPrefix + item.Name);
                     var (subRepo, subCommit) = submodules.Resolve(url, item.Target.Sha, repoPrefix + item.Name);
-                    new TreeWalker(subRepo, submodules, subCommit).Walk(subCommit.Tree, string.Empty, path + "/", entries, owners);
+                    new TreeWalker(subRepo, submodules, subCommit, maxEntries).Walk(subCommit.Tree, string.Empty, path + "/", entries, owners);
                     break;
                 default:
                     // A submodule with submodules: off is left out, as git leaves an empty folder.
                     break;
             }
+        }
+    }
+
+    private void CheckCount(List<SourceEntry> entries)
+    {
+        if (entries.Count > maxEntries)
+        {
+            throw SourceException.TooManyEntries($"commit {commit.Sha[..12]}", maxEntries);
         }
     }
 

@@ -385,6 +385,23 @@ public sealed class GitSourceTests : IDisposable
 
     private static long Inode(string path) => long.Parse(Shell.Run("/", "stat", "-c", "%i", path), System.Globalization.CultureInfo.InvariantCulture);
 
+    [Fact]
+    public async Task Commit_OverMaxFiles_IsRefusedWhileTheTreeIsWalked()
+    {
+        for (var i = 0; i < 6; i++)
+        {
+            _repo.Write($"many/f{i}.yaml", "x");
+        }
+
+        _repo.Commit("many");
+        await using var git = SourceHarness.Create(Factory, Root, Settings(), maxEntries: 3);
+
+        var error = await Assert.ThrowsAsync<SourceException>(() => git.SyncAsync());
+
+        Assert.Contains("lists more than limits.maxFiles (3) entries", error.Message);
+        Assert.Null(git.Publisher.Live);
+    }
+
     private Dictionary<string, string?> Settings(params (string Key, string Value)[] extra) => _repo.SourceSettings(extra);
 
     private SourceHarness Harness(params (string Key, string Value)[] extra) => SourceHarness.Create(Factory, Root, Settings(extra));

@@ -59,6 +59,21 @@ public sealed class DirectorySourceTests : IDisposable
         Assert.DoesNotContain(Directory.EnumerateFiles(_temp.Combine("root"), "*", SearchOption.AllDirectories), f => File.ReadAllText(f).Contains("secret", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Poll_FolderOverMaxFiles_StopsWalking_AndFailsByName()
+    {
+        for (var i = 0; i < 6; i++)
+        {
+            _temp.Write($"src/f{i}.yaml", "x");
+        }
+
+        await using var source = ((ISourceFactory)new DirectorySourceFactory()).Create(new DirectorySourceOptions { Path = Source }, new SourceContext("test", _temp.Combine("state"), NullLoggerFactory.Instance, TimeProvider.System) { MaxEntries = 3 });
+
+        var error = await Assert.ThrowsAsync<SourceException>(() => source.PollAsync(new PollContext(null), CancellationToken.None));
+
+        Assert.Contains("lists more than limits.maxFiles (3) entries", error.Message);
+    }
+
     private IConfigSource Create() =>
         ((ISourceFactory)new DirectorySourceFactory()).Create(new DirectorySourceOptions { Path = Source }, new SourceContext("test", _temp.Combine("state"), NullLoggerFactory.Instance, TimeProvider.System));
 

@@ -7,7 +7,7 @@ namespace ConfigSync.Sources.Dir;
 /// unchanged folder costs one walk and no reads; a file's version is its size and mtime, so only
 /// files that changed are copied.
 /// </summary>
-internal sealed class DirectorySource(DirectorySourceOptions options, Action requestSync) : IConfigSource
+internal sealed class DirectorySource(DirectorySourceOptions options, Action requestSync, int maxEntries = int.MaxValue) : IConfigSource
 {
     private const UnixFileMode AnyExecute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
     private FileSystemWatcher? _watcher;
@@ -30,7 +30,7 @@ internal sealed class DirectorySource(DirectorySourceOptions options, Action req
         }
 
         var entries = new List<SourceEntry>();
-        Walk(root, string.Empty, entries, cancellationToken);
+        Walk(root, string.Empty, entries, maxEntries, cancellationToken);
         var revision = Revisions.FromListing(entries);
         return Task.FromResult<SourceSnapshot?>(revision == context.LastRevision ? null : new Snapshot(options.Path, revision, entries));
     }
@@ -67,11 +67,16 @@ internal sealed class DirectorySource(DirectorySourceOptions options, Action req
         _debounce = null;
     }
 
-    private static void Walk(DirectoryInfo folder, string prefix, List<SourceEntry> entries, CancellationToken cancellationToken)
+    private static void Walk(DirectoryInfo folder, string prefix, List<SourceEntry> entries, int maxEntries, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         foreach (var info in folder.EnumerateFileSystemInfos())
         {
+            if (entries.Count > maxEntries)
+            {
+                throw SourceException.TooManyEntries($"'{folder.FullName}'", maxEntries);
+            }
+
             var path = prefix + info.Name;
             if (info.LinkTarget is { } target)
             {
@@ -79,7 +84,7 @@ internal sealed class DirectorySource(DirectorySourceOptions options, Action req
             }
             else if (info is DirectoryInfo sub)
             {
-                Walk(sub, path + "/", entries, cancellationToken);
+                Walk(sub, path + "/", entries, maxEntries, cancellationToken);
             }
             else if (info is FileInfo file)
             {
@@ -133,7 +138,7 @@ internal sealed class DirectorySource(DirectorySourceOptions options, Action req
         public override Task ConfirmAsync(CancellationToken cancellationToken)
         {
             var now = new List<SourceEntry>();
-            Walk(new DirectoryInfo(root), string.Empty, now, cancellationToken);
+            Walk(new DirectoryInfo(root), string.Empty, now, int.MaxValue, cancellationToken);
             return Revisions.FromListing(now) == Revision
                 ? Task.CompletedTask
                 : throw new SourceException($"'{root}' changed while it was copied; nothing was published and the next attempt copies it again");

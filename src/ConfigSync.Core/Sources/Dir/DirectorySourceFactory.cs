@@ -18,5 +18,5 @@ public sealed class DirectorySourceFactory : SourceFactory<DirectorySourceOption
     }
 
     /// <inheritdoc />
-    protected override IConfigSource Create(DirectorySourceOptions options, SourceContext context) => new DirectorySource(options, context.RequestSync);
+    protected override IConfigSource Create(DirectorySourceOptions options, SourceContext context) => new DirectorySource(options, context.RequestSync, context.MaxEntries);
 }
