@@ -318,12 +318,25 @@ public static partial class SettingsLoader
 
         var exec = reader.Section("exec");
         var verify = reader.Has("verify") ? ReadVerify(reader.Section("verify")) : null;
+        var headers = reader.Map("headers");
+        foreach (var (name, value) in headers)
+        {
+            // An Authorization or API-key header carries a credential: it is never printed.
+            if (name.Contains("auth", StringComparison.OrdinalIgnoreCase) || name.Contains("token", StringComparison.OrdinalIgnoreCase)
+                || name.Contains("key", StringComparison.OrdinalIgnoreCase) || name.Contains("secret", StringComparison.OrdinalIgnoreCase)
+                || name.Contains("cookie", StringComparison.OrdinalIgnoreCase))
+            {
+                Diagnostics.Redact.Register(value);
+                Diagnostics.Redact.Register(value.Split(' ', 2) is [_, var credential] ? credential : null);
+            }
+        }
+
         return new SignalSettings
         {
             Verify = verify,
             Url = url,
             Method = method,
-            Headers = reader.Map("headers"),
+            Headers = headers,
             SuccessStatus = statuses,
             Timeout = reader.Duration("timeout", TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(10)),
             SkipFirst = reader.Bool("skipFirst", false),

@@ -41,6 +41,7 @@ internal sealed class TriggerAuthorization(string? tokenFile)
         try
         {
             var token = File.ReadAllText(tokenFile).Trim();
+            Diagnostics.Redact.Register(token);
             return token.Length == 0 ? null : token;
         }
         catch (IOException)

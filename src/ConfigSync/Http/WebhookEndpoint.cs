@@ -29,7 +29,9 @@ internal sealed partial class WebhookEndpoint(SyncEngine engine, ILogger<Webhook
         byte[] secret;
         try
         {
-            secret = System.Text.Encoding.UTF8.GetBytes(File.ReadAllText(settings.SecretFile).Trim());
+            var text = File.ReadAllText(settings.SecretFile).Trim();
+            Diagnostics.Redact.Register(text);
+            secret = System.Text.Encoding.UTF8.GetBytes(text);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -52,6 +52,22 @@ public sealed class UrlCredentialsTests
         Assert.Empty(errors);
     }
 
+    [Fact]
+    public void Load_SignalHeadersThatCarryCredentials_AreRegistered_OthersAreNot()
+    {
+        var settings = Load(new()
+        {
+            ["syncs:0:signal:url"] = "https://app.example/reload",
+            ["syncs:0:signal:headers:Authorization"] = "Bearer HDR-T0KEN-VALUE",
+            ["syncs:0:signal:headers:X-Api-Key"] = "KEY-VALUE-77",
+            ["syncs:0:signal:headers:X-Tenant"] = "tenant-blue",
+        }, out var errors);
+
+        Assert.Empty(errors);
+        Assert.NotNull(settings);
+        Assert.Equal("sent *** and ***, tenant-blue", Redact.Text("sent HDR-T0KEN-VALUE and KEY-VALUE-77, tenant-blue"));
+    }
+
     private static DaemonSettings? Load(Dictionary<string, string?> values, out IReadOnlyList<string> errors)
     {
         values["syncs:0:name"] = "a";
