@@ -34,6 +34,23 @@ internal static partial class CanonicalPath
         return Path.TrimEndingDirectorySeparator(Path.Combine([real, .. missing]));
     }
 
+    /// <summary>
+    /// What identifies the folder: device and inode when it exists (so one folder bind-mounted at two
+    /// paths is still one), else its canonical path.
+    /// </summary>
+    public static string Identity(string path)
+    {
+        var canonical = Of(path);
+        using var folder = Publishing.Libc.OpenPath(canonical, Publishing.Libc.OpenFolder, 0);
+        if (folder.IsInvalid)
+        {
+            return canonical;
+        }
+
+        var (device, inode) = Publishing.Libc.Identity(folder);
+        return $"device {device}, inode {inode}";
+    }
+
     /// <summary>The real path of an existing path, or null (missing, a dangling or looping link, unreadable).</summary>
     private static string? RealPath(string path)
     {

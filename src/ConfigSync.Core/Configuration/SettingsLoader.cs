@@ -385,11 +385,13 @@ public static partial class SettingsLoader
 
         // One folder, however it is written: canonically (links resolved, no trailing '/'). A root inside
         // another sync's root is allowed (each sync owns only its link and .configsync folder).
-        foreach (var group in syncs.GroupBy(s => CanonicalPath.Of(s.Target.Root), StringComparer.Ordinal).Where(g => g.Count() > 1))
+        // An existing folder is known by device and inode, so a bind mount of it under another path is the same root too.
+        foreach (var group in syncs.GroupBy(s => CanonicalPath.Identity(s.Target.Root), StringComparer.Ordinal).Where(g => g.Count() > 1))
         {
+            var canonical = CanonicalPath.Of(group.First().Target.Root);
             var written = group.Select(s => s.Target.Root).Distinct(StringComparer.Ordinal).ToList();
-            var spellings = written.Count == 1 && written[0] == group.Key ? string.Empty : $" (written {string.Join(", ", written.Select(w => $"'{w}'"))}: the same folder)";
-            errors.Add($"syncs: target.root '{group.Key}' is shared by syncs {string.Join(", ", group.Select(s => s.Name))}{spellings}; give each sync its own root");
+            var spellings = written.Count == 1 && written[0] == canonical ? string.Empty : $" (written {string.Join(", ", written.Select(w => $"'{w}'"))}: the same folder)";
+            errors.Add($"syncs: target.root '{canonical}' is shared by syncs {string.Join(", ", group.Select(s => s.Name))}{spellings}; give each sync its own root");
         }
     }
 }

@@ -216,6 +216,33 @@ public class SettingsLoaderTests
     }
 
     [Fact]
+    public void Load_OneFolderBindMountedAtTwoPaths_IsTheSameRoot()
+    {
+        // realpath sees two folders; device and inode see one (mounting needs root, as CI runs).
+        using var temp = new TempFolder();
+        Directory.CreateDirectory(temp.Combine("volume"));
+        Directory.CreateDirectory(temp.Combine("mounted"));
+        Assert.True(Run("mount", "--bind", temp.Combine("volume"), temp.Combine("mounted")) == 0, "this test bind-mounts a folder and needs root");
+        try
+        {
+            Load(TwoSyncs("volume", "mounted"), temp.Path, out var errors);
+
+            Assert.Contains("is shared by syncs a, b", Assert.Single(errors), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Run("umount", temp.Combine("mounted"));
+        }
+    }
+
+    private static int Run(string file, params string[] arguments)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(file, arguments) { RedirectStandardError = true })!;
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+
+    [Fact]
     public void Load_NestedRoots_AreAllowed_OnlyTheSameFolderIsRefused()
     {
         using var temp = new TempFolder();
