@@ -41,8 +41,15 @@ public sealed class TriggerTests : IDisposable
         using var unknownName = await remote.PostAsync("/sync/no-such-sync", null);
         using var unknownWithToken = await remote.SendAsync(Post("Bearer trigger-bearer-value", "/sync/no-such-sync"));
 
+        using var webhookUnknown = await remote.PostAsync("/webhook/no-such-sync", new StringContent("{}"));
+        using var webhookWithout = await remote.PostAsync("/webhook/app", new StringContent("{}"));
+        var webhookLocal = await local.PostAsync("/webhook/no-such-sync");
+
         // Without the token a remote caller cannot tell a name that exists from one that does not.
         Assert.Equal(HttpStatusCode.Unauthorized, unknownName.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, webhookUnknown.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, webhookWithout.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, webhookLocal);
         Assert.Equal(HttpStatusCode.NotFound, unknownWithToken.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);

@@ -9,14 +9,18 @@ internal sealed partial class WebhookEndpoint(SyncEngine engine, ILogger<Webhook
 {
     public async Task<IResult> HandleAsync(string name, HttpContext context)
     {
-        if (!engine.Contains(name))
-        {
-            return Error(StatusCodes.Status404NotFound, $"no sync named '{name}'");
-        }
-
         if (engine.WebhookOf(name) is not { } settings)
         {
-            return Error(StatusCodes.Status404NotFound, $"sync '{name}' has no webhook; set syncs[].webhook.secretFile");
+            // A caller from another host learns nothing of which names exist: it gets what a bad signature gets.
+            // On loopback (the operator, a port-forward) the real reason helps more than it reveals.
+            if (context.Connection.RemoteIpAddress is { } remote && !System.Net.IPAddress.IsLoopback(remote))
+            {
+                return Error(StatusCodes.Status401Unauthorized, "the request carries no signature this endpoint accepts");
+            }
+
+            return engine.Contains(name)
+                ? Error(StatusCodes.Status404NotFound, $"sync '{name}' has no webhook; set syncs[].webhook.secretFile")
+                : Error(StatusCodes.Status404NotFound, $"no sync named '{name}'");
         }
 
         var body = await ReadBodyAsync(context.Request, settings.MaxBodySize, context.RequestAborted);
