@@ -44,8 +44,8 @@ internal sealed class SignalDispatcher : IAsyncDisposable
     /// <summary>Called when reload verification of a tree ends: null when the app reported it, else why not.</summary>
     public Action<Manifest, string?>? Verified { get; set; }
 
-    /// <summary>Whether signal.verify is set.</summary>
-    public bool Verifies => _verifier is not null;
+    /// <summary>Whether the next <see cref="Published"/> starts a reload verification (not for a tree skipFirst leaves unsignalled).</summary>
+    public bool VerifiesNext => _verifier is not null && !_skipNext;
 
     /// <summary>Signals a newly published tree and, with signal.verify, checks the app applied it once every notifier delivered it.</summary>
     public void Published(Manifest manifest)

@@ -231,7 +231,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
             var change = SignalPayload.Between(before, manifest, _publisher.LivePath);
             Update(s => s with { LastChanges = new TreeChange(change.Added.Count, change.Changed.Count, change.Removed.Count) });
             LogPublished(_logger, Name, manifest.Revision, manifest.Files.Count, manifest.Bytes, previous ?? "none");
-            if (_signals is { Verifies: true })
+            if (_signals is { VerifiesNext: true })
             {
                 Update(s => s with { Reload = new ReloadState(manifest.Revision, "verifying", _time.GetUtcNow()) });
             }

@@ -260,6 +260,28 @@ public sealed class SyncRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_WithSkipFirst_TheUnsignalledFirstRevisionIsNotLeftVerifying_AndTheNextIsVerified()
+    {
+        using var app = new AppListener();
+        app.BodyFor = path => path == "/version" ? "{\"config\":{\"revision\":\"" + LastReloaded(app) + "\"}}" : null;
+        _temp.Write("src/app.yaml", "v: 1");
+        await using var runner = Create(out _, sync: s => s with { Signal = new SignalSettings { Url = app.Url, SkipFirst = true, Verify = Verify(app, rollback: false) } });
+        runner.Initialize(new HttpClient());
+
+        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        Assert.True(await runner.WaitForSignalsAsync(CancellationToken.None));
+
+        // The first tree was not signalled (skipFirst), so nothing was verified: no state, never "verifying" for ever.
+        Assert.Null(runner.Status.Reload);
+        Assert.DoesNotContain(app.Requests, r => r.Path == "/-/reload");
+
+        _temp.Write("src/app.yaml", "v: 2");
+        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        await WaitUntil(() => runner.Status.Reload?.State == "verified");
+        Assert.Equal(runner.Status.Revision, runner.Status.Reload!.Revision);
+    }
+
+    [Fact]
     public async Task Verify_AppNeverReportsTheRevision_FailsAndRollsBack_AndTheRevisionIsNotRetriedUntilTheSourceMoves()
     {
         using var app = new AppListener();
