@@ -183,17 +183,7 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEnt
     }
 
     /// <summary>Reads a secret file; the secret, and the keys and signatures in a connection string, are registered with <see cref="Redact"/>.</summary>
-    private static string ReadSecret(string file, string setting)
-    {
-        try
-        {
-            return Registered(File.ReadAllText(file).Trim());
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SourceException($"cannot read {setting} '{file}': {e.Message}");
-        }
-    }
+    private static string ReadSecret(string file, string setting) => Registered(SecretFile.Read(file, setting));
 
     private static string Registered(string secret)
     {

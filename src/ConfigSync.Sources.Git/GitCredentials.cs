@@ -41,14 +41,7 @@ internal sealed class GitCredentials(GitAuthOptions auth, string url)
     {
         if (auth.PasswordFile is { } file)
         {
-            try
-            {
-                return File.ReadAllText(file).Trim();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new SourceException($"cannot read auth.passwordFile '{file}': {e.Message}");
-            }
+            return SecretFile.Read(file, "auth.passwordFile");
         }
 
         if (auth.PasswordEnv is { } name)

@@ -105,9 +105,8 @@ internal sealed class S3Source(S3SourceOptions options, int maxEntries = int.Max
         var stamp = "default-chain";
         if (_options.AccessKeyIdFile is not null && _options.SecretAccessKeyFile is not null)
         {
-            var keyId = ReadSecret(_options.AccessKeyIdFile, "auth.accessKeyIdFile");
-            var secret = ReadSecret(_options.SecretAccessKeyFile, "auth.secretAccessKeyFile");
-            Redact.Register(secret);
+            var keyId = SecretFile.Read(_options.AccessKeyIdFile, "auth.accessKeyIdFile");
+            var secret = SecretFile.Read(_options.SecretAccessKeyFile, "auth.secretAccessKeyFile");
             credentials = new BasicAWSCredentials(keyId, secret);
             stamp = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(keyId + "\n" + secret)));
         }
@@ -147,18 +146,6 @@ internal sealed class S3Source(S3SourceOptions options, int maxEntries = int.Max
         catch (AmazonClientException e)
         {
             throw new SourceException($"{Describe}: cannot create the S3 client: {e.Message} (set source.region, or auth files, or give the pod an IAM role)", e);
-        }
-    }
-
-    private static string ReadSecret(string file, string setting)
-    {
-        try
-        {
-            return File.ReadAllText(file).Trim();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SourceException($"cannot read {setting} '{file}': {e.Message}");
         }
     }
 

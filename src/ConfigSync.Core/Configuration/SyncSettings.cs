@@ -153,9 +153,6 @@ public sealed record SignalSettings
 
     /// <summary>Reload verification after the signal, or null when off.</summary>
     public ReloadVerifySettings? Verify { get; init; }
-
-    /// <summary>Whether any signal is configured.</summary>
-    public bool Enabled => Url is not null || ExecCommand.Count > 0;
 }
 
 /// <summary>

@@ -87,8 +87,6 @@ internal sealed class ByteBudget(long limit)
 {
     private long _used;
 
-    public long Used => Interlocked.Read(ref _used);
-
     public void Take(long count, string entryPath)
     {
         if (Interlocked.Add(ref _used, count) > limit)

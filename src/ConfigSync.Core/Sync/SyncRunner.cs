@@ -77,7 +77,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
     public Action? MaxFailuresReached { get; set; }
 
     /// <summary>Recovers the volume and prepares signalling; the sync is ready at once if a verified tree is live.</summary>
-    public void Initialize(HttpClient? http, TimeSpan? firstSignalRetry = null)
+    public void Initialize(HttpClient? http)
     {
         var live = _publisher.Recover();
         DateTimeOffset? lastSuccess = live is null ? null : File.GetLastWriteTimeUtc(_publisher.LiveManifestPath!);
@@ -89,7 +89,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
             LogRecovered(_logger, Name, live.Revision, live.Files.Count);
         }
 
-        _signals = http is null ? null : new SignalDispatcher(_settings, _publisher.LivePath, live, http, _metrics, _time, _logger, firstSignalRetry);
+        _signals = http is null ? null : new SignalDispatcher(_settings, _publisher.LivePath, live, http, _metrics, _time, _logger);
         if (_signals is not null)
         {
             _signals.Verified = ReloadVerified;

@@ -20,7 +20,7 @@ internal sealed class DevConsole(SyncEngine engine, RecentLog? log, TextWriter o
 
     public static Task<int> RunAsync(DaemonSettings settings, bool plain, CancellationToken cancellationToken)
     {
-        var log = plain ? null : new RecentLog();
+        var log = plain ? null : new RecentLog(TimeProvider.System);
         return DaemonHost.RunAsync(settings, cancellationToken, new HostExtras
         {
             Services = services => services.AddHostedService(sp => new DevConsole(sp.GetRequiredService<SyncEngine>(), log, Console.Out)),

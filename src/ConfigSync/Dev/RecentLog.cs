@@ -7,7 +7,8 @@ namespace ConfigSync.Dev;
 /// Keeps the last log lines in memory for the dev console's live view, which owns the terminal: a console
 /// logger writing beside it would tear the display.
 /// </summary>
-internal sealed class RecentLog : ILoggerProvider
+/// <param name="time">The clock (local time of day on each line).</param>
+internal sealed class RecentLog(TimeProvider time) : ILoggerProvider
 {
     private const int Capacity = 8;
     private readonly ConcurrentQueue<string> _lines = new();
@@ -19,6 +20,8 @@ internal sealed class RecentLog : ILoggerProvider
     public void Dispose()
     {
     }
+
+    private string Now => time.GetLocalNow().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
 
     private void Add(string line)
     {
@@ -44,7 +47,7 @@ internal sealed class RecentLog : ILoggerProvider
                 LogLevel.Debug or LogLevel.Trace => "dbug",
                 _ => "info",
             };
-            log.Add($"{DateTime.Now:HH:mm:ss} {level}: {formatter(state, exception)}");
+            log.Add($"{log.Now} {level}: {formatter(state, exception)}");
         }
     }
 }

@@ -24,7 +24,7 @@ internal static partial class DaemonHost
 
         // The empty builder: no configuration files or watchers, no host filtering, only Kestrel's core
         // and routing. ConfigSync reads its own settings; this saves start-up time and memory
-        // (bench/runtime-bench.sh).
+        // (bench/runtime.py, docs/benchmarks.md).
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         AddServices(builder, settings, extras);
         builder.Services.AddRoutingCore();
