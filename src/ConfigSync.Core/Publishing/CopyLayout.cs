@@ -91,7 +91,7 @@ internal sealed partial class CopyLayout(VolumePaths paths, string linkName, Uni
         using var stagedFolders = new FolderCache(staged, replaceNonFolders: false, dirMode);
         foreach (var file in manifest.Files)
         {
-            var (folder, name) = Split(file.Path);
+            var (folder, name) = FolderCache.Split(file.Path);
             var destination = liveFolders.Get(folder)!;
             var type = destination.TypeOf(name);
             if (old.TryGetValue(file.Path, out var was) && was.SameContent(file) && type is Libc.TypeFile or Libc.TypeLink)
@@ -113,7 +113,7 @@ internal sealed partial class CopyLayout(VolumePaths paths, string linkName, Uni
             using var removal = new FolderCache(live, replaceNonFolders: false, dirMode, missingIsNull: true);
             foreach (var gone in previous.Files.Where(f => !wanted.Contains(f.Path)).OrderByDescending(f => f.Path.Length))
             {
-                var (folder, name) = Split(gone.Path);
+                var (folder, name) = FolderCache.Split(gone.Path);
                 if (removal.Get(folder) is { } parent && parent.TypeOf(name) is Libc.TypeFile or Libc.TypeLink)
                 {
                     parent.Delete(name);
@@ -123,7 +123,7 @@ internal sealed partial class CopyLayout(VolumePaths paths, string linkName, Uni
             // Folders the previous revision had and the new one has not, deepest first, only once empty.
             foreach (var folder in Folders(previous).Except(folders).OrderByDescending(f => f.Length))
             {
-                var (parentPath, name) = Split(folder);
+                var (parentPath, name) = FolderCache.Split(folder);
                 if (removal.Get(parentPath) is { } parent && parent.TypeOf(name) == Libc.TypeFolder)
                 {
                     _ = Libc.UnlinkAt(parent.Handle, name, Libc.RemoveFolder);
@@ -147,11 +147,5 @@ internal sealed partial class CopyLayout(VolumePaths paths, string linkName, Uni
         }
 
         return folders;
-    }
-
-    private static (string Folder, string Name) Split(string path)
-    {
-        var slash = path.LastIndexOf('/');
-        return slash < 0 ? (string.Empty, path) : (path[..slash], path[(slash + 1)..]);
     }
 }

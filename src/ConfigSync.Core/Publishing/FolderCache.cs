@@ -25,9 +25,8 @@ internal sealed class FolderCache(VolumeFolder top, bool replaceNonFolders, Unix
             return known;
         }
 
-        var slash = relative.LastIndexOf('/');
-        var parent = Get(slash < 0 ? string.Empty : relative[..slash]);
-        var name = slash < 0 ? relative : relative[(slash + 1)..];
+        var (parentPath, name) = Split(relative);
+        var parent = Get(parentPath);
         VolumeFolder? folder = null;
         if (parent is not null)
         {
@@ -64,6 +63,13 @@ internal sealed class FolderCache(VolumeFolder top, bool replaceNonFolders, Unix
 
         _open[relative] = folder;
         return folder;
+    }
+
+    /// <summary>A relative path's folder (empty at the top) and last name: what <see cref="Get"/> and the name-relative calls take.</summary>
+    public static (string Folder, string Name) Split(string path)
+    {
+        var slash = path.LastIndexOf('/');
+        return slash < 0 ? (string.Empty, path) : (path[..slash], path[(slash + 1)..]);
     }
 
     /// <inheritdoc />

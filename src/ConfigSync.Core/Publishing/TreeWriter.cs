@@ -36,7 +36,7 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
         progress.Start(entries.Count, entries.Sum(e => Math.Max(0, e.Size)));
         using var folders = new FolderCache(staged, replaceNonFolders: true, StagedFolderMode);
         using var liveFolders = reusableTree is null ? null : new FolderCache(reusableTree, replaceNonFolders: false, StagedFolderMode, missingIsNull: true);
-        foreach (var folder in entries.Select(e => Split(e.Path).Folder).Where(f => f.Length > 0).Distinct(StringComparer.Ordinal))
+        foreach (var folder in entries.Select(e => FolderCache.Split(e.Path).Folder).Where(f => f.Length > 0).Distinct(StringComparer.Ordinal))
         {
             folders.Get(folder);
         }
@@ -48,7 +48,7 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
         foreach (var entry in entries)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (folderPath, name) = Split(entry.Path);
+            var (folderPath, name) = FolderCache.Split(entry.Path);
             var folder = folders.Get(folderPath)!;
             if (entry.LinkTarget is { } linkTarget)
             {
@@ -107,12 +107,6 @@ internal sealed class TreeWriter(TargetSettings target, long maxBytes)
         }
 
         return [.. keyed.OrderBy(k => k.Rank).ThenBy(k => k.Folder).Select(k => k.Item)];
-    }
-
-    private static (string Folder, string Name) Split(string path)
-    {
-        var slash = path.LastIndexOf('/');
-        return slash < 0 ? (string.Empty, path) : (path[..slash], path[(slash + 1)..]);
     }
 
     private static ManifestFile LinkEntry(SourceEntry entry, string linkTarget)
