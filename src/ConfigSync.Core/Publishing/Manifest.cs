@@ -76,9 +76,14 @@ public sealed record Manifest(
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var file in Files)
             {
-                if (file?.Path is null || PathRules.ProblemOf(file.Path) is { } bad)
+                if (file?.Path is not { } path)
                 {
-                    return $"an entry breaks the path rules ({(file?.Path is null ? "no path" : PathRules.ProblemOf(file.Path))})";
+                    return "an entry has no path";
+                }
+
+                if (PathRules.ProblemOf(path) is { } bad)
+                {
+                    return $"an entry breaks the path rules ({bad})";
                 }
 
                 if (!seen.Add(file.Path))

@@ -375,8 +375,7 @@ internal sealed partial class TreePublisher
 
         try
         {
-            var relative = _layout is CopyLayout ? _layout.TreesFolder : (_layout.TreesFolder.Length == 0 ? treeId : $"{_layout.TreesFolder}/{treeId}");
-            return volume.Root.OpenPath(relative);
+            return volume.Root.OpenPath(Path.GetRelativePath(_paths.Root, _layout.TreePath(treeId)));
         }
         catch (PublishException)
         {
