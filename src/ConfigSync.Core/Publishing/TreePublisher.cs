@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using ConfigSync.Configuration;
 using ConfigSync.Sources;
 using ConfigSync.Validation;
@@ -304,104 +303,6 @@ internal sealed partial class TreePublisher
         }
     }
 
-    /// <summary>Checks a tree against its manifest: same entries, sizes, modes, links and SHA-256 of every file.</summary>
-    /// <remarks>Files are opened without following links and without blocking (a FIFO planted in the tree is a mismatch, not a hang).</remarks>
-    internal static string? Verify(string treePath, Manifest manifest)
-    {
-        if (!Directory.Exists(treePath))
-        {
-            return $"its folder '{treePath}' is missing";
-        }
-
-        var expected = manifest.Files.ToDictionary(f => f.Path, StringComparer.Ordinal);
-        var seen = 0;
-        foreach (var path in Directory.EnumerateFileSystemEntries(treePath, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
-        {
-            var relative = Path.GetRelativePath(treePath, path);
-            var info = new FileInfo(path);
-            if (relative == InTreeManifest || (Directory.Exists(path) && info.LinkTarget is null))
-            {
-                continue;
-            }
-
-            if (!expected.TryGetValue(relative, out var file))
-            {
-                return $"'{PathRules.Shown(relative)}' is not in the manifest";
-            }
-
-            seen++;
-            if (file.Link is not null)
-            {
-                if (info.LinkTarget != file.Link)
-                {
-                    return $"'{PathRules.Shown(relative)}' is not the link the manifest lists";
-                }
-
-                continue;
-            }
-
-            using var content = Libc.OpenFile(path, Libc.OpenReadNoFollow, 0);
-            if (content.IsInvalid || Libc.TypeOf(content) != Libc.TypeFile || info.Length != file.Size || info.UnixFileMode != file.UnixMode)
-            {
-                return $"'{PathRules.Shown(relative)}' differs from the manifest in type, size or mode";
-            }
-
-            using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[81920];
-            long offset = 0;
-            int read;
-            while ((read = Libc.ReadAt(content, buffer, offset, $"read '{relative}'")) > 0)
-            {
-                sha.AppendData(buffer, 0, read);
-                offset += read;
-            }
-
-            if (Convert.ToHexStringLower(sha.GetHashAndReset()) != file.Sha256)
-            {
-                return $"'{PathRules.Shown(relative)}' does not match its SHA-256";
-            }
-        }
-
-        return seen == expected.Count ? null : $"{expected.Count - seen} files of the manifest are missing";
-    }
-
-    /// <summary>Opens a tree of this layout below the root without following links; null when it is gone or not a real folder.</summary>
-    private VolumeFolder? TryOpenTree(Volume volume, string treeId)
-    {
-        if (!_layout.IsTreeId(treeId))
-        {
-            return null;
-        }
-
-        try
-        {
-            return volume.Root.OpenPath(Path.GetRelativePath(_paths.Root, _layout.TreePath(treeId)));
-        }
-        catch (PublishException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>Verifies the live tree through the folder held open, so what is checked is the tree below the root and nothing a link leads to.</summary>
-    private string? VerifyLive(Volume volume, string liveId, Manifest live)
-    {
-        using var tree = TryOpenTree(volume, liveId);
-        if (tree is null)
-        {
-            return $"its folder '{_layout.TreePath(liveId)}' is missing or not a real folder";
-        }
-
-        try
-        {
-            return Verify(tree.PinnedPath, live);
-        }
-        catch (IOException e)
-        {
-            return e.Message;
-        }
-    }
-
     private string? ReservedName(string topLevelName) =>
         _settings.Target.ManifestInTree && topLevelName == InTreeManifest ? "target.manifestInTree writes there" : _layout.ReservedName(topLevelName);
 
@@ -445,61 +346,6 @@ internal sealed partial class TreePublisher
         catch (Exception e) when (e is IOException or PublishException)
         {
             LogAbandonFailed(_logger, _settings.Name, e.Message);
-        }
-    }
-
-    /// <summary>Opens the root and ConfigSync's folders in it, creating what is missing; a link or a file in their place is refused by name.</summary>
-    private Volume OpenVolume()
-    {
-        Directory.CreateDirectory(_paths.Root);
-        var root = VolumeFolder.OpenRoot(_paths.Root);
-        VolumeFolder? state = null, manifests = null;
-        try
-        {
-            state = root.Open(".configsync", create: true);
-            state.Open("trees", create: true).Dispose();
-
-            manifests = state.Open("manifests", create: true);
-            var staging = state.Open("staging", create: true);
-            return new Volume(root, state, manifests, staging);
-        }
-        catch
-        {
-            manifests?.Dispose();
-            state?.Dispose();
-            root.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Gives every folder of a staged tree the folder mode, through descriptors (a link in the tree is never followed).</summary>
-    private static void SealFolders(VolumeFolder folder, UnixFileMode dirMode)
-    {
-        const byte FolderType = 4; // DT_DIR
-        foreach (var (name, type) in folder.Entries())
-        {
-            if (type == FolderType || (type == 0 && folder.TypeOf(name) == Libc.TypeFolder))
-            {
-                using var child = folder.Open(name);
-                SealFolders(child, dirMode);
-            }
-        }
-
-        if (Libc.FileChmod(folder.Handle, (uint)dirMode) != 0)
-        {
-            throw Libc.LastError($"chmod '{folder.Path}'");
-        }
-    }
-
-    /// <summary>The root and ConfigSync's folders in it, open for one operation.</summary>
-    private sealed record Volume(VolumeFolder Root, VolumeFolder State, VolumeFolder Manifests, VolumeFolder Staging) : IDisposable
-    {
-        public void Dispose()
-        {
-            Staging.Dispose();
-            Manifests.Dispose();
-            State.Dispose();
-            Root.Dispose();
         }
     }
 
