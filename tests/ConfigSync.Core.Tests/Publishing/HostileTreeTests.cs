@@ -1,4 +1,3 @@
-using System.Text;
 using ConfigSync.Configuration;
 using ConfigSync.Publishing;
 using ConfigSync.Sources;
@@ -31,7 +30,7 @@ public sealed class HostileTreeTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"seeds: fixed {FixedSeed}, random {randomSeed} (rerun one with HOSTILE_SEED=<n>)");
         var seeds = Environment.GetEnvironmentVariable("HOSTILE_SEED") is { } forced ? [int.Parse(forced, System.Globalization.CultureInfo.InvariantCulture)] : new[] { FixedSeed, randomSeed };
         var victim = MakeVictim();
-        var before = Snapshot(victim);
+        var before = FolderSnapshot.Of(victim);
         var tally = new Tally();
         foreach (var seed in seeds)
         {
@@ -40,7 +39,7 @@ public sealed class HostileTreeTests(ITestOutputHelper output) : IDisposable
 
         output.WriteLine($"{tally.Cases} trees, {tally.Links} links ({tally.KernelEscapes} leave the tree per the kernel); published {tally.Published}, refused {tally.Refused} ({tally.RefusedEscapes} for a link leaving the tree, {tally.RefusedNames} for a name; {tally.StricterThanKernel} refused where the kernel would stop inside); escapes published: {tally.EscapesPublished}");
         Assert.Equal(0, tally.EscapesPublished);
-        Assert.Equal(before, Snapshot(victim));
+        Assert.Equal(before, FolderSnapshot.Of(victim));
 
         // The generator must reach both outcomes often, or the test proves nothing.
         Assert.True(tally.Published >= tally.Cases / 5, $"only {tally.Published} of {tally.Cases} trees were published");
@@ -169,18 +168,6 @@ public sealed class HostileTreeTests(ITestOutputHelper output) : IDisposable
         File.WriteAllText(Path.Combine(victim, "etc", "passwd"), "root:x:0:0");
         File.WriteAllText(Path.Combine(victim, "root.yaml"), "victim");
         return victim;
-    }
-
-    private static string Snapshot(string folder)
-    {
-        var text = new StringBuilder();
-        foreach (var path in Directory.EnumerateFileSystemEntries(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            var info = new FileInfo(path);
-            text.Append(path).Append(' ').Append(info.Exists ? File.ReadAllText(path) : "dir").Append(' ').Append(info.Exists ? info.UnixFileMode : new DirectoryInfo(path).UnixFileMode).Append('\n');
-        }
-
-        return text.ToString();
     }
 
     private sealed class Tally

@@ -1,4 +1,3 @@
-using System.Text;
 using ConfigSync.Configuration;
 using ConfigSync.Publishing;
 using ConfigSync.Tests.TestSupport;
@@ -73,7 +72,7 @@ public sealed class HostileVolumeTests : IDisposable
     {
         var root = _temp.Combine("root");
         var victim = MakeVictim();
-        var before = Snapshot(victim);
+        var before = FolderSnapshot.Of(victim);
         var publisher = Create(root, layout);
         string? refusal = null;
         string tampered;
@@ -109,7 +108,7 @@ public sealed class HostileVolumeTests : IDisposable
             tampered = TamperedPath(root, target, publisher);
         }
 
-        Assert.Equal(before, Snapshot(victim));
+        Assert.Equal(before, FolderSnapshot.Of(victim));
         if (target is ".configsync" or ".configsync/staging" or ".configsync/trees" or ".configsync/manifests" && replacement != Replacement.UnreadableFolder)
         {
             // A folder of ConfigSync's that is a link or a file stops the sync by name; it is never worked through.
@@ -183,18 +182,5 @@ public sealed class HostileVolumeTests : IDisposable
         File.WriteAllText(Path.Combine(victim, "a.yaml"), "victim's a");
         File.WriteAllText(Path.Combine(victim, "b.yaml"), "victim's b");
         return victim;
-    }
-
-    private static string Snapshot(string folder)
-    {
-        var text = new StringBuilder();
-        foreach (var path in Directory.EnumerateFileSystemEntries(folder, "*", SearchOption.AllDirectories).Append(folder).Order(StringComparer.Ordinal))
-        {
-            var file = new FileInfo(path);
-            text.Append(path).Append(' ').Append(file.Exists ? File.ReadAllText(path) : "folder").Append(' ')
-                .Append(file.Exists ? file.UnixFileMode : new DirectoryInfo(path).UnixFileMode).Append('\n');
-        }
-
-        return text.ToString();
     }
 }
