@@ -248,7 +248,7 @@ internal sealed partial class TreePublisher
     }
 
     /// <summary>Removes old trees past their grace period beyond the newest <c>keep</c> (never the one a rollback would restore).</summary>
-    public void CollectGarbage()
+    public void RemoveOldTrees()
     {
         var liveId = _layout.LiveTreeId();
         var now = _time.GetUtcNow();

@@ -29,8 +29,9 @@ internal sealed partial class SignalDelivery : IAsyncDisposable
     private Manifest? _latest;
     private int _disposed;
     private CancellationTokenSource? _attempt;
+    private TaskCompletionSource _settled = Completed();
 
-    public SignalDelivery(INotifier notifier, string sync, string livePath, TimeSpan timeout, Manifest? delivered, SyncMetrics metrics, TimeProvider time, ILogger logger, TimeSpan? firstRetryDelay = null)
+    public SignalDelivery(INotifier notifier, string sync, string livePath, TimeSpan timeout, Manifest? delivered, SyncMetrics metrics, TimeProvider time, ILogger logger)
     {
         _notifier = notifier;
         _sync = sync;
@@ -45,7 +46,7 @@ internal sealed partial class SignalDelivery : IAsyncDisposable
                 MaxRetryAttempts = int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
-                Delay = firstRetryDelay ?? TimeSpan.FromSeconds(1),
+                Delay = TimeSpan.FromSeconds(1),
                 MaxDelay = TimeSpan.FromSeconds(30),
                 OnRetry = args =>
                 {
@@ -61,8 +62,17 @@ internal sealed partial class SignalDelivery : IAsyncDisposable
     /// <summary>The last tree the app accepted.</summary>
     public Manifest? Delivered { get; private set; }
 
-    /// <summary>Whether the newest tree handed over has been accepted by the app.</summary>
-    public bool Settled => Volatile.Read(ref _latest) is not { } latest || ReferenceEquals(latest, Delivered);
+    /// <summary>Completes when the newest tree handed over so far has been accepted by the app.</summary>
+    public Task WhenSettled
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _settled.Task;
+            }
+        }
+    }
 
     /// <summary>Hands over a newly published tree; an undelivered older one is dropped.</summary>
     public void Offer(Manifest manifest)
@@ -72,6 +82,10 @@ internal sealed partial class SignalDelivery : IAsyncDisposable
             _latest = manifest;
             _pending = manifest;
             _attempt?.Cancel();
+            if (_settled.Task.IsCompleted)
+            {
+                _settled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
         }
 
         if (_wake.CurrentCount == 0)
@@ -90,8 +104,12 @@ internal sealed partial class SignalDelivery : IAsyncDisposable
     /// <summary>Marks a tree as known to the app without sending anything (skipFirst).</summary>
     public void MarkDelivered(Manifest manifest)
     {
-        Delivered = manifest;
-        Volatile.Write(ref _latest, manifest);
+        lock (_gate)
+        {
+            Delivered = manifest;
+            _latest = manifest;
+            _settled.TrySetResult();
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -153,7 +171,15 @@ internal sealed partial class SignalDelivery : IAsyncDisposable
                             }
                         },
                         attempt.Token);
-                    Delivered = target;
+                    lock (_gate)
+                    {
+                        Delivered = target;
+                        if (ReferenceEquals(_latest, target))
+                        {
+                            _settled.TrySetResult();
+                        }
+                    }
+
                     LogDelivered(_logger, _sync, _notifier.Describe, target.Revision);
                 }
                 catch (OperationCanceledException) when (attempt.IsCancellationRequested && !_stop.IsCancellationRequested)
@@ -171,6 +197,13 @@ internal sealed partial class SignalDelivery : IAsyncDisposable
                 }
             }
         }
+    }
+
+    private static TaskCompletionSource Completed()
+    {
+        var source = new TaskCompletionSource();
+        source.SetResult();
+        return source;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: signalled {Target} with revision {Revision}")]

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using ConfigSync.Configuration;
 using ConfigSync.Diagnostics;
 using ConfigSync.Publishing;
@@ -5,17 +6,22 @@ using Microsoft.Extensions.Logging;
 
 namespace ConfigSync.Signaling;
 
-/// <summary>Tells the app about each published tree, through every configured notifier, without blocking the sync loop.</summary>
+/// <summary>
+/// Tells the app about each published tree, through every configured notifier, without blocking the sync loop;
+/// with <c>signal.verify</c>, then asks the app whether it applied it. Verification results flow one way: they are
+/// written to <see cref="Outcomes"/>, which the sync loop reads and acts on (it owns the volume, so a rollback is its
+/// decision); nothing here calls back into the loop.
+/// </summary>
 internal sealed class SignalDispatcher : IAsyncDisposable
 {
     private readonly List<SignalDelivery> _deliveries = [];
     private readonly ReloadVerifier? _verifier;
-    private readonly TimeProvider _time;
+    private readonly Channel<ReloadOutcome> _outcomes = Channel.CreateUnbounded<ReloadOutcome>(new UnboundedChannelOptions { SingleReader = true });
     private bool _skipNext;
     private CancellationTokenSource? _verification;
     private Task _verifying = Task.CompletedTask;
 
-    public SignalDispatcher(SyncSettings settings, string livePath, Manifest? live, HttpClient http, SyncMetrics metrics, TimeProvider time, ILogger logger, TimeSpan? firstRetryDelay = null)
+    public SignalDispatcher(SyncSettings settings, string livePath, Manifest? live, HttpClient http, SyncMetrics metrics, TimeProvider time, ILogger logger)
     {
         var signal = settings.Signal;
         var notifiers = new List<INotifier>();
@@ -31,36 +37,29 @@ internal sealed class SignalDispatcher : IAsyncDisposable
 
         foreach (var notifier in notifiers)
         {
-            _deliveries.Add(new SignalDelivery(notifier, settings.Name, livePath, notifier is ExecNotifier ? signal.ExecTimeout : signal.Timeout, live, metrics, time, logger, firstRetryDelay));
+            _deliveries.Add(new SignalDelivery(notifier, settings.Name, livePath, notifier is ExecNotifier ? signal.ExecTimeout : signal.Timeout, live, metrics, time, logger));
         }
 
-        _time = time;
         _verifier = signal.Verify is { } verify ? new ReloadVerifier(http, verify, time) : null;
 
         // The app reads config at start: with skipFirst, the first tree published for an empty volume is not signalled.
         _skipNext = signal.SkipFirst && live is null;
     }
 
-    /// <summary>Called when reload verification of a tree ends: null when the app reported it, else why not.</summary>
-    public Action<Manifest, string?>? Verified { get; set; }
+    /// <summary>How each reload verification ended, in order; read by the sync loop.</summary>
+    public ChannelReader<ReloadOutcome> Outcomes => _outcomes.Reader;
 
-    /// <summary>Whether the next <see cref="Published"/> starts a reload verification (not for a tree skipFirst leaves unsignalled).</summary>
-    public bool VerifiesNext => _verifier is not null && !_skipNext;
-
-    /// <summary>Signals a newly published tree and, with signal.verify, checks the app applied it once every notifier delivered it.</summary>
-    public void Published(Manifest manifest)
+    /// <summary>
+    /// Signals a newly published tree and, with signal.verify, starts checking the app applied it once every notifier
+    /// delivered it. Returns whether verification started (not for a tree skipFirst leaves unsignalled).
+    /// </summary>
+    public bool Published(Manifest manifest)
     {
         var skip = _skipNext;
         _skipNext = false;
         // Cancelled, not disposed: the superseded verification may still be between awaits with its token.
         _verification?.Cancel();
         _verification = null;
-        if (!skip && _verifier is not null)
-        {
-            var cancel = _verification = new CancellationTokenSource();
-            _verifying = Task.Run(() => VerifyAsync(manifest, cancel.Token));
-        }
-
         foreach (var delivery in _deliveries)
         {
             if (skip)
@@ -72,23 +71,29 @@ internal sealed class SignalDispatcher : IAsyncDisposable
                 delivery.Offer(manifest);
             }
         }
+
+        if (skip || _verifier is null)
+        {
+            return false;
+        }
+
+        var cancel = _verification = new CancellationTokenSource();
+        _verifying = Task.Run(() => VerifyAsync(manifest, cancel.Token));
+        return true;
     }
 
     /// <summary>Waits until the app accepted the newest tree through every notifier (and verification ended); false when <paramref name="timeout"/> passes first.</summary>
     public async Task<bool> WaitSettledAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
-        var deadline = time.GetUtcNow() + timeout;
-        while (!_deliveries.All(d => d.Settled) || !_verifying.IsCompleted)
+        try
         {
-            if (time.GetUtcNow() >= deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(20), time, cancellationToken);
+            await Task.WhenAll(_deliveries.Select(d => d.WhenSettled).Append(_verifying)).WaitAsync(timeout, time, cancellationToken);
+            return true;
         }
-
-        return true;
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -106,6 +111,8 @@ internal sealed class SignalDispatcher : IAsyncDisposable
         {
             await delivery.DisposeAsync();
         }
+
+        _outcomes.Writer.TryComplete();
     }
 
     private async Task VerifyAsync(Manifest manifest, CancellationToken cancellationToken)
@@ -113,14 +120,15 @@ internal sealed class SignalDispatcher : IAsyncDisposable
         try
         {
             // Verification starts once the app has been told through every notifier (or at once, with none).
-            while (!_deliveries.All(d => ReferenceEquals(d.Delivered, manifest)))
+            await Task.WhenAll(_deliveries.Select(d => d.WhenSettled)).WaitAsync(cancellationToken);
+            if (!_deliveries.All(d => ReferenceEquals(d.Delivered, manifest)))
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(20), _time, cancellationToken);
+                return; // superseded by a newer tree, whose verification replaces this one
             }
 
             var problem = await _verifier!.VerifyAsync(manifest.Revision, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
-            Verified?.Invoke(manifest, problem);
+            _outcomes.Writer.TryWrite(new ReloadOutcome(manifest, problem));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

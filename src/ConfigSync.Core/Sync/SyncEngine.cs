@@ -68,25 +68,16 @@ public sealed class SyncEngine : IAsyncDisposable
         }
     }
 
-    /// <summary>Syncs every sync once, in parallel, and waits for the signals; returns one line per failure.</summary>
+    /// <summary>Syncs every sync once, in parallel, and waits for the app to take each new tree (as the loop does, a rollback included); returns one line per failure.</summary>
     public async Task<IReadOnlyList<string>> SyncOnceAsync(CancellationToken cancellationToken)
     {
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
         await Task.WhenAll(_runners.Values.Select(async runner =>
         {
-            if (!await runner.AttemptAsync(cancellationToken))
+            var problem = await runner.AttemptAsync(cancellationToken) is AttemptOutcome.Failed failed ? failed.Error : await runner.SettleAsync(cancellationToken);
+            if (problem is not null)
             {
-                failures.Add($"{runner.Name}: {runner.Status.LastError}");
-            }
-            else if (!await runner.WaitForSignalsAsync(cancellationToken))
-            {
-                failures.Add($"{runner.Name}: the app did not accept the signal within the sync's timeout ({DurationParser.Format(runner.Settings.Timeout)})");
-            }
-            else if (runner.Status.Reload is { State: "failed" } reload)
-            {
-                runner.RollBackIfAsked();
-                await runner.WaitForSignalsAsync(cancellationToken);
-                failures.Add($"{runner.Name}: {reload.Error}{(runner.Status.Reload?.State == "rolledBack" ? $"; rolled back to {runner.Status.Revision}" : string.Empty)}");
+                failures.Add($"{runner.Name}: {problem}");
             }
         }));
         return [.. failures.Order(StringComparer.Ordinal)];

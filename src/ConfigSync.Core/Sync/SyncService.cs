@@ -9,6 +9,8 @@ public sealed partial class SyncService(SyncEngine engine, IHostApplicationLifet
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Memory is the process's, not a sync's: one trimmer sees every loop's attempts.
+        var trimmer = new HeapTrimmer();
         foreach (var runner in engine.Runners)
         {
             runner.MaxFailuresReached = () =>
@@ -18,17 +20,17 @@ public sealed partial class SyncService(SyncEngine engine, IHostApplicationLifet
             };
         }
 
-        var loops = engine.Runners.Select(runner => Task.Run(() => RunGuardedAsync(runner, stoppingToken), CancellationToken.None));
+        var loops = engine.Runners.Select(runner => Task.Run(() => RunGuardedAsync(runner, trimmer, stoppingToken), CancellationToken.None));
         await Task.WhenAll(loops);
     }
 
-    private async Task RunGuardedAsync(SyncRunner runner, CancellationToken stoppingToken)
+    private async Task RunGuardedAsync(SyncRunner runner, HeapTrimmer trimmer, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await runner.RunAsync(stoppingToken);
+                await runner.RunAsync(trimmer.AfterAttemptAsync, stoppingToken);
                 return;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace ConfigSync.Sync;
 
 /// <summary>What <c>/status</c> shows of one sync: an immutable snapshot.</summary>
@@ -86,7 +88,28 @@ public sealed record RejectedRevision(string Revision, string Check, string Reas
 
 /// <summary>The outcome of reload verification for one revision.</summary>
 /// <param name="Revision">The revision the app was asked to apply.</param>
-/// <param name="State"><c>verifying</c>, <c>verified</c>, <c>failed</c> or <c>rolledBack</c>.</param>
+/// <param name="State">Where verification stands.</param>
 /// <param name="At">When the state was reached.</param>
 /// <param name="Error">Why verification failed, or null.</param>
-public sealed record ReloadState(string Revision, string State, DateTimeOffset At, string? Error = null);
+public sealed record ReloadState(string Revision, ReloadPhase State, DateTimeOffset At, string? Error = null);
+
+/// <summary>Where reload verification of a revision stands (in JSON: <c>verifying</c>, <c>verified</c>, <c>failed</c>, <c>rolledBack</c>).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ReloadPhase>))]
+public enum ReloadPhase
+{
+    /// <summary>The app was signalled; ConfigSync is asking it whether it applied the revision.</summary>
+    [JsonStringEnumMemberName("verifying")]
+    Verifying,
+
+    /// <summary>The app reported the revision.</summary>
+    [JsonStringEnumMemberName("verified")]
+    Verified,
+
+    /// <summary>The app did not report the revision within <c>signal.verify.timeout</c>.</summary>
+    [JsonStringEnumMemberName("failed")]
+    Failed,
+
+    /// <summary>Verification failed and the live link was moved back to the previous tree.</summary>
+    [JsonStringEnumMemberName("rolledBack")]
+    RolledBack,
+}

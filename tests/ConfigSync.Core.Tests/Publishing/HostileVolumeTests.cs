@@ -85,9 +85,9 @@ public sealed class HostileVolumeTests : IDisposable
                 await Publish(publisher, "r2", ("a.yaml", "1b"), ("sub/b.yaml", "2"));
                 tampered = Tamper(root, target, replacement, victim, publisher);
                 await Publish(publisher, "r3", ("a.yaml", "1c"), ("sub/c.yaml", "3"));
-                publisher.CollectGarbage();
+                publisher.RemoveOldTrees();
                 await Publish(publisher, "r4", ("a.yaml", "1d"));
-                publisher.CollectGarbage();
+                publisher.RemoveOldTrees();
             }
             else
             {
@@ -98,7 +98,7 @@ public sealed class HostileVolumeTests : IDisposable
                 tampered = Tamper(root, target, replacement, victim, first);
                 publisher.Recover();
                 await Publish(publisher, "r3", ("a.yaml", "1c"), ("sub/c.yaml", "3"));
-                publisher.CollectGarbage();
+                publisher.RemoveOldTrees();
             }
         }
         catch (Exception e) when (e is PublishException or IOException)

@@ -258,7 +258,7 @@ public sealed class TreePublisherTests : IDisposable
     }
 
     [Fact]
-    public async Task CollectGarbage_KeepsOldTreesForGrace_ThenKeepsOnlyKeep()
+    public async Task RemoveOldTrees_KeepsOldTreesForGrace_ThenKeepsOnlyKeep()
     {
         var publisher = Create(target: t => t with { Keep = 1, Grace = TimeSpan.FromSeconds(30) });
         publisher.Recover();
@@ -268,11 +268,11 @@ public sealed class TreePublisherTests : IDisposable
             _time.Advance(TimeSpan.FromSeconds(1));
         }
 
-        publisher.CollectGarbage();
+        publisher.RemoveOldTrees();
         Assert.Equal(4, Directory.GetDirectories(Path.Combine(Root, ".configsync", "trees")).Length);
 
         _time.Advance(TimeSpan.FromSeconds(30));
-        publisher.CollectGarbage();
+        publisher.RemoveOldTrees();
 
         var left = Directory.GetDirectories(Path.Combine(Root, ".configsync", "trees")).Select(Path.GetFileName).Order().ToList();
         Assert.Equal(2, left.Count);
@@ -290,7 +290,7 @@ public sealed class TreePublisherTests : IDisposable
         var first = await publisher.PublishAsync(ListedSnapshot.Of("r1", ("a", "1")), null);
         var second = await publisher.PublishAsync(ListedSnapshot.Of("r2", ("a", "2")), null);
         _time.Advance(TimeSpan.FromMinutes(1));
-        publisher.CollectGarbage();
+        publisher.RemoveOldTrees();
 
         var restored = publisher.RollBack();
 
@@ -299,7 +299,7 @@ public sealed class TreePublisherTests : IDisposable
         Assert.Equal($".configsync/trees/{first.Tree}", new FileInfo(Path.Combine(Root, "current")).LinkTarget);
         Assert.Equal("1", File.ReadAllText(Path.Combine(Root, "current", "a")));
         Assert.Null(publisher.RollBack());
-        publisher.CollectGarbage();
+        publisher.RemoveOldTrees();
         Assert.False(Directory.Exists(Path.Combine(Root, ".configsync", "trees", second!.Tree)));
     }
 

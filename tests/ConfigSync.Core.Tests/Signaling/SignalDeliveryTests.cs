@@ -14,6 +14,7 @@ public sealed class SignalDeliveryTests : IDisposable
     private readonly HttpClient _http = new();
     private readonly SyncMetrics _metrics = new();
     private readonly TempFolder _temp = new();
+    private readonly SteppedClock _clock = new();
 
     public void Dispose()
     {
@@ -52,15 +53,13 @@ public sealed class SignalDeliveryTests : IDisposable
 
         dispatcher.Published(Manifest("r1", ("a", "1")));
 
-        await _app.WaitForAsync(r => r.Status == 200, TimeSpan.FromSeconds(10));
-        Assert.Equal([500, 503, 200], _app.Requests.Select(r => r.Status));
-        // The app records the request as it answers; the dispatcher counts the success just after it reads the answer.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (_metrics.SignalTotal.WithLabels("test", "success").Value < 1 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(10);
-        }
+        var first = await _clock.AdvanceWhenWaitingAsync(IsRetry);
+        var second = await _clock.AdvanceWhenWaitingAsync(IsRetry);
+        Assert.True(await dispatcher.WaitSettledAsync(TimeSpan.FromSeconds(10), TimeProvider.System, CancellationToken.None));
 
+        Assert.Equal([500, 503, 200], _app.Requests.Select(r => r.Status));
+        // Polly's exponential backoff with (decorrelated) jitter: about 1 s, then 2 s, each spread, never past 30 s.
+        Assert.All([first, second], wait => Assert.InRange(wait, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(30)));
         Assert.Equal(2, _metrics.SignalTotal.WithLabels("test", "error").Value);
         Assert.Equal(1, _metrics.SignalTotal.WithLabels("test", "success").Value);
     }
@@ -77,9 +76,11 @@ public sealed class SignalDeliveryTests : IDisposable
         dispatcher.Published(Manifest("r2", ("keep", "2"), ("new-in-r1", "1"), ("new-in-r2", "2")));
         await _app.WaitForAsync(r => r.Revision == "r2", TimeSpan.FromSeconds(10));
         _app.DefaultStatus = 200;
+        await _clock.AdvanceWhenWaitingAsync(IsRetry);
 
-        var accepted = await _app.WaitForAsync(r => r.Status == 200, TimeSpan.FromSeconds(15));
-        await Task.Delay(300);
+        // Settled means the newest tree was accepted and nothing is pending: no request can follow.
+        Assert.True(await dispatcher.WaitSettledAsync(TimeSpan.FromSeconds(10), TimeProvider.System, CancellationToken.None));
+        var accepted = Assert.Single(_app.Requests, r => r.Status == 200);
 
         Assert.Equal("r2", accepted.Revision);
         Assert.DoesNotContain(_app.Requests, r => r.Revision == "r1" && r.Status == 200);
@@ -99,8 +100,9 @@ public sealed class SignalDeliveryTests : IDisposable
         _app.DefaultStatus = 204;
 
         dispatcher.Published(Manifest("r1", ("a", "1")));
+        await _clock.AdvanceWhenWaitingAsync(IsRetry);
 
-        await _app.WaitForAsync(r => r.Status == 204, TimeSpan.FromSeconds(10));
+        Assert.True(await dispatcher.WaitSettledAsync(TimeSpan.FromSeconds(10), TimeProvider.System, CancellationToken.None));
         Assert.Equal([200, 204], _app.Requests.Select(r => r.Status));
     }
 
@@ -143,7 +145,7 @@ public sealed class SignalDeliveryTests : IDisposable
                 ExecInTree = true,
             },
         });
-        await using var dispatcher = new SignalDispatcher(settings, tree, null, _http, _metrics, TimeProvider.System, NullLogger.Instance, firstRetryDelay: TimeSpan.FromMilliseconds(50));
+        await using var dispatcher = new SignalDispatcher(settings, tree, null, _http, _metrics, _clock, NullLogger.Instance);
 
         dispatcher.Published(Manifest("r5", ("a", "1")));
 
@@ -173,11 +175,15 @@ public sealed class SignalDeliveryTests : IDisposable
         await using var dispatcher = Create(signal => signal with { Url = null, ExecCommand = ["sh", "-c", script] });
 
         dispatcher.Published(Manifest("r9", ("a", "1")));
+        await _clock.AdvanceWhenWaitingAsync(IsRetry);
 
         Assert.True(await dispatcher.WaitSettledAsync(TimeSpan.FromSeconds(10), TimeProvider.System, CancellationToken.None));
         Assert.Equal("test r9 /volume/current", File.ReadAllText(marker).Trim());
         Assert.Equal(2, File.ReadAllLines(counter).Length);
     }
+
+    /// <summary>A retry's backoff, not an attempt's timeout (the signal's 2 s, an exec hook's 30 s).</summary>
+    private static bool IsRetry(TimeSpan wait) => wait != TimeSpan.FromSeconds(2) && wait != TimeSpan.FromSeconds(30);
 
     private static List<string?> Strings(JsonDocument body, string name) =>
         [.. body.RootElement.GetProperty(name).EnumerateArray().Select(e => e.GetString())];
@@ -189,6 +195,6 @@ public sealed class SignalDeliveryTests : IDisposable
     private SignalDispatcher Create(Func<SignalSettings, SignalSettings>? signal = null, Manifest? live = null)
     {
         var settings = Settings.ForDirectory("/src", _temp.Path, sync: s => s with { Signal = (signal ?? (x => x))(new SignalSettings { Url = _app.Url, Timeout = TimeSpan.FromSeconds(2) }) });
-        return new SignalDispatcher(settings, "/volume/current", live, _http, _metrics, TimeProvider.System, NullLogger.Instance, firstRetryDelay: TimeSpan.FromMilliseconds(50));
+        return new SignalDispatcher(settings, "/volume/current", live, _http, _metrics, _clock, NullLogger.Instance);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Threading.Channels;
 using ConfigSync.Configuration;
 using ConfigSync.Diagnostics;
 using ConfigSync.Publishing;
@@ -30,14 +31,16 @@ public sealed class SyncRunnerTests : IDisposable
         runner.Initialize(null);
         Assert.False(runner.IsReady(DateTimeOffset.UtcNow));
 
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        var first = Assert.IsType<AttemptOutcome.Changed>(await runner.AttemptAsync(CancellationToken.None));
+        Assert.IsType<AttemptOutcome.Unchanged>(await runner.AttemptAsync(CancellationToken.None));
 
         Assert.True(runner.IsReady(DateTimeOffset.UtcNow));
         Assert.Equal("a: 1", File.ReadAllText(Path.Combine(Root, "current", "app.yaml")));
         Assert.Equal(1, _metrics.SyncTotal.WithLabels("test", "changed").Value);
         Assert.Equal(1, _metrics.SyncTotal.WithLabels("test", "unchanged").Value);
         Assert.Equal(1, runner.Status.Files);
+        Assert.Equal(runner.Status.Revision, first.Manifest.Revision);
+        Assert.Equal(new TreeChange(1, 0, 0), first.Change);
     }
 
     [Fact]
@@ -46,7 +49,7 @@ public sealed class SyncRunnerTests : IDisposable
         await using var runner = Create(out _);
         runner.Initialize(null);
 
-        Assert.False(await runner.AttemptAsync(CancellationToken.None));
+        Assert.IsType<AttemptOutcome.Failed>(await runner.AttemptAsync(CancellationToken.None));
 
         Assert.False(runner.IsReady(DateTimeOffset.UtcNow));
         Assert.Equal($"source folder '{Source}' does not exist", runner.Status.LastError);
@@ -94,11 +97,13 @@ public sealed class SyncRunnerTests : IDisposable
     public async Task Run_TriggersDuringAnAttempt_CoalesceIntoExactlyOneMore()
     {
         _temp.Write("src/a", "1");
-        await using var runner = Create(out var source, gated: true);
+        var clock = new SteppedClock();
+        await using var runner = Create(out var source, clock, gated: true);
         runner.Initialize(null);
+        var outcomes = Channel.CreateUnbounded<AttemptOutcome>();
         using var stop = new CancellationTokenSource();
-        var loop = Task.Run(() => runner.RunAsync(stop.Token));
-        await WaitUntil(() => source.Polls == 1);
+        var loop = Task.Run(() => runner.RunAsync(o => outcomes.Writer.WriteAsync(o).AsTask(), stop.Token));
+        await source.WaitForPollAsync(1);
 
         for (var i = 0; i < 10; i++)
         {
@@ -106,11 +111,18 @@ public sealed class SyncRunnerTests : IDisposable
         }
 
         source.Release();
-        await WaitUntil(() => source.Polls == 2);
+        await outcomes.Reader.ReadAsync();
+        await source.WaitForPollAsync(2);
         source.Release();
-        await Task.Delay(500);
+        await outcomes.Reader.ReadAsync();
 
+        // The fake clock never moves, so only a pending request could start another attempt: there is none left.
+        Assert.False(runner.SyncRequested);
         Assert.Equal(2, source.Polls);
+
+        // The next attempt comes when the interval has passed, not before.
+        Assert.Equal(runner.Settings.Interval, await clock.AdvanceWhenWaitingAsync(d => d == runner.Settings.Interval));
+        await source.WaitForPollAsync(3);
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loop);
     }
@@ -121,7 +133,7 @@ public sealed class SyncRunnerTests : IDisposable
         await using var runner = Create(out _, sync: s => s with { Timeout = TimeSpan.FromMilliseconds(200) }, gated: true);
         runner.Initialize(null);
 
-        Assert.False(await runner.AttemptAsync(CancellationToken.None));
+        Assert.IsType<AttemptOutcome.Failed>(await runner.AttemptAsync(CancellationToken.None));
 
         Assert.Equal("the sync took longer than its timeout (200ms)", runner.Status.LastError);
         Assert.False(runner.Status.Syncing);
@@ -189,7 +201,7 @@ public sealed class SyncRunnerTests : IDisposable
 
         Assert.True(runner.IsWedged(time.GetUtcNow() + TimeSpan.FromSeconds(41)));
         time.Advance(TimeSpan.FromSeconds(11));
-        Assert.False(await attempt);
+        Assert.IsType<AttemptOutcome.Failed>(await attempt);
     }
 
     [Theory]
@@ -215,11 +227,12 @@ public sealed class SyncRunnerTests : IDisposable
             Signal = new SignalSettings { Url = app.Url },
         });
         runner.Initialize(new HttpClient());
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
-        await app.WaitForAsync(r => r.Body.Contains("app.json", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.True((await runner.AttemptAsync(CancellationToken.None)).Succeeded);
+        Assert.Null(await runner.SettleAsync(CancellationToken.None));
+        Assert.Contains("app.json", Assert.Single(app.Requests).Body, StringComparison.Ordinal);
 
         _temp.Write("src/app.json", """{"v": 2,}""");
-        Assert.False(await runner.AttemptAsync(CancellationToken.None));
+        Assert.IsType<AttemptOutcome.Failed>(await runner.AttemptAsync(CancellationToken.None));
 
         var status = runner.Status;
         Assert.NotNull(status.Rejected);
@@ -231,15 +244,17 @@ public sealed class SyncRunnerTests : IDisposable
         Assert.Equal("""{"v": 1}""", File.ReadAllText(Path.Combine(Root, "current", "app.json")));
         Assert.Equal(1, _metrics.RejectedTotal.WithLabels("test", "json").Value);
         Assert.Equal(1, _metrics.RejectedRevision.WithLabels("test", status.Rejected.Revision, "json").Value);
-        await Task.Delay(300);
+        // Settling waits for every signal handed over: had the refused revision been signalled, the app would have it now.
+        Assert.Null(await runner.SettleAsync(CancellationToken.None));
         Assert.Single(app.Requests);
 
         _temp.Write("src/app.json", """{"v": 3}""");
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        Assert.True((await runner.AttemptAsync(CancellationToken.None)).Succeeded);
 
         Assert.Null(runner.Status.Rejected);
         Assert.DoesNotContain(_metrics.RejectedRevision.GetAllLabelValues(), l => l[0] == "test");
-        await app.WaitForAsync(r => r.Revision == runner.Status.Revision, TimeSpan.FromSeconds(10));
+        Assert.Null(await runner.SettleAsync(CancellationToken.None));
+        Assert.Equal(runner.Status.Revision, app.Requests.Last().Revision);
     }
 
     [Fact]
@@ -251,9 +266,11 @@ public sealed class SyncRunnerTests : IDisposable
         await using var runner = Create(out _, sync: s => s with { Signal = new SignalSettings { Url = app.Url, Verify = Verify(app, rollback: false) } });
         runner.Initialize(new HttpClient());
 
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
-        await WaitUntil(() => runner.Status.Reload?.State == "verified");
+        Assert.True((await runner.AttemptAsync(CancellationToken.None)).Succeeded);
+        Assert.Equal(ReloadPhase.Verifying, runner.Status.Reload?.State);
+        Assert.Null(await runner.SettleAsync(CancellationToken.None));
 
+        Assert.Equal(ReloadPhase.Verified, runner.Status.Reload?.State);
         Assert.Equal(runner.Status.Revision, runner.Status.Reload!.Revision);
         Assert.Equal(1, _metrics.ReloadVerified.WithLabels("test").Value);
         Assert.Contains(app.Requests, r => r.Path == "/version");
@@ -268,16 +285,17 @@ public sealed class SyncRunnerTests : IDisposable
         await using var runner = Create(out _, sync: s => s with { Signal = new SignalSettings { Url = app.Url, SkipFirst = true, Verify = Verify(app, rollback: false) } });
         runner.Initialize(new HttpClient());
 
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
-        Assert.True(await runner.WaitForSignalsAsync(CancellationToken.None));
+        Assert.True((await runner.AttemptAsync(CancellationToken.None)).Succeeded);
+        Assert.Null(await runner.SettleAsync(CancellationToken.None));
 
         // The first tree was not signalled (skipFirst), so nothing was verified: no state, never "verifying" for ever.
         Assert.Null(runner.Status.Reload);
         Assert.DoesNotContain(app.Requests, r => r.Path == "/-/reload");
 
         _temp.Write("src/app.yaml", "v: 2");
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
-        await WaitUntil(() => runner.Status.Reload?.State == "verified");
+        Assert.True((await runner.AttemptAsync(CancellationToken.None)).Succeeded);
+        Assert.Null(await runner.SettleAsync(CancellationToken.None));
+        Assert.Equal(ReloadPhase.Verified, runner.Status.Reload?.State);
         Assert.Equal(runner.Status.Revision, runner.Status.Reload!.Revision);
     }
 
@@ -290,33 +308,34 @@ public sealed class SyncRunnerTests : IDisposable
         _temp.Write("src/app.yaml", "v: 1");
         await using var runner = Create(out _, sync: s => s with { Signal = new SignalSettings { Url = app.Url, Verify = Verify(app, rollback: true) } });
         runner.Initialize(new HttpClient());
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
-        await WaitUntil(() => runner.Status.Reload?.State == "verified");
+        Assert.True((await runner.AttemptAsync(CancellationToken.None)).Succeeded);
+        Assert.Null(await runner.SettleAsync(CancellationToken.None));
         var good = runner.Status.Revision!;
         var goodTarget = new FileInfo(Path.Combine(Root, "current")).LinkTarget;
 
         _temp.Write("src/app.yaml", "v: 2 (the app cannot apply this)");
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        Assert.True((await runner.AttemptAsync(CancellationToken.None)).Succeeded);
         var bad = runner.Status.Revision!;
-        await WaitUntil(() => runner.Status.Reload?.State == "failed");
-        var unchanged = await runner.AttemptAsync(CancellationToken.None);
+        var problem = await runner.SettleAsync(CancellationToken.None);
+        Assert.IsType<AttemptOutcome.Unchanged>(await runner.AttemptAsync(CancellationToken.None));
 
-        Assert.True(unchanged);
+        Assert.Contains($"did not report revision {bad}", problem, StringComparison.Ordinal);
+        Assert.EndsWith($"; rolled back to {good}", problem, StringComparison.Ordinal);
         Assert.NotEqual(good, bad);
         Assert.Equal(good, runner.Status.Revision);
         Assert.Equal(goodTarget, new FileInfo(Path.Combine(Root, "current")).LinkTarget);
         Assert.Equal("v: 1", File.ReadAllText(Path.Combine(Root, "current", "app.yaml")));
-        Assert.Equal("rolledBack", runner.Status.Reload!.State);
-        Assert.Equal(bad, runner.Status.Reload.Revision);
-        Assert.Contains($"did not report revision {bad}", runner.Status.Reload.Error, StringComparison.Ordinal);
+        // The restored tree was signalled again and the app reports it: verified, while the refused revision stays named.
+        Assert.Equal((ReloadPhase.Verified, good), (runner.Status.Reload!.State, runner.Status.Reload.Revision));
         Assert.Equal(("reload", bad), (runner.Status.Rejected!.Check, runner.Status.Rejected.Revision));
+        Assert.Contains($"did not report revision {bad}", runner.Status.Rejected.Reason, StringComparison.Ordinal);
         Assert.Equal(1, _metrics.ReloadFailed.WithLabels("test").Value);
         Assert.Equal(1, _metrics.RollbackTotal.WithLabels("test").Value);
         Assert.Equal(1, _metrics.SyncTotal.WithLabels("test", "unchanged").Value);
-        await app.WaitForAsync(r => r.Path == "/-/reload" && r.Revision == good && r.Body.Contains("\"previousRevision\":\"" + bad, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Contains(app.Requests, r => r.Path == "/-/reload" && r.Revision == good && r.Body.Contains("\"previousRevision\":\"" + bad, StringComparison.Ordinal));
 
         _temp.Write("src/app.yaml", "v: 3");
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        Assert.True((await runner.AttemptAsync(CancellationToken.None)).Succeeded);
         Assert.Equal("v: 3", File.ReadAllText(Path.Combine(Root, "current", "app.yaml")));
         Assert.Null(runner.Status.Rejected);
     }
@@ -340,8 +359,8 @@ public sealed class SyncRunnerTests : IDisposable
         await using var runner = Create(out _, sync: s => s with { TouchFile = touch, ErrorFile = error });
         runner.Initialize(null);
 
-        Assert.False(await runner.AttemptAsync(CancellationToken.None));
-        Assert.False(await runner.AttemptAsync(CancellationToken.None));
+        Assert.IsType<AttemptOutcome.Failed>(await runner.AttemptAsync(CancellationToken.None));
+        Assert.IsType<AttemptOutcome.Failed>(await runner.AttemptAsync(CancellationToken.None));
         using (var json = JsonDocument.Parse(File.ReadAllText(error)))
         {
             Assert.Equal($"source folder '{Source}' does not exist", json.RootElement.GetProperty("Err").GetString());
@@ -351,17 +370,17 @@ public sealed class SyncRunnerTests : IDisposable
         Assert.False(File.Exists(touch));
 
         _temp.Write("src/app.yaml", "a: 1");
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        Assert.True((await runner.AttemptAsync(CancellationToken.None)).Succeeded);
         Assert.False(File.Exists(error));
         Assert.True(File.Exists(touch));
 
         var old = new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         File.SetLastWriteTimeUtc(touch, old);
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        Assert.True((await runner.AttemptAsync(CancellationToken.None)).Succeeded);
         Assert.Equal(old, File.GetLastWriteTimeUtc(touch));
 
         _temp.Write("src/app.yaml", "a: 2");
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        Assert.True((await runner.AttemptAsync(CancellationToken.None)).Succeeded);
         Assert.NotEqual(old, File.GetLastWriteTimeUtc(touch));
     }
 
@@ -373,14 +392,14 @@ public sealed class SyncRunnerTests : IDisposable
         _temp.Write("src/c.yaml", "1");
         await using var runner = Create(out _);
         runner.Initialize(null);
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        Assert.True((await runner.AttemptAsync(CancellationToken.None)).Succeeded);
         Assert.Equal(new TreeChange(3, 0, 0), runner.Status.LastChanges);
 
         _temp.Write("src/b.yaml", "2");
         File.Delete(Path.Combine(Source, "c.yaml"));
         _temp.Write("src/d.yaml", "1");
         _temp.Write("src/e.yaml", "1");
-        Assert.True(await runner.AttemptAsync(CancellationToken.None));
+        Assert.True((await runner.AttemptAsync(CancellationToken.None)).Succeeded);
 
         Assert.Equal(new TreeChange(2, 1, 1), runner.Status.LastChanges);
         Assert.Null(runner.Status.Transfer);
@@ -391,16 +410,6 @@ public sealed class SyncRunnerTests : IDisposable
     {
         Assert.Equal(TimeSpan.FromSeconds(27), Backoff.Jittered(TimeSpan.FromSeconds(30), 0.1, 0));
         Assert.Equal(TimeSpan.FromSeconds(33), Backoff.Jittered(TimeSpan.FromSeconds(30), 0.1, 1));
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
-            await Task.Delay(10);
-        }
     }
 
     private SyncRunner Create(out GatedSource source, TimeProvider? time = null, Func<SyncSettings, SyncSettings>? sync = null, bool gated = false)

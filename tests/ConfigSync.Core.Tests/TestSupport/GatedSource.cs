@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using ConfigSync.Sources;
 
 namespace ConfigSync.Tests.TestSupport;
@@ -6,6 +7,7 @@ namespace ConfigSync.Tests.TestSupport;
 public sealed class GatedSource(IConfigSource inner) : IConfigSource
 {
     private readonly SemaphoreSlim _gate = new(0);
+    private readonly Channel<int> _started = Channel.CreateUnbounded<int>();
     private int _polls;
 
     public int Polls => Volatile.Read(ref _polls);
@@ -16,9 +18,19 @@ public sealed class GatedSource(IConfigSource inner) : IConfigSource
 
     public void Release(int count = 1) => _gate.Release(count);
 
+    /// <summary>Completes when poll number <paramref name="number"/> has started (a completion signal, not a sleep).</summary>
+    public async Task WaitForPollAsync(int number)
+    {
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (Polls < number)
+        {
+            await _started.Reader.ReadAsync(patience.Token);
+        }
+    }
+
     public async Task<SourceSnapshot?> PollAsync(PollContext context, CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref _polls);
+        _started.Writer.TryWrite(Interlocked.Increment(ref _polls));
         if (!Open)
         {
             await _gate.WaitAsync(cancellationToken);
