@@ -295,7 +295,9 @@ public sealed class FaultTests(ITestOutputHelper output) : IDisposable
         Assert.All(app.Requests, r => Assert.Equal(500, r.Status));
         app.DefaultStatus = 200;
         var delivered = await app.WaitForAsync(r => r.Status == 200, Patience);
-        await Task.Delay(1500);
+        // The daemon counts the success once it read the answer; its delivery loop is then idle. Signals go out one at
+        // a time, each for the newest tree, so an older revision accepted would already be among the requests.
+        await DaemonHttp.Eventually(async () => (await http.GetStringAsync("/metrics")).Contains("configsync_signal_total{sync=\"app\",result=\"success\"} 1", StringComparison.Ordinal), Patience, () => daemon.Output);
 
         Assert.Equal(revisions[^1], delivered.Revision);
         Assert.Single(app.Requests, r => r.Status == 200);
