@@ -41,13 +41,14 @@ public sealed class SyncEngineTests : IDisposable
             Verify = new ReloadVerifySettings { Url = new Uri($"http://127.0.0.1:{app.Port}/version"), Field = "revision", Interval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(2), Rollback = true },
         };
         var sync = Sync("app", "src") with { Signal = signal };
+        string good;
         await using (var first = Create(sync))
         {
             first.Initialize();
             Assert.Empty(await first.SyncOnceAsync(CancellationToken.None));
+            good = first.Statuses.Single().Revision!;
         }
 
-        var good = ManifestRevision("app");
         _temp.Write("src/app.yaml", "v: 2");
         await using var engine = Create(sync);
         engine.Initialize();
@@ -98,15 +99,6 @@ public sealed class SyncEngineTests : IDisposable
 
         Assert.Contains(".configsync", error.Message, StringComparison.Ordinal);
         Assert.Equal("keep", File.ReadAllText(_temp.Combine("victim/keep.txt")));
-    }
-
-    private string ManifestRevision(string name)
-    {
-        var manifests = Directory.GetFiles(_temp.Combine($"root-{name}/.configsync/manifests"));
-        var live = new FileInfo(_temp.Combine($"root-{name}/current")).LinkTarget!;
-        var id = Path.GetFileName(live);
-        var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(manifests.Single(m => Path.GetFileNameWithoutExtension(m) == id)));
-        return manifest.RootElement.GetProperty("revision").GetString()!;
     }
 
     private SyncSettings Sync(string name, string source) =>
