@@ -81,8 +81,8 @@ internal sealed partial class SyncRecorder
         _files.Succeeded(published: outcome is AttemptOutcome.Changed);
     }
 
-    /// <summary>An attempt failed; returns the failures in a row.</summary>
-    public int Failed(AttemptOutcome.Failed outcome)
+    /// <summary>An attempt failed; true when the failures in a row reached <c>maxFailures</c> (the daemon gives up).</summary>
+    public bool Failed(AttemptOutcome.Failed outcome)
     {
         if (outcome.Rejected is { } rejected)
         {
@@ -95,12 +95,13 @@ internal sealed partial class SyncRecorder
         _metrics.ConsecutiveFailures.WithLabels(Name).Set(failures);
         _files.Failed(outcome.Error, failures);
         LogFailed(_logger, Name, failures, outcome.Error);
-        if (_settings.MaxFailures > 0 && failures >= _settings.MaxFailures)
+        var givingUp = _settings.MaxFailures > 0 && failures >= _settings.MaxFailures;
+        if (givingUp)
         {
             LogGivingUp(_logger, Name, failures);
         }
 
-        return failures;
+        return givingUp;
     }
 
     public void NextAttempt(DateTimeOffset at) => Update(s => s with { NextAttempt = at });
@@ -138,6 +139,12 @@ internal sealed partial class SyncRecorder
 
     /// <summary>Verification failed and asked for a rollback, but there is no previous tree.</summary>
     public void RollbackImpossible(Manifest failed) => LogRollbackImpossible(_logger, Name, failed.Revision);
+
+    /// <summary>A pinned revision is live: the loop stops polling.</summary>
+    public void Final(string revision) => LogFinal(_logger, Name, revision);
+
+    /// <summary>Old trees could not be removed from the volume; not fatal, the next attempt tries again.</summary>
+    public void OldTreesNotRemoved(string reason) => LogOldTreesNotRemoved(_logger, Name, reason);
 
     private void Attempted(AttemptOutcome outcome)
     {
@@ -223,6 +230,12 @@ internal sealed partial class SyncRecorder
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Sync}: rolled back from revision {Failed} to {Restored}; {Failed} is not published again until the source changes")]
     private static partial void LogRolledBack(ILogger logger, string sync, string failed, string restored);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: revision {Revision} is pinned and live; polling stops")]
+    private static partial void LogFinal(ILogger logger, string sync, string revision);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Sync}: could not remove old trees: {Reason}")]
+    private static partial void LogOldTreesNotRemoved(ILogger logger, string sync, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Sync}: cannot roll back revision {Revision}: no previous tree in this run")]
     private static partial void LogRollbackImpossible(ILogger logger, string sync, string revision);

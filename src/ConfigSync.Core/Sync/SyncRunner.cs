@@ -14,7 +14,7 @@ namespace ConfigSync.Sync;
 /// verification results. Everything it reports goes through its <see cref="SyncRecorder"/>. Triggers coalesce: any
 /// number of requests during an attempt cause exactly one more attempt after it.
 /// </summary>
-internal sealed partial class SyncRunner : IAsyncDisposable
+internal sealed class SyncRunner : IAsyncDisposable
 {
     private readonly SyncSettings _settings;
     private readonly TreePublisher _publisher;
@@ -96,7 +96,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
             await (afterAttempt?.Invoke(outcome) ?? Task.CompletedTask);
             if (_attempt.IsFinal)
             {
-                LogFinal(_logger, Name, _attempt.SeenRevision ?? "?");
+                _recorder.Final(_attempt.SeenRevision ?? "?");
                 await Task.Delay(Timeout.InfiniteTimeSpan, _time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
                 return;
             }
@@ -126,17 +126,15 @@ internal sealed partial class SyncRunner : IAsyncDisposable
         }
 
         _lastTick = outcome.Ended;
-        if (outcome is AttemptOutcome.Failed failed)
+        if (outcome is AttemptOutcome.Failed failed && _recorder.Failed(failed))
         {
-            if (_recorder.Failed(failed) is var failures && _settings.MaxFailures > 0 && failures >= _settings.MaxFailures)
-            {
-                MaxFailuresReached?.Invoke();
-            }
-
-            return outcome;
+            MaxFailuresReached?.Invoke();
+        }
+        else if (outcome.Succeeded)
+        {
+            _recorder.Succeeded(outcome);
         }
 
-        _recorder.Succeeded(outcome);
         if (outcome is AttemptOutcome.Changed changed)
         {
             _signals?.Published(changed.Manifest);
@@ -195,13 +193,7 @@ internal sealed partial class SyncRunner : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            LogOldTreesNotRemoved(_logger, Name, e.Message);
+            _recorder.OldTreesNotRemoved(e.Message);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: revision {Revision} is pinned and live; polling stops")]
-    private static partial void LogFinal(ILogger logger, string sync, string revision);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Sync}: could not remove old trees: {Reason}")]
-    private static partial void LogOldTreesNotRemoved(ILogger logger, string sync, string reason);
 }
