@@ -39,6 +39,10 @@ internal sealed partial class GitSource : IConfigSource
         _repoPath = Path.Combine(context.CacheDirectory, "repo.git");
         _submodules = new SubmoduleCache(context.CacheDirectory, options, Prepare);
         _verifier = options.Verify is null ? null : new SignatureVerifier(options.Verify, context.CacheDirectory);
+        if (_transport == GitTransport.Local && options.SafeDirectories.Count > 0)
+        {
+            LibGit2Settings.TrustRepositories(options.SafeDirectories, context.CacheDirectory);
+        }
     }
 
     public string Describe => $"git:{Redact.Url(_options.Url)}{(_options.Ref is null ? string.Empty : "@" + _options.Ref)}{(_options.Path is null ? string.Empty : "//" + _options.Path)}";
@@ -201,6 +205,11 @@ internal sealed partial class GitSource : IConfigSource
             {
                 return $"the ssh server {url} refused the key in auth.sshKeyFile: {message}";
             }
+        }
+
+        if (message.Contains("not owned by current user", StringComparison.Ordinal))
+        {
+            return $"git {url}: {message}; libgit2 refuses a repository another user owns, as git does (a container's user on a mounted volume); if it is trusted, list its path in source.safeDirectories (git's safe.directory)";
         }
 
         if (message.Contains("401", StringComparison.Ordinal) || message.Contains("authentication", StringComparison.OrdinalIgnoreCase))

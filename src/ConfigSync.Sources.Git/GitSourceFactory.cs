@@ -43,6 +43,7 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
                 ? reader.Choice("submodules", "off", "off", "recursive") == "recursive"
                 : submodules.Choice("mode", "off", "off", "recursive") == "recursive",
             SubmodulesAllowLocal = submodules?.Bool("allowLocal", false) ?? false,
+            SafeDirectories = reader.List("safeDirectories", []),
             ConnectTimeout = reader.Duration("connectTimeout", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100)),
             ReadTimeout = reader.Duration("readTimeout", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100)),
             Verify = reader.Has("verify") ? ReadVerify(reader.Section("verify"), baseDirectory, gitRef) : null,
@@ -71,6 +72,11 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
         if (kind is not null and not GitTransport.Ssh && options.Auth.SshKeyFile is not null)
         {
             auth.Error("sshKeyFile", "is only used with ssh URLs");
+        }
+
+        foreach (var safe in options.SafeDirectories.Where(d => d != "*" && !d.StartsWith('/')))
+        {
+            reader.Error("safeDirectories", $"'{safe}' must be an absolute path, a path ending in /*, or *");
         }
 
         if (kind is not null and not GitTransport.Http && options.Auth.HasPassword)

@@ -21,6 +21,14 @@ public sealed class GitSourceOptions
     /// <summary>Whether submodules may come from a local path or file:// URL (<c>submodules.allowLocal</c>). <value>The default value is false, as git since 2.38.1.</value></summary>
     public bool SubmodulesAllowLocal { get; init; }
 
+    /// <summary>
+    /// Local repositories (<c>file://</c> or a path) trusted although another user owns them, as git's
+    /// <c>safe.directory</c>: a path, a path ending in <c>/*</c> for everything below it, or <c>*</c>.
+    /// libgit2, like git, refuses a repository owned by another uid ("not owned by current user"),
+    /// which a container running as 1654 meets on a mounted volume. <value>The default value is empty.</value>
+    /// </summary>
+    public IReadOnlyList<string> SafeDirectories { get; init; } = [];
+
     /// <summary>Time limit to connect to the server. <value>The default value is 10 seconds.</value></summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -21,7 +21,9 @@ internal static partial class LibGit2Settings
     private const int SetServerTimeout = 41;
     private const int GetServerTimeout = 42;
     private static readonly Lock Gate = new();
+    private static readonly HashSet<string> SafeDirectories = new(StringComparer.Ordinal);
     private static bool _readSettingsApplied;
+    private static string? _globalConfigFolder;
 
     /// <summary>Sets both timeouts (process-wide; the longest configured by any git sync wins).</summary>
     public static void ApplyTimeouts(TimeSpan connect, TimeSpan read)
@@ -77,6 +79,36 @@ internal static partial class LibGit2Settings
             }
 
             _readSettingsApplied = true;
+        }
+    }
+
+    /// <summary>
+    /// Trusts local repositories that another user owns, as git's <c>safe.directory</c>: libgit2 reads
+    /// <c>safe.directory</c> from the global configuration only, so the union of every sync's list is
+    /// written to a configuration file of the daemon's own (in <paramref name="folder"/>, private
+    /// state) and libgit2's global search path points there. The user's ~/.gitconfig is then not read,
+    /// which ConfigSync never wants anyway.
+    /// </summary>
+    public static void TrustRepositories(IEnumerable<string> directories, string folder)
+    {
+        lock (Gate)
+        {
+            var before = SafeDirectories.Count;
+            SafeDirectories.UnionWith(directories);
+            if (SafeDirectories.Count == before && _globalConfigFolder is not null)
+            {
+                return;
+            }
+
+            _globalConfigFolder ??= Directory.CreateDirectory(Path.Combine(folder, "global-config")).FullName;
+            var text = new System.Text.StringBuilder("[safe]\n");
+            foreach (var directory in SafeDirectories.Order(StringComparer.Ordinal))
+            {
+                text.Append("\tdirectory = \"").Append(directory.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)).Append("\"\n");
+            }
+
+            File.WriteAllText(Path.Combine(_globalConfigFolder, ".gitconfig"), text.ToString());
+            LibGit2Sharp.GlobalSettings.SetConfigSearchPaths(LibGit2Sharp.ConfigurationLevel.Global, _globalConfigFolder);
         }
     }
 

@@ -125,7 +125,7 @@ public sealed class ChartTests
     [Fact]
     public async Task Chart_PassesHelmLintStrict()
     {
-        var (code, output) = await HelmAsync("lint", "--strict", Chart);
+        var (code, output) = await Helm.RunAsync("lint", "--strict", Chart);
 
         Assert.True(code == 0, output);
     }
@@ -136,7 +136,7 @@ public sealed class ChartTests
     [InlineData("init", PodRules.Mode.Init)]
     public async Task Chart_RendersEachMode_AndTheDemoPodFollowsTheRules(string value, PodRules.Mode expected)
     {
-        var documents = await RenderAsync(Chart, "--set", $"mode={value}", "--set", "demo.enabled=true", "--set", "serviceMonitor.enabled=true",
+        var documents = await Helm.RenderAsync(Chart, "--set", $"mode={value}", "--set", "demo.enabled=true", "--set", "serviceMonitor.enabled=true",
             "--set", "azureWorkloadIdentity.enabled=true", "--set", "azureWorkloadIdentity.clientId=0d6b6a4e-3c2e-4b8a-9d3f-1f6c3a1e2b7c");
 
         var deployment = documents.Single(d => (string?)d["kind"] == "Deployment");
@@ -152,7 +152,7 @@ public sealed class ChartTests
     [Fact]
     public async Task Chart_ByDefault_RendersOnlyTheConfigMap_AndItsConfigurationIsTheValues()
     {
-        var documents = await RenderAsync(Chart, "--set", "aws.roleArn=arn:aws:iam::123456789012:role/reader");
+        var documents = await Helm.RenderAsync(Chart, "--set", "aws.roleArn=arn:aws:iam::123456789012:role/reader");
 
         var configMap = Assert.Single(documents);
         Assert.Equal("ConfigMap", (string?)configMap["kind"]);
@@ -162,7 +162,7 @@ public sealed class ChartTests
     [Fact]
     public async Task Chart_WithIrsa_AnnotatesTheServiceAccount()
     {
-        var documents = await RenderAsync(Chart, "--set", "demo.enabled=true", "--set", "aws.roleArn=arn:aws:iam::123456789012:role/reader");
+        var documents = await Helm.RenderAsync(Chart, "--set", "demo.enabled=true", "--set", "aws.roleArn=arn:aws:iam::123456789012:role/reader");
 
         var account = documents.Single(d => (string?)d["kind"] == "ServiceAccount");
         Assert.Equal("arn:aws:iam::123456789012:role/reader", (string?)account["metadata"]!["annotations"]!["eks.amazonaws.com/role-arn"]);
@@ -171,7 +171,7 @@ public sealed class ChartTests
     [Fact]
     public async Task Helm_RefusesValuesTheSchemaRejects()
     {
-        var (code, output) = await HelmAsync("template", "t", Chart, "--set", "port=8080");
+        var (code, output) = await Helm.RunAsync("template", "t", Chart, "--set", "port=8080");
 
         Assert.NotEqual(0, code);
         Assert.Contains("/port", output, StringComparison.Ordinal);
@@ -184,21 +184,14 @@ public sealed class ChartTests
         CopyTree(Path.Combine(Examples, "consumer-chart"), temp.Combine("examples", "consumer-chart"));
         CopyTree(Chart, temp.Combine("charts", "config-sync"));
         var consumer = temp.Combine("examples", "consumer-chart");
-        var (code, output) = await HelmAsync("dependency", "build", consumer);
+        var (code, output) = await Helm.RunAsync("dependency", "build", consumer);
         Assert.True(code == 0, output);
 
-        var documents = await RenderAsync(consumer);
+        var documents = await Helm.RenderAsync(consumer);
 
         var (mode, broken) = PodRules.Check(documents.Single(d => (string?)d["kind"] == "Deployment"), ConfigMaps(documents));
         Assert.Equal(PodRules.Mode.Native, mode);
         Assert.Empty(broken);
-    }
-
-    private static async Task<List<JsonNode>> RenderAsync(string chart, params string[] arguments)
-    {
-        var (code, output) = await HelmAsync(["template", "t", chart, .. arguments]);
-        Assert.True(code == 0, output);
-        return Yaml.LoadAll(output).Where(d => d is not null).Select(d => d!).ToList();
     }
 
     private static Dictionary<string, JsonObject> ConfigMaps(IEnumerable<JsonNode> documents) =>
@@ -235,29 +228,5 @@ public sealed class ChartTests
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);
         }
-    }
-
-    private static async Task<(int Code, string Output)> HelmAsync(params string[] arguments)
-    {
-        var helm = new[] { Path.Combine(Repo, "tests", "servers", "bin", "helm") }
-            .Concat((Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Select(p => Path.Combine(p, "helm")))
-            .FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("no helm binary: run scripts/test-deps.sh (it unpacks one into tests/servers/bin)");
-        var start = new ProcessStartInfo(helm) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // No user or machine helm state may leak in, nor be written outside the test's reach.
-        var home = Path.Combine(Path.GetTempPath(), "configsync-helm-home");
-        start.Environment["HELM_CACHE_HOME"] = Path.Combine(home, "cache");
-        start.Environment["HELM_CONFIG_HOME"] = Path.Combine(home, "config");
-        start.Environment["HELM_DATA_HOME"] = Path.Combine(home, "data");
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

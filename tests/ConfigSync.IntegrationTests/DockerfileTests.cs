@@ -5,9 +5,9 @@ using ConfigSync.IntegrationTests.Support;
 namespace ConfigSync.IntegrationTests;
 
 /// <summary>
-/// docker/Dockerfile, read as text (no Docker engine on these machines): what the chart and the
-/// probes rely on. The binary it builds is the one the integration tests run: scripts/test.sh runs
-/// the same publish command.
+/// docker/Dockerfile, read as text: what the chart and the probes rely on. The binary it builds is
+/// the one the integration tests run (scripts/test.sh runs the same publish command); ImageTests runs
+/// the image itself.
 /// </summary>
 public sealed partial class DockerfileTests
 {
@@ -16,13 +16,28 @@ public sealed partial class DockerfileTests
         .ToArray();
 
     [Fact]
-    public void BuildsWithTheSdk_AndRunsSelfContainedOnRuntimeDeps()
+    public void BuildsWithTheSdk_AndRunsOnRuntimeDeps_BothPinnedToAPatchVersion()
     {
-        var stages = Lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)).ToList();
+        var arguments = Lines.Where(l => l.StartsWith("ARG ", StringComparison.Ordinal) && l.Contains('=', StringComparison.Ordinal))
+            .Select(l => l["ARG ".Length..].Split('=', 2)).GroupBy(a => a[0]).ToDictionary(g => g.Key, g => g.First()[1]);
+        var stages = Lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal))
+            .Select(l => PinnedImage().Replace(l, m => arguments[m.Groups[1].Value])).ToList();
 
         Assert.True(stages.Count >= 2, "a multi-stage build");
-        Assert.StartsWith("FROM mcr.microsoft.com/dotnet/sdk:10.0", stages[0], StringComparison.Ordinal);
-        Assert.StartsWith("FROM mcr.microsoft.com/dotnet/runtime-deps:10.0", stages[^1], StringComparison.Ordinal);
+        Assert.All(stages[..^1], s => Assert.StartsWith("FROM mcr.microsoft.com/dotnet/sdk:10.0.", s, StringComparison.Ordinal));
+        Assert.StartsWith("FROM mcr.microsoft.com/dotnet/runtime-deps:10.0.", stages[^1], StringComparison.Ordinal);
+        Assert.All(stages, s => Assert.Matches(@":10\.0\.\d+(\s|$)", s)); // a patch version, not the moving 10.0 tag
+    }
+
+    [Fact]
+    public void RestoresInALayerOfItsOwn_AndKeepsBuildOutputOutOfTheContext()
+    {
+        var restore = Array.FindIndex(Lines, l => l.Contains("dotnet restore", StringComparison.Ordinal));
+        var sources = Array.FindLastIndex(Lines, l => l.StartsWith("COPY src/ src/", StringComparison.Ordinal));
+        var ignored = File.ReadAllLines(Path.Combine(Daemon.RepoRoot, ".dockerignore"));
+
+        Assert.True(restore > 0 && sources > restore, "dotnet restore runs before the sources are copied, so a source change reuses the restore layer");
+        Assert.Subset(ignored.ToHashSet(), new HashSet<string> { "**/bin", "**/obj", "artifacts", "**/node_modules", ".git" });
     }
 
     [Fact]
@@ -60,7 +75,9 @@ public sealed partial class DockerfileTests
     public void ImageAndTests_PublishForARuntime_NativeAot_WithTheMeasuredRuntimeSettings()
     {
         var text = string.Join('\n', Lines);
-        Assert.Matches(@"dotnet publish src/ConfigSync -c Release -r ""linux-", text);
+        Assert.Matches(@"dotnet publish src/ConfigSync -c Release -r ""\$\(cat /rid\)""", text);
+        Assert.Contains("amd64) echo linux-x64", text, StringComparison.Ordinal); // the image's architecture, never a silent default
+        Assert.Contains("arm64) echo linux-arm64", text, StringComparison.Ordinal);
         Assert.Matches(@"apt-get install [^\n]*\bclang\b[^\n]*\bzlib1g-dev\b", text); // NativeAOT links with them
         Assert.Matches(@"DOTNET_GCgen0size=400000\b", text); // no runtimeconfig name: the image's ENV is the only place
         // NativeAOT reads DOTNET_* values as bare hexadecimal and silently ignores one written with 0x
@@ -116,6 +133,9 @@ public sealed partial class DockerfileTests
 
         return (type, sections);
     }
+
+    [GeneratedRegex(@"\$\{(\w+)\}")]
+    private static partial Regex PinnedImage();
 
     [GeneratedRegex(@"dotnet publish \S+ -c Release")]
     private static partial Regex PublishCommand();

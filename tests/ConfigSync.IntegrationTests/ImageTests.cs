@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using System.Net;
+using ConfigSync.IntegrationTests.Support;
+using ConfigSync.Sources.Git.Tests.TestSupport;
+using ConfigSync.Tests.TestSupport;
+
+namespace ConfigSync.IntegrationTests;
+
+/// <summary>
+/// The image docker/Dockerfile builds (scripts/image.sh, run by scripts/test.sh), run the way a pod
+/// runs it: as its own non-root user, no capabilities, a read-only root file system without a
+/// writable /tmp, the shared volume and the private state folder mounted.
+/// </summary>
+[Collection(ContainerCollection.Name)]
+public sealed class ImageTests : IAsyncLifetime
+{
+    private readonly TempFolder _temp = new();
+    private readonly Podman _podman = new();
+
+    public async Task InitializeAsync()
+    {
+        await Podman.RequireImageAsync(Podman.Image);
+        File.SetUnixFileMode(_temp.Path, (UnixFileMode)0x1ED); // 0755: the containers' users reach the folders below
+    }
+
+    [Fact]
+    public async Task Image_RunsAsUser1654_WithoutCapabilities_WithSshSshKeygenAndGpgv_AndOnlyTheExecutableAndLibgit2InApp()
+    {
+        var user = await Podman.CheckAsync("image", "inspect", "--format", "{{.Config.User}}", Podman.Image);
+        var probe = await Podman.CheckAsync("run", "--rm", "--entrypoint", "sh", Podman.Image, "-c",
+            "id -u; id -g; grep CapEff /proc/self/status; for p in ssh ssh-keygen gpgv; do command -v $p || echo missing $p; done; ls /app");
+        var lines = probe.Split('\n');
+
+        Assert.Equal("1654", user);
+        Assert.Equal("1654", lines[0]);
+        Assert.Equal("1654", lines[1]);
+        Assert.Equal("CapEff:\t0000000000000000", lines[2]);
+        Assert.Equal(["/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/bin/gpgv"], lines[3..6]);
+        var app = lines[6..];
+        Assert.Contains("configsync", app);
+        Assert.All(app, f => Assert.True(f == "configsync" || f.StartsWith("libgit2", StringComparison.Ordinal), $"/app holds {f}: only the executable and libgit2 belong there"));
+    }
+
+    [Fact]
+    public async Task Image_CarriesTheOpenContainersLabels_WithTheProjectsVersion()
+    {
+        var labels = await Podman.CheckAsync("image", "inspect", "--format", "{{json .Config.Labels}}", Podman.Image);
+        using var json = System.Text.Json.JsonDocument.Parse(labels);
+        string Label(string name) => json.RootElement.GetProperty("org.opencontainers.image." + name).GetString()!;
+        var csproj = File.ReadAllText(Path.Combine(Daemon.RepoRoot, "src", "ConfigSync", "ConfigSync.csproj"));
+
+        Assert.Contains($"<Version>{Label("version")}</Version>", csproj, StringComparison.Ordinal);
+        Assert.Matches("^[0-9a-f]{40}$", Label("revision"));
+        Assert.Equal("Apache-2.0", Label("licenses"));
+        Assert.StartsWith("https://", Label("source"), StringComparison.Ordinal);
+        Assert.False(string.IsNullOrWhiteSpace(Label("description")));
+    }
+
+    [Fact]
+    public async Task Once_Publishes_OnAReadOnlyRoot_WithoutWritableTmp_AsTheImagesUser()
+    {
+        var source = Folder("source");
+        File.WriteAllText(Path.Combine(source, "app.yaml"), "greeting: hello\n");
+        var volume = Volume("volume");
+        var container = _podman.Container("once");
+
+        var (code, output, error) = await Podman.RunAsync([.. Hardened(container), "-v", $"{source}:/src:ro", "-v", $"{volume}:/config",
+            Podman.Image, "once", "--source", "dir", "--path", "/src", "--root", "/config", "--no-signal"]);
+
+        Assert.True(code == 0, $"once exited {code}: {output}{error}");
+        Assert.Equal("greeting: hello\n", File.ReadAllText(Path.Combine(volume, "current", "app.yaml")));
+        Assert.Equal(1654u, Owner(Path.Combine(volume, "current", "app.yaml")));
+    }
+
+    [Fact]
+    public async Task Run_AnswersReadyzMetricsAndSync_AndExitsZeroOnSigtermWellWithinTheGracePeriod()
+    {
+        var source = Folder("source");
+        File.WriteAllText(Path.Combine(source, "app.yaml"), "v: 1\n");
+        var volume = Volume("volume");
+        var port = AppListener.FreePort();
+        var container = _podman.Container("run");
+        await Podman.CheckAsync([.. Hardened(container), "-d", "--network", "host", "-v", $"{source}:/src:ro", "-v", $"{volume}:/config",
+            Podman.Image, "run", "--source", "dir", "--path", "/src", "--root", "/config", "--interval", "1h", "--listen", $"127.0.0.1:{port}"]);
+        using var http = new DaemonHttp(port);
+
+        await DaemonHttp.Eventually(async () => await http.StatusOfAsync("/readyz") == HttpStatusCode.OK, TimeSpan.FromSeconds(30), () => "/readyz 200");
+        var metrics = await http.GetStringAsync("/metrics");
+        File.WriteAllText(Path.Combine(source, "app.yaml"), "v: 2\n");
+        var sync = await http.PostAsync("/sync/default");
+        await WaitForAsync(() => File.ReadAllText(Path.Combine(volume, "current", "app.yaml")) == "v: 2\n", TimeSpan.FromSeconds(30));
+        var stopwatch = Stopwatch.StartNew();
+        await Podman.CheckAsync("stop", "--time", "30", container);
+        stopwatch.Stop();
+
+        Assert.Contains("configsync_sync_total", metrics, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Accepted, sync);
+        Assert.Equal(0, await Podman.ExitCodeAsync(container));
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(25), $"SIGTERM to exit took {stopwatch.Elapsed} (podman kills at 30 s)");
+        Captured.Record(await Podman.LogsAsync(container));
+    }
+
+    [Fact]
+    public async Task GitOverSsh_WorksInsideTheImage_WithAMountedKeyAndKnownHosts()
+    {
+        await using var ssh = await SshServer.StartAsync(Folder("sshd"));
+        var repo = new WorkRepo(Folder("repo"));
+        var commit = repo.Commit("app.yaml", "over: ssh\n", "first");
+        var secrets = Folder("secrets");
+        File.Copy(ssh.ClientKey, Path.Combine(secrets, "id"));
+        File.Copy(ssh.KnownHosts, Path.Combine(secrets, "known_hosts"));
+        foreach (var file in Directory.GetFiles(secrets))
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead); // as a Secret volume mounts them
+        }
+
+        var config = Path.Combine(Folder("etc"), "config.yaml");
+        File.WriteAllText(config, $"""
+            syncs:
+              - name: app
+                source:
+                  type: git
+                  url: {ssh.Url(repo.Bare)}
+                  ref: main
+                  auth:
+                    sshKeyFile: /secrets/id
+                    knownHostsFile: /secrets/known_hosts
+                target:
+                  root: /config
+            """);
+        var volume = Volume("volume");
+        var container = _podman.Container("ssh");
+
+        var (code, output, error) = await Podman.RunAsync([.. Hardened(container), "--network", "host", "-v", $"{secrets}:/secrets:ro",
+            "-v", $"{Path.GetDirectoryName(config)}:/etc/configsync:ro", "-v", $"{volume}:/config",
+            Podman.Image, "once", "--config", "/etc/configsync/config.yaml", "--no-signal"]);
+
+        Assert.True(code == 0, $"once exited {code}: {output}{error}");
+        Assert.Equal("over: ssh\n", File.ReadAllText(Path.Combine(volume, "current", "app.yaml")));
+        var live = Path.GetFileName(new DirectoryInfo(Path.Combine(volume, "current")).LinkTarget!); // .configsync/trees/<rev12>-<seq>
+        Assert.StartsWith(commit[..12], live, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MountedRepositoryOfAnotherOwner_IsRefusedNamingTheSetting_AndPublishedOnceListedInSafeDirectories()
+    {
+        var repo = new WorkRepo(Folder("repo"));
+        repo.Commit("app.yaml", "from: a mounted repository\n", "first");
+        Shell.Run("/", "chmod", "-R", "a+rX", repo.Bare); // readable by 1654, owned by root: the mounted-volume case
+        var volume = Volume("volume");
+
+        async Task<(int Code, string Output)> OnceAsync(string name, params string[] extra)
+        {
+            var (code, output, error) = await Podman.RunAsync([.. Hardened(_podman.Container(name)), "-v", $"{repo.Bare}:/repo.git:ro", "-v", $"{volume}:/config",
+                Podman.Image, "once", "--source", "git", "--url", "file:///repo.git", "--ref", "main", "--root", "/config", "--no-signal", .. extra]);
+            return (code, output + error);
+        }
+
+        var refused = await OnceAsync("refused");
+        var config = Path.Combine(Folder("etc"), "config.yaml");
+        File.WriteAllText(config, """
+            syncs:
+              - name: app
+                source: { type: git, url: "file:///repo.git", ref: main, safeDirectories: ["/repo.git"] }
+                target: { root: /config }
+            """);
+        var (code, output, error) = await Podman.RunAsync([.. Hardened(_podman.Container("trusted")), "-v", $"{repo.Bare}:/repo.git:ro", "-v", $"{volume}:/config",
+            "-v", $"{Path.GetDirectoryName(config)}:/etc/configsync:ro", Podman.Image, "once", "--config", "/etc/configsync/config.yaml", "--no-signal"]);
+
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("not owned by current user", refused.Output, StringComparison.Ordinal);
+        Assert.Contains("source.safeDirectories", refused.Output, StringComparison.Ordinal);
+        Assert.True(code == 0, $"once exited {code}: {output}{error}");
+        Assert.Equal("from: a mounted repository\n", File.ReadAllText(Path.Combine(volume, "current", "app.yaml")));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _podman.DisposeAsync();
+        _temp.Dispose();
+    }
+
+    /// <summary>run options of the chart's ConfigSync container: its own user, no capabilities, no privilege escalation, a read-only root and no writable /tmp; the private state folder is an empty volume.</summary>
+    private static string[] Hardened(string name) =>
+        ["run", "--name", name, "--user", "1654:1654", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+         "--read-only", "--read-only-tmpfs=false", "--mount", "type=tmpfs,destination=/var/lib/configsync,tmpfs-mode=0700,chown=true"];
+
+    /// <summary>A host folder for a shared volume, writable by the image's user (as fsGroup makes an emptyDir).</summary>
+    private string Volume(string name)
+    {
+        var folder = Folder(name);
+        Chown(folder, 1654, 1654);
+        return folder;
+    }
+
+    private static void Chown(string path, int uid, int gid)
+    {
+        if (Chown(path, (uint)uid, (uint)gid) != 0)
+        {
+            throw new IOException($"chown {path}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    private static uint Owner(string path) => uint.Parse(Shell.Run("/", "stat", "-c", "%u", path), System.Globalization.CultureInfo.InvariantCulture);
+
+    private string Folder(string name) => Directory.CreateDirectory(_temp.Combine(name)).FullName;
+
+    private static async Task WaitForAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Try(condition))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"not true within {timeout}");
+            await Task.Delay(100);
+        }
+    }
+
+    private static bool Try(Func<bool> condition)
+    {
+        try
+        {
+            return condition();
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "chown", SetLastError = true)]
+    private static extern int Chown([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, uint owner, uint group);
+}

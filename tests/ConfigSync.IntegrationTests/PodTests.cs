@@ -1,0 +1,267 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ConfigSync.IntegrationTests.Support;
+using ConfigSync.Tests.TestSupport;
+
+namespace ConfigSync.IntegrationTests;
+
+/// <summary>
+/// The examples and the chart's pods, run as pods: the image under test beside a stand-in for each
+/// app (tests/containers/app.py), started in the kubelet's order by <see cref="KubeletPod"/>. The
+/// ConfigSync configuration of each manifest is kept except its source, which becomes a folder the
+/// test changes (the manifests' clouds and git servers are not reachable here), and its interval.
+/// </summary>
+[Collection(ContainerCollection.Name)]
+public sealed class PodTests : IAsyncLifetime
+{
+    private const string SourceMount = "/test-source";
+    private readonly TempFolder _temp = new();
+    private readonly Podman _podman = new();
+    private string _source = string.Empty;
+
+    public async Task InitializeAsync()
+    {
+        await Podman.RequireImageAsync(Podman.Image);
+        await Podman.RequireImageAsync(Podman.AppImage);
+        File.SetUnixFileMode(_temp.Path, (UnixFileMode)0x1ED);
+        _source = Directory.CreateDirectory(_temp.Combine("source")).FullName;
+        File.SetUnixFileMode(_source, (UnixFileMode)0x1ED);
+        Write("app.json", """{"version": 1}""");
+    }
+
+    public static TheoryData<string, string> Deployments => new()
+    {
+        { "native-sidecar-deployment.yaml", "native" },
+        { "sidecar-deployment.yaml", "sidecar" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Deployments))]
+    public async Task Example_AppReadsTheFilesAsAnotherUser_AndIsSignalledOverThePodsLoopbackOnChange(string example, string mode)
+    {
+        var (spec, configMaps) = Workload(Yaml.LoadAll(File.ReadAllText(Path.Combine(Daemon.RepoRoot, "examples", example))));
+        await using var pod = Prepare(spec, configMaps, out var app);
+
+        await pod.StartAsync([app.Port]);
+        var first = await AppStateAsync(pod, app, s => s.GetProperty("files").TryGetProperty("app.json", out _));
+        Write("app.json", """{"version": 2}""");
+        var reloaded = await AppStateAsync(pod, app, s => s.GetProperty("reloads").EnumerateArray().Any(r => r.GetProperty("files").GetProperty("app.json").GetString()!.Contains('2', StringComparison.Ordinal)));
+
+        AssertSeparateUsers(first, pod);
+        Assert.Equal("""{"version": 1}""", first.GetProperty("files").GetProperty("app.json").GetString());
+        if (mode == "native")
+        {
+            // The startupProbe held the app back: its very first start found the files (the stand-in exits 3 otherwise).
+            Assert.True(first.GetProperty("filesAtStart").GetBoolean());
+            Assert.Equal(0, await RestartsAsync(pod, app.Name));
+        }
+
+        var reload = reloaded.GetProperty("reloads").EnumerateArray().Last();
+        Assert.Equal("127.0.0.1", reload.GetProperty("from").GetString()); // the pod's loopback
+        Assert.Equal("""{"version": 2}""", reload.GetProperty("files").GetProperty("app.json").GetString());
+    }
+
+    [Theory]
+    [InlineData("native")]
+    [InlineData("sidecar")]
+    [InlineData("init")]
+    public async Task ChartDemo_InEachMode_AppGetsTheFiles_AsAnotherUser(string mode)
+    {
+        var (spec, configMaps) = Workload(await Helm.RenderAsync(Path.Combine(Daemon.RepoRoot, "charts", "config-sync"), "--set", "demo.enabled=true", "--set", $"mode={mode}"));
+        await using var pod = Prepare(spec, configMaps, out var app);
+
+        await pod.StartAsync([app.Port]);
+        var state = await AppStateAsync(pod, app, s => s.GetProperty("files").TryGetProperty("app.json", out _));
+
+        AssertSeparateUsers(state, pod);
+        Assert.Equal("""{"version": 1}""", state.GetProperty("files").GetProperty("app.json").GetString());
+        if (mode != "sidecar")
+        {
+            Assert.True(state.GetProperty("filesAtStart").GetBoolean(), $"{mode}: the app started before the first sync was live");
+            Assert.Equal(0, await RestartsAsync(pod, app.Name));
+        }
+
+        if (mode != "init")
+        {
+            Write("app.json", """{"version": 2}""");
+            await AppStateAsync(pod, app, s => s.GetProperty("files").GetProperty("app.json").GetString() == """{"version": 2}""");
+        }
+    }
+
+    [Fact]
+    public async Task JobExample_WithANativeSidecar_Completes_AppReadsTheSecretsWithMode0440_SidecarExitsZeroOnSigterm()
+    {
+        var (spec, configMaps) = Workload(Yaml.LoadAll(File.ReadAllText(Path.Combine(Daemon.RepoRoot, "examples", "native-sidecar-job.yaml"))));
+        Write("db.json", """{"password": "from-the-job"}""");
+        await using var pod = Prepare(spec, configMaps, out var app, exitAfterRead: true);
+
+        await pod.StartAsync();
+        var codes = await pod.CompleteAsync(TimeSpan.FromMinutes(1));
+        var logs = await Podman.LogsAsync(pod.ContainerName(app.Name));
+        using var state = JsonDocument.Parse(logs.Split('\n').First(l => l.StartsWith('{')));
+
+        Assert.Equal(0, codes[app.Name]);
+        Assert.Equal(0, codes["config-sync"]);
+        Assert.Equal("""{"password": "from-the-job"}""", state.RootElement.GetProperty("files").GetProperty("db.json").GetString());
+        AssertSeparateUsers(state.RootElement, pod);
+        var published = Path.Combine(pod.VolumeFolder("config-sync-data"), "current", "db.json");
+        Assert.Equal((UnixFileMode)0x120, File.GetUnixFileMode(published)); // 0440: the app reads it through the group only
+    }
+
+    [Fact]
+    public async Task JobExample_SourceUnreachable_FailsWithinItsDeadline_AppNeverStarts()
+    {
+        var documents = Yaml.LoadAll(File.ReadAllText(Path.Combine(Daemon.RepoRoot, "examples", "native-sidecar-job.yaml")));
+        var job = documents.Single(d => (string?)d!["kind"] == "Job")!;
+        var deadline = KubeletPod.Int(job["spec"]!["activeDeadlineSeconds"]);
+        var (spec, configMaps) = Workload(documents);
+        await using var pod = Prepare(spec, configMaps, out var app, exitAfterRead: true, source: new JsonObject { ["type"] = "git", ["url"] = "git://127.0.0.1:9/unreachable.git" });
+
+        // The example's deadline, scaled down to 15 s here: the Job controller fails the pod at it, the app never ran.
+        var failed = await Assert.ThrowsAsync<PodFailedException>(() => pod.StartAsync(startupLimit: TimeSpan.FromSeconds(15)));
+
+        Assert.NotNull(deadline);
+        Assert.InRange(deadline!.Value, 60, 3600);
+        Assert.Contains("startupProbe", failed.Message, StringComparison.Ordinal);
+        Assert.Contains("unreachable.git", failed.Message, StringComparison.Ordinal); // ConfigSync's log says which source failed
+        Assert.Equal(1, (await Podman.RunAsync(["container", "exists", pod.ContainerName(app.Name)])).ExitCode);
+    }
+
+    [Fact]
+    public async Task NativeSidecar_KilledAndRestarted_AppKeepsItsFiles_AndTheSidecarIsReadyAtOnce()
+    {
+        var (spec, configMaps) = Workload(Yaml.LoadAll(File.ReadAllText(Path.Combine(Daemon.RepoRoot, "examples", "native-sidecar-deployment.yaml"))));
+        await using var pod = Prepare(spec, configMaps, out var app);
+        await pod.StartAsync([app.Port]);
+        await AppStateAsync(pod, app, s => s.GetProperty("files").TryGetProperty("app.json", out _));
+        Write("unrelated-but-unsynced.txt", "the source moves on while the sidecar is down");
+        var gate = Path.Combine(_source, "app.json");
+        File.SetUnixFileMode(gate, UnixFileMode.None); // unreadable: a sync after the restart fails, so ready can only come from the kept tree
+
+        await pod.RestartAsync("config-sync");
+        using var http = new DaemonHttp(pod.HostPort(8081));
+        await DaemonHttp.Eventually(async () => await http.StatusOfAsync("/readyz") == HttpStatusCode.OK, TimeSpan.FromSeconds(30), () => "readyz after restart");
+        var state = await AppStateAsync(pod, app, _ => true);
+        var logs = await Podman.LogsAsync(pod.ContainerName("config-sync"));
+
+        Assert.Equal("""{"version": 1}""", state.GetProperty("files").GetProperty("app.json").GetString());
+        Assert.Contains("ready at once", logs, StringComparison.Ordinal);
+        Assert.Equal(0, await RestartsAsync(pod, app.Name));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _podman.DisposeAsync();
+        _temp.Dispose();
+    }
+
+    /// <summary>The app container of a pod and what the stand-in needs to play it.</summary>
+    private sealed record App(string Name, int Port);
+
+    private void Write(string name, string content)
+    {
+        File.WriteAllText(Path.Combine(_source, name), content);
+        File.SetUnixFileMode(Path.Combine(_source, name), (UnixFileMode)0x1A4);
+    }
+
+    private static (JsonObject Spec, Dictionary<string, JsonObject> ConfigMaps) Workload(IEnumerable<JsonNode?> documents)
+    {
+        var list = documents.Where(d => d is not null).Select(d => d!).ToList();
+        var workload = list.Single(d => (string?)d["kind"] is "Deployment" or "Job");
+        var configMaps = list.Where(d => (string?)d["kind"] == "ConfigMap").ToDictionary(d => (string)d["metadata"]!["name"]!, d => d["data"]!.AsObject().DeepClone().AsObject());
+        return (workload["spec"]!["template"]!["spec"]!.DeepClone().AsObject(), configMaps);
+    }
+
+    /// <summary>
+    /// Points the manifest's ConfigSync at the test's source folder (mounted read-only) with a 1 s
+    /// interval, and plays each other container with the app stand-in: it reads the live link on the
+    /// shared volume and answers the reload URL of the configuration's signal.
+    /// </summary>
+    private KubeletPod Prepare(JsonObject spec, Dictionary<string, JsonObject> configMaps, out App app, bool exitAfterRead = false, JsonObject? source = null)
+    {
+        var syncer = spec["initContainers"]?.AsArray().Concat(spec["containers"]!.AsArray()).Select(c => c!.AsObject()).SingleOrDefault(c => (string?)c["name"] == "config-sync")
+            ?? spec["containers"]!.AsArray().Select(c => c!.AsObject()).Single(c => (string?)c["name"] == "config-sync");
+        var args = syncer["args"]!.AsArray().Select(a => (string)a!).ToList();
+        var configPath = args[args.IndexOf("--config") + 1];
+        var configMount = syncer["volumeMounts"]!.AsArray().Single(m => configPath.StartsWith((string)m!["mountPath"]! + "/", StringComparison.Ordinal))!;
+        var configVolume = spec["volumes"]!.AsArray().Single(v => (string?)v!["name"] == (string)configMount["name"]!)!;
+        var data = configMaps[(string)configVolume["configMap"]!["name"]!];
+        var file = Path.GetFileName(configPath);
+        var config = Yaml.Load((string)data[file]!)!.AsObject();
+        var sync = config["syncs"]!.AsArray()[0]!.AsObject();
+        sync["source"] = source ?? new JsonObject { ["type"] = "dir", ["path"] = SourceMount };
+        sync["interval"] = "1s";
+        data[file] = config.ToJsonString(); // JSON is YAML
+        syncer["volumeMounts"]!.AsArray().Add(new JsonObject { ["name"] = "test-source", ["mountPath"] = SourceMount, ["readOnly"] = true });
+        spec["volumes"]!.AsArray().Add(new JsonObject { ["name"] = "test-source", ["hostPath"] = new JsonObject { ["path"] = _source } });
+
+        var root = (string)sync["target"]!["root"]!;
+        var link = (string?)sync["target"]!["link"] ?? "current";
+        var shared = (string)syncer["volumeMounts"]!.AsArray().Single(m => (string)m!["mountPath"]! == root)!["name"]!;
+        var signal = sync["signal"]?["url"] is JsonNode url ? new Uri((string)url!) : new Uri("http://127.0.0.1:8080/-/reload");
+        var appContainer = spec["containers"]!.AsArray().Select(c => c!.AsObject()).First(c => (string?)c["name"] != "config-sync");
+        var appMount = (string)appContainer["volumeMounts"]!.AsArray().Single(m => (string?)m!["name"] == shared)!["mountPath"]!;
+        var state = syncer["volumeMounts"]!.AsArray().FirstOrDefault(m => (string?)m!["mountPath"] == "/var/lib/configsync");
+        appContainer.Remove("command");
+        appContainer.Remove("args");
+        if ((string?)spec["restartPolicy"] is null or "Always")
+        {
+            spec["restartPolicy"] = "Always";
+        }
+
+        var environment = new Dictionary<string, string>
+        {
+            ["APP_FILES"] = $"{appMount}/{link}",
+            ["APP_PORT"] = signal.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["APP_RELOAD"] = signal.AbsolutePath,
+            ["APP_PRIVATE"] = state is null ? "/var/lib/configsync" : (string)state["mountPath"]!,
+        };
+        if (exitAfterRead)
+        {
+            environment["APP_EXIT"] = "read";
+        }
+
+        app = new App((string)appContainer["name"]!, signal.Port);
+        return new KubeletPod(_podman, spec, configMaps, _temp.Combine("pod"), image => image.Contains("configsync", StringComparison.Ordinal) ? Podman.Image : Podman.AppImage,
+            new Dictionary<string, Dictionary<string, string>> { [app.Name] = environment });
+    }
+
+    private static async Task<JsonElement> AppStateAsync(KubeletPod pod, App app, Func<JsonElement, bool> until)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        JsonElement last = default;
+        await DaemonHttp.Eventually(
+            async () =>
+            {
+                try
+                {
+                    using var document = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{pod.HostPort(app.Port)}/state"));
+                    last = document.RootElement.Clone();
+                    return until(last);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(60),
+            () => $"app state {(last.ValueKind == JsonValueKind.Undefined ? "never answered" : last.ToString())}; {Podman.LogsAsync(pod.ContainerName(app.Name)).GetAwaiter().GetResult()}",
+            pollMilliseconds: 250);
+        return last;
+    }
+
+    /// <summary>The app runs as a non-root uid other than ConfigSync's, sharing only the pod's fsGroup, and cannot read ConfigSync's private state.</summary>
+    private static void AssertSeparateUsers(JsonElement state, KubeletPod pod)
+    {
+        var uid = state.GetProperty("uid").GetInt32();
+        Assert.NotEqual(0, uid);
+        Assert.NotEqual(1654, uid);
+        Assert.NotEqual(1654, state.GetProperty("gid").GetInt32());
+        Assert.Contains(pod.FsGroup!.Value, state.GetProperty("groups").EnumerateArray().Select(g => g.GetInt32()));
+        Assert.False(state.GetProperty("privateReadable").GetBoolean());
+    }
+
+    private static async Task<int> RestartsAsync(KubeletPod pod, string name) =>
+        int.Parse(await Podman.CheckAsync("inspect", "--format", "{{.RestartCount}}", pod.ContainerName(name)), System.Globalization.CultureInfo.InvariantCulture);
+}

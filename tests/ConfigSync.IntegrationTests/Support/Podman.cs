@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using ConfigSync.Tests.TestSupport;
+
+namespace ConfigSync.IntegrationTests.Support;
+
+/// <summary>
+/// The container engine the image tests drive through its CLI: docker where an engine answers, else
+/// rootful podman with the project's settings (tests/containers/containers.conf, through
+/// CONTAINERS_CONF). Every container and pod a test creates is named with a per-instance prefix
+/// and removed, with its volumes, on dispose.
+/// </summary>
+public sealed class Podman : IAsyncDisposable
+{
+    /// <summary>The image scripts/image.sh builds from docker/Dockerfile (CONFIGSYNC_IMAGE overrides).</summary>
+    public static string Image { get; } = Environment.GetEnvironmentVariable("CONFIGSYNC_IMAGE") is { Length: > 0 } image ? image : "localhost/configsync:test";
+
+    /// <summary>The stand-in for the examples' app images (tests/containers/app.Containerfile).</summary>
+    public const string AppImage = "localhost/configsync-test-app:latest";
+
+    private static readonly Lazy<string> EngineName = new(() => Environment.GetEnvironmentVariable("CONTAINER_ENGINE") is { Length: > 0 } e ? e : "podman");
+
+    private readonly List<string> _containers = [];
+    private readonly List<string> _pods = [];
+
+    public Podman()
+    {
+        Prefix = $"cs-test-{Guid.NewGuid().ToString("N")[..8]}";
+    }
+
+    /// <summary>A prefix for the names of what this instance creates.</summary>
+    public string Prefix { get; }
+
+    public static string Engine => EngineName.Value;
+
+    /// <summary>Runs the engine and returns its exit code and output (stdout then stderr).</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(IEnumerable<string> arguments, TimeSpan? timeout = null)
+    {
+        var start = new ProcessStartInfo(Engine) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        if (Engine == "podman")
+        {
+            start.Environment["CONTAINERS_CONF"] = Path.Combine(Daemon.RepoRoot, "tests", "containers", "containers.conf");
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{Engine} {string.Join(' ', start.ArgumentList)} did not finish in {timeout ?? TimeSpan.FromMinutes(2)}");
+        }
+
+        var text = await output;
+        var err = await error;
+        return (process.ExitCode, text.Trim(), err.Trim());
+    }
+
+    /// <summary>Runs the engine and fails the test when it fails; returns stdout.</summary>
+    public static async Task<string> CheckAsync(params string[] arguments)
+    {
+        var (code, output, error) = await RunAsync(arguments);
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"{Engine} {string.Join(' ', arguments)} failed ({code}): {error}{output}");
+        }
+
+        return output;
+    }
+
+    /// <summary>Fails with the command that builds it when the image under test is missing.</summary>
+    public static async Task RequireImageAsync(string image)
+    {
+        var (code, _, _) = await RunAsync(["image", "exists", image]);
+        Assert.True(code == 0, $"image {image} is missing: scripts/test.sh builds it (bash scripts/image.sh)");
+    }
+
+    /// <summary>A name for a container or pod this instance will remove.</summary>
+    public string Container(string name)
+    {
+        var full = $"{Prefix}-{name}";
+        _containers.Add(full);
+        return full;
+    }
+
+    public string Pod(string name)
+    {
+        var full = $"{Prefix}-{name}";
+        _pods.Add(full);
+        return full;
+    }
+
+    /// <summary>The container's exit code, once it exited (null while it runs).</summary>
+    public static async Task<int?> ExitCodeAsync(string container)
+    {
+        var state = await CheckAsync("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", container);
+        var parts = state.Split(' ');
+        return parts[0] is "exited" or "stopped" ? int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) : null;
+    }
+
+    /// <summary>Waits for the container to exit and returns its exit code.</summary>
+    public static async Task<int> WaitAsync(string container, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await ExitCodeAsync(container) is { } code)
+            {
+                return code;
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"container {container} still runs after {timeout}: {await LogsAsync(container)}");
+    }
+
+    public static async Task<string> LogsAsync(string container)
+    {
+        var (_, output, error) = await RunAsync(["logs", container]);
+        Captured.Record(output + "\n" + error); // what ConfigSync printed in the container: the secrets scan reads it
+        return output + "\n" + error;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var pod in _pods)
+        {
+            await RunAsync(["pod", "rm", "--force", "--time", "0", pod]);
+        }
+
+        foreach (var container in _containers)
+        {
+            await RunAsync(["rm", "--force", "--volumes", "--time", "0", container]);
+        }
+    }
+}
