@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ConfigSync.Hosting;
 
 namespace ConfigSync.Cli;
 
@@ -15,7 +16,7 @@ internal sealed class SyncFlags
         Add("--log-format", "log:format", "console or json.");
         Add("--log-level", "log:level", "trace, debug, info, warn or error.");
         Add("--name", "syncs:0:name", "Name of the sync set up by flags (default: 'default').");
-        Add("--source", "syncs:0:source:type", "Source type of a sync set up by flags: dir, git, s3 or azureblob.");
+        Add("--source", "syncs:0:source:type", $"Source type of a sync set up by flags: {SourceCatalog.TypeList}.");
         Add("--url", "syncs:0:source:url", "Source URL.");
         Add("--ref", "syncs:0:source:ref", "Branch, tag or commit.");
         Add("--path", "syncs:0:source:path", "For dir: the folder; for git: a subdirectory.");

@@ -39,6 +39,9 @@ public sealed class AppListener : IDisposable
     /// <summary>The body answered for a path (for example the app's applied revision), or null for none.</summary>
     public Func<string, string?>? BodyFor { get; set; }
 
+    /// <summary>Extra headers answered for a path (for example the app's applied revision in a header), or null for none.</summary>
+    public Func<string, IReadOnlyDictionary<string, string>?>? HeadersFor { get; set; }
+
     /// <summary>Answer this status to every request until changed.</summary>
     public int DefaultStatus { get; set; } = 200;
 
@@ -110,6 +113,11 @@ public sealed class AppListener : IDisposable
                 status,
                 context.Request.Headers["Gitsync-Hash"]));
             context.Response.StatusCode = status;
+            foreach (var (name, value) in HeadersFor?.Invoke(context.Request.Url!.AbsolutePath) ?? new Dictionary<string, string>())
+            {
+                context.Response.Headers[name] = value;
+            }
+
             if (BodyFor?.Invoke(context.Request.Url!.AbsolutePath) is { } answer)
             {
                 context.Response.ContentType = "application/json";
