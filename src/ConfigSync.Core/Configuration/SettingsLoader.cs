@@ -348,16 +348,9 @@ public static partial class SettingsLoader
     {
         var text = reader.RequiredString("url");
         Uri? url = null;
-        if (text.Length > 0 && UrlCredentials.Check(reader, "url", text))
+        if (text.Length > 0 && UrlCredentials.Check(reader, "url", text) && !RevisionTemplate.TryParseUrl(text, out url, out var problem))
         {
-            if (!Uri.TryCreate(text.Replace("{revision}", "r", StringComparison.Ordinal), UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
-            {
-                reader.Error("url", $"'{Diagnostics.Redact.Url(text)}' is not an absolute http:// or https:// URL");
-            }
-            else
-            {
-                url = new Uri(text.Replace("{revision}", "%7Brevision%7D", StringComparison.Ordinal));
-            }
+            reader.Error("url", $"'{Diagnostics.Redact.Url(text)}' {problem}");
         }
 
         var field = reader.String("field");

@@ -153,7 +153,7 @@ internal static partial class GitSyncFlags
             var status = Int(values, "webhook-success-status", errors);
             Set(config, "webhook-success-status", (status == -1 ? 0 : status).ToString(CultureInfo.InvariantCulture), item: true);
             Set(config, "webhook-timeout", Text(values, "webhook-timeout"));
-            config[Sync + "signal:headers:Gitsync-Hash"] = "{revision}";
+            config[Sync + "signal:headers:Gitsync-Hash"] = RevisionTemplate.Revision;
         }
 
         if (Text(values, "exechook-command") is { Length: > 0 } command)
@@ -161,7 +161,7 @@ internal static partial class GitSyncFlags
             Set(config, "exechook-command", command, item: true);
             Set(config, "exechook-timeout", Text(values, "exechook-timeout"));
             config[Sync + "signal:exec:workingDirectory"] = "tree";
-            config[Sync + "signal:exec:env:GITSYNC_HASH"] = "{revision}";
+            config[Sync + "signal:exec:env:GITSYNC_HASH"] = RevisionTemplate.Revision;
         }
     }
 
