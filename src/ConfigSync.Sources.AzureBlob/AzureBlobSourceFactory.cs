@@ -77,19 +77,20 @@ public sealed class AzureBlobSourceFactory : SourceFactory<AzureBlobSourceOption
             auth.Error("accountName", "only used with auth.accountKeyFile");
         }
 
+        var defaults = AzureBlobSourceOptions.Defaults;
         return new AzureBlobSourceOptions
         {
             AccountUrl = accountUrl,
             Container = container ?? string.Empty,
-            Prefix = reader.String("prefix", string.Empty)!.Trim('/') is { Length: > 0 } prefix ? prefix + "/" : string.Empty,
-            Parallelism = reader.Int("parallelism", 16, 1, 256),
-            PageSize = reader.Int("pageSize", 5000, 1, 5000),
+            Prefix = reader.String("prefix", defaults.Prefix)!.Trim('/') is { Length: > 0 } prefix ? prefix + "/" : string.Empty,
+            Parallelism = reader.Int("parallelism", defaults.Parallelism, 1, 256),
+            PageSize = reader.Int("pageSize", defaults.PageSize, 1, 5000),
             Auth = mode,
             SecretFile = secretFile,
             SecretEnvironmentVariable = secretEnv,
             AccountName = accountName ?? (accountUrl is null ? null : AccountNameOf(accountUrl)),
             ManagedIdentityClientId = auth.String("managedIdentityClientId"),
-            DisableInstanceDiscovery = auth.Bool("disableInstanceDiscovery", false),
+            DisableInstanceDiscovery = auth.Bool("disableInstanceDiscovery", defaults.DisableInstanceDiscovery),
         };
     }
 

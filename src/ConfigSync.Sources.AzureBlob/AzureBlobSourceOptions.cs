@@ -28,6 +28,9 @@ public enum AzureBlobAuthMode
 /// <summary>Settings of the <c>azureblob</c> source.</summary>
 public sealed class AzureBlobSourceOptions
 {
+    /// <summary>Every default, declared once by the initializers below, for the factory to start from; <see cref="Container"/> has none and holds a placeholder.</summary>
+    internal static readonly AzureBlobSourceOptions Defaults = new() { Container = string.Empty };
+
     /// <summary>The blob service URL (<c>https://ACCOUNT.blob.core.windows.net</c>); null with a connection string.</summary>
     public Uri? AccountUrl { get; init; }
 

@@ -33,19 +33,21 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
 
         // submodules: off | recursive, or a section { mode: off | recursive, allowLocal: false }.
         var submodules = reader.IsSection("submodules") ? reader.Section("submodules") : null;
+        var defaults = GitSourceOptions.Defaults;
+        var submodulesMode = defaults.Submodules ? "recursive" : "off";
         var options = new GitSourceOptions
         {
             Url = url,
             Ref = gitRef,
             Path = string.IsNullOrEmpty(path) ? null : path,
-            Depth = reader.Int("depth", 0, min: 0),
+            Depth = reader.Int("depth", defaults.Depth, min: 0),
             Submodules = submodules is null
-                ? reader.Choice("submodules", "off", "off", "recursive") == "recursive"
-                : submodules.Choice("mode", "off", "off", "recursive") == "recursive",
-            SubmodulesAllowLocal = submodules?.Bool("allowLocal", false) ?? false,
-            SafeDirectories = reader.List("safeDirectories", []),
-            ConnectTimeout = reader.Duration("connectTimeout", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100)),
-            ReadTimeout = reader.Duration("readTimeout", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100)),
+                ? reader.Choice("submodules", submodulesMode, "off", "recursive") == "recursive"
+                : submodules.Choice("mode", submodulesMode, "off", "recursive") == "recursive",
+            SubmodulesAllowLocal = submodules?.Bool("allowLocal", defaults.SubmodulesAllowLocal) ?? defaults.SubmodulesAllowLocal,
+            SafeDirectories = reader.List("safeDirectories", defaults.SafeDirectories),
+            ConnectTimeout = reader.Duration("connectTimeout", defaults.ConnectTimeout, TimeSpan.FromMilliseconds(100)),
+            ReadTimeout = reader.Duration("readTimeout", defaults.ReadTimeout, TimeSpan.FromMilliseconds(100)),
             Verify = reader.Has("verify") ? ReadVerify(reader.Section("verify"), baseDirectory, gitRef) : null,
             Auth = new GitAuthOptions
             {
@@ -54,7 +56,7 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
                 PasswordEnv = auth.String("passwordEnv"),
                 SshKeyFile = ResolvePath(auth.String("sshKeyFile"), baseDirectory),
                 KnownHostsFile = ResolvePath(auth.String("knownHostsFile"), baseDirectory),
-                StrictHostKeyChecking = auth.Bool("strictHostKeyChecking", true),
+                StrictHostKeyChecking = auth.Bool("strictHostKeyChecking", defaults.Auth.StrictHostKeyChecking),
             },
         };
 
@@ -91,7 +93,7 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
     {
         var verify = new GitVerifyOptions
         {
-            Mode = reader.Choice("mode", "commit", "commit", "tag") == "tag" ? GitVerifyMode.Tag : GitVerifyMode.Commit,
+            Mode = reader.Choice("mode", GitVerifyOptions.Defaults.Mode),
             AllowedSignersFile = ResolvePath(reader.String("allowedSignersFile"), baseDirectory),
             GpgKeysFile = ResolvePath(reader.String("gpgKeysFile"), baseDirectory),
         };

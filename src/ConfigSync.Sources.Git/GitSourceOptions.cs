@@ -3,6 +3,9 @@ namespace ConfigSync.Sources.Git;
 /// <summary>Settings of the <c>git</c> source.</summary>
 public sealed class GitSourceOptions
 {
+    /// <summary>Every default, declared once by the initializers below, for the factory to start from; <see cref="Url"/> has none and holds a placeholder.</summary>
+    internal static readonly GitSourceOptions Defaults = new() { Url = string.Empty };
+
     /// <summary>Repository URL: https://, http://, ssh://, scp-style user@host:path, git://, file:// or a local path.</summary>
     public required string Url { get; init; }
 
@@ -83,6 +86,9 @@ public enum GitVerifyMode
 /// <summary>Signature verification of the <c>git</c> source (<c>source.verify</c>): publish only what trusted keys signed.</summary>
 public sealed class GitVerifyOptions
 {
+    /// <summary>Every default, for the factory to start from.</summary>
+    internal static readonly GitVerifyOptions Defaults = new();
+
     /// <summary>What must be signed. <value>The default value is <see cref="GitVerifyMode.Commit"/>.</value></summary>
     public GitVerifyMode Mode { get; init; }
 

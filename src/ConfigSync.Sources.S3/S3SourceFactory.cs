@@ -11,13 +11,14 @@ public sealed class S3SourceFactory : SourceFactory<S3SourceOptions>
     /// <inheritdoc />
     protected override S3SourceOptions Read(SettingsReader reader, string baseDirectory)
     {
+        var defaults = S3SourceOptions.Defaults;
         var bucket = reader.RequiredString("bucket");
         if (bucket.Length > 0 && (bucket.Length is < 3 or > 63 || bucket.Any(c => !(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.'))))
         {
             reader.Error("bucket", $"'{bucket}' is not a valid bucket name (3-63 characters of a-z, 0-9, '-' and '.')");
         }
 
-        var prefix = reader.String("prefix", string.Empty)!.Trim('/');
+        var prefix = reader.String("prefix", defaults.Prefix)!.Trim('/');
         Uri? endpoint = null;
         if (reader.String("endpoint") is { } text && UrlCredentials.Check(reader, "endpoint", text, "the endpoint takes no credentials: use auth.accessKeyIdFile and auth.secretAccessKeyFile")
             && (!Uri.TryCreate(text, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
@@ -38,11 +39,11 @@ public sealed class S3SourceFactory : SourceFactory<S3SourceOptions>
         {
             Bucket = bucket,
             Prefix = prefix.Length == 0 ? string.Empty : prefix + "/",
-            Region = reader.String("region"),
+            Region = reader.String("region", defaults.Region),
             Endpoint = endpoint,
             ForcePathStyle = reader.Bool("forcePathStyle", endpoint is not null),
-            Parallelism = reader.Int("parallelism", 16, 1, 256),
-            PageSize = reader.Int("pageSize", 1000, 1, 1000),
+            Parallelism = reader.Int("parallelism", defaults.Parallelism, 1, 256),
+            PageSize = reader.Int("pageSize", defaults.PageSize, 1, 1000),
             AccessKeyIdFile = keyId is null ? null : Path.GetFullPath(keyId, baseDirectory),
             SecretAccessKeyFile = secret is null ? null : Path.GetFullPath(secret, baseDirectory),
         };

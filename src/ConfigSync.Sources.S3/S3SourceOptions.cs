@@ -3,6 +3,9 @@ namespace ConfigSync.Sources.S3;
 /// <summary>Settings of the <c>s3</c> source.</summary>
 public sealed class S3SourceOptions
 {
+    /// <summary>Every default, declared once by the initializers below, for the factory to start from; <see cref="Bucket"/> has none and holds a placeholder.</summary>
+    internal static readonly S3SourceOptions Defaults = new() { Bucket = string.Empty };
+
     /// <summary>The bucket.</summary>
     public required string Bucket { get; init; }
 

@@ -58,4 +58,8 @@ public sealed record HttpSettings(string Host, int Port, string? TriggerTokenFil
 /// <summary>Logging settings.</summary>
 /// <param name="Format"><c>console</c> or <c>json</c>. <value>The default value is <c>console</c>.</value></param>
 /// <param name="Level"><c>trace</c>, <c>debug</c>, <c>info</c>, <c>warn</c> or <c>error</c>. <value>The default value is <c>info</c>.</value></param>
-public sealed record LogSettings(string Format, string Level);
+public sealed record LogSettings(string Format, string Level)
+{
+    /// <summary>The defaults: <c>console</c>, <c>info</c>.</summary>
+    internal static readonly LogSettings Defaults = new("console", "info");
+}

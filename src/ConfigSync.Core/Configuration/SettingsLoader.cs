@@ -7,7 +7,8 @@ namespace ConfigSync.Configuration;
 
 /// <summary>
 /// Turns configuration (file, environment, flags) into validated <see cref="DaemonSettings"/>,
-/// collecting every problem, each naming its setting.
+/// collecting every problem, each naming its setting. A setting left out takes the default its settings
+/// type declares (read from the type's <c>Defaults</c>); no default is written here.
 /// </summary>
 public static partial class SettingsLoader
 {
@@ -28,8 +29,8 @@ public static partial class SettingsLoader
         var http = ReadHttp(root.Section("http"), baseDirectory);
         var logReader = root.Section("log");
         var log = new LogSettings(
-            logReader.Choice("format", "console", "console", "json"),
-            logReader.Choice("level", "info", "trace", "debug", "info", "warn", "error"));
+            logReader.Choice("format", LogSettings.Defaults.Format, "console", "json"),
+            logReader.Choice("level", LogSettings.Defaults.Level, "trace", "debug", "info", "warn", "error"));
 
         var syncs = new List<SyncSettings>();
         var items = root.Items("syncs");
@@ -62,8 +63,8 @@ public static partial class SettingsLoader
             return new HttpSettings(string.Empty, 0, token is null ? null : Path.GetFullPath(token, baseDirectory));
         }
 
-        var host = "0.0.0.0";
-        var port = 8081;
+        var host = string.Empty;
+        var port = 0;
         var colon = listen.LastIndexOf(':');
         if (colon < 0 || !int.TryParse(listen.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
         {
@@ -110,17 +111,18 @@ public static partial class SettingsLoader
             }
         }
 
+        var defaults = SyncSettings.Defaults;
         var target = ReadTarget(reader.Section("target"), baseDirectory);
-        var interval = reader.Duration("interval", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
-        var jitter = reader.Double("jitter", 0.1, 0, 1);
-        var timeout = reader.Duration("timeout", TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(100));
-        var maxFailures = reader.Int("maxFailures", 0, min: 0);
-        var maxStaleness = reader.Duration("maxStaleness", TimeSpan.Zero);
-        var include = reader.List("include", ["**"]);
-        var exclude = reader.List("exclude", []);
+        var interval = reader.Duration("interval", defaults.Interval, TimeSpan.FromMilliseconds(100));
+        var jitter = reader.Double("jitter", defaults.Jitter, 0, 1);
+        var timeout = reader.Duration("timeout", defaults.Timeout, TimeSpan.FromMilliseconds(100));
+        var maxFailures = reader.Int("maxFailures", defaults.MaxFailures, min: 0);
+        var maxStaleness = reader.Duration("maxStaleness", defaults.MaxStaleness);
+        var include = reader.List("include", defaults.Include);
+        var exclude = reader.List("exclude", defaults.Exclude);
         var limits = reader.Section("limits");
-        var maxFiles = limits.Int("maxFiles", 10_000, min: 1);
-        var maxBytes = limits.Bytes("maxBytes", 256L << 20);
+        var maxFiles = limits.Int("maxFiles", defaults.MaxFiles, min: 1);
+        var maxBytes = limits.Bytes("maxBytes", defaults.MaxBytes);
         var signal = ReadSignal(reader.Section("signal"));
         var checks = reader.Items("validate").Select(item => ReadCheck(item, baseDirectory)).ToList();
         var webhook = reader.Has("webhook") ? ReadWebhook(reader.Section("webhook"), baseDirectory) : null;
@@ -151,7 +153,7 @@ public static partial class SettingsLoader
             Timeout = timeout,
             MaxFailures = maxFailures,
             MaxStaleness = maxStaleness,
-            Include = include.Count == 0 ? ["**"] : include,
+            Include = include.Count == 0 ? defaults.Include : include,
             Exclude = exclude,
             MaxFiles = maxFiles,
             MaxBytes = maxBytes,
@@ -178,16 +180,10 @@ public static partial class SettingsLoader
             "exec" => CheckType.Exec,
             _ => CheckType.Json,
         };
-        IReadOnlyList<string> defaults = kind switch
-        {
-            CheckType.Json => ["**/*.json"],
-            CheckType.Yaml => ["**/*.yaml", "**/*.yml"],
-            _ => [],
-        };
-        var files = reader.List("files", defaults);
+        var files = reader.List("files", CheckSettings.DefaultFiles(kind));
         var schema = reader.String("schema");
-        var command = reader.List("command", []);
-        var timeout = reader.Duration("timeout", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10));
+        var command = reader.List("command", CheckSettings.Defaults.Command);
+        var timeout = reader.Duration("timeout", CheckSettings.Defaults.Timeout, TimeSpan.FromMilliseconds(10));
         if (kind == CheckType.JsonSchema && schema is null)
         {
             reader.Error("schema", "is required for a jsonSchema check (a path inside the tree, or an absolute path)");
@@ -231,7 +227,7 @@ public static partial class SettingsLoader
     private static WebhookSettings ReadWebhook(SettingsReader reader, string baseDirectory)
     {
         var secret = reader.RequiredString("secretFile");
-        var header = reader.String("signatureHeader", "X-Signature-256")!;
+        var header = reader.String("signatureHeader", WebhookSettings.Defaults.SignatureHeader)!;
         if (!header.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
         {
             reader.Error("signatureHeader", $"'{header}' is not an HTTP header name");
@@ -241,38 +237,38 @@ public static partial class SettingsLoader
         {
             SecretFile = secret.Length == 0 ? string.Empty : Path.GetFullPath(secret, baseDirectory),
             SignatureHeader = header,
-            MaxBodySize = reader.Bytes("maxBodySize", 1L << 20),
+            MaxBodySize = reader.Bytes("maxBodySize", WebhookSettings.Defaults.MaxBodySize),
         };
     }
 
     private static TargetSettings ReadTarget(SettingsReader reader, string baseDirectory)
     {
+        var defaults = TargetSettings.Defaults;
         var root = reader.RequiredString("root");
-        var link = reader.String("link", "current")!;
+        var link = reader.String("link", defaults.Link)!;
         if (link.Contains('/', StringComparison.Ordinal) || link is "." or ".." || link.StartsWith(".configsync", StringComparison.Ordinal) || link.Contains('\0', StringComparison.Ordinal))
         {
             reader.Error("link", $"'{link}' must be a plain name inside the root (no '/', not '.', '..' or '.configsync')");
         }
 
-        var layout = reader.Choice("layout", "link", "link", "kubelet", "copy");
+        var layout = reader.Choice("layout", defaults.Layout);
         var fullRoot = root.Length == 0 ? string.Empty : Path.GetFullPath(root, baseDirectory);
         if (fullRoot.Length > 0 && File.Exists(fullRoot))
         {
             reader.Error("root", $"'{fullRoot}' is a file; the root must be a folder (or not exist yet)");
         }
 
-        var defaults = new TargetSettings { Root = "/" };
         return new TargetSettings
         {
             Root = fullRoot,
             Link = link,
-            Layout = layout switch { "kubelet" => TreeLayout.Kubelet, "copy" => TreeLayout.Copy, _ => TreeLayout.Link },
+            Layout = layout,
             FileMode = reader.Mode("fileMode", defaults.FileMode),
             DirMode = CheckDirMode(reader, reader.Mode("dirMode", defaults.DirMode)),
-            GroupWrite = reader.Bool("groupWrite", false),
-            Keep = reader.Int("keep", 3, min: 0, max: 1000),
-            Grace = reader.Duration("grace", TimeSpan.FromSeconds(30)),
-            ManifestInTree = reader.Bool("manifestInTree", false),
+            GroupWrite = reader.Bool("groupWrite", defaults.GroupWrite),
+            Keep = reader.Int("keep", defaults.Keep, min: 0, max: 1000),
+            Grace = reader.Duration("grace", defaults.Grace),
+            ManifestInTree = reader.Bool("manifestInTree", defaults.ManifestInTree),
         };
     }
 
@@ -288,6 +284,7 @@ public static partial class SettingsLoader
 
     private static SignalSettings ReadSignal(SettingsReader reader)
     {
+        var defaults = SignalSettings.Defaults;
         Uri? url = null;
         if (reader.String("url") is { } text && UrlCredentials.Check(reader, "url", text, "better, send them in an Authorization header (signal.headers)"))
         {
@@ -298,7 +295,7 @@ public static partial class SettingsLoader
             }
         }
 
-        var method = reader.String("method", "POST")!.ToUpperInvariant();
+        var method = reader.String("method", defaults.Method)!.ToUpperInvariant();
         if (method is not ("POST" or "PUT" or "GET" or "PATCH"))
         {
             reader.Error("method", $"'{method}' is not one of: POST, PUT, GET, PATCH");
@@ -338,12 +335,12 @@ public static partial class SettingsLoader
             Method = method,
             Headers = headers,
             SuccessStatus = statuses,
-            Timeout = reader.Duration("timeout", TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(10)),
-            SkipFirst = reader.Bool("skipFirst", false),
-            ExecCommand = exec.List("command", []),
-            ExecTimeout = exec.Duration("timeout", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10)),
+            Timeout = reader.Duration("timeout", defaults.Timeout, TimeSpan.FromMilliseconds(10)),
+            SkipFirst = reader.Bool("skipFirst", defaults.SkipFirst),
+            ExecCommand = exec.List("command", defaults.ExecCommand),
+            ExecTimeout = exec.Duration("timeout", defaults.ExecTimeout, TimeSpan.FromMilliseconds(10)),
             ExecEnv = exec.Map("env"),
-            ExecInTree = exec.Choice("workingDirectory", "root", "root", "tree") == "tree",
+            ExecInTree = exec.Choice("workingDirectory", defaults.ExecInTree ? "tree" : "root", "root", "tree") == "tree",
         };
     }
 
@@ -351,16 +348,9 @@ public static partial class SettingsLoader
     {
         var text = reader.RequiredString("url");
         Uri? url = null;
-        if (text.Length > 0 && UrlCredentials.Check(reader, "url", text))
+        if (text.Length > 0 && UrlCredentials.Check(reader, "url", text) && !RevisionTemplate.TryParseUrl(text, out url, out var problem))
         {
-            if (!Uri.TryCreate(text.Replace("{revision}", "r", StringComparison.Ordinal), UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
-            {
-                reader.Error("url", $"'{Diagnostics.Redact.Url(text)}' is not an absolute http:// or https:// URL");
-            }
-            else
-            {
-                url = new Uri(text.Replace("{revision}", "%7Brevision%7D", StringComparison.Ordinal));
-            }
+            reader.Error("url", $"'{Diagnostics.Redact.Url(text)}' {problem}");
         }
 
         var field = reader.String("field");
@@ -370,9 +360,10 @@ public static partial class SettingsLoader
             reader.Error("header", "set either signal.verify.field or signal.verify.header, not both");
         }
 
-        var interval = reader.Duration("interval", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(10));
-        var timeout = reader.Duration("timeout", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10));
-        var rollback = reader.Bool("rollback", false);
+        var defaults = ReloadVerifySettings.Defaults;
+        var interval = reader.Duration("interval", defaults.Interval, TimeSpan.FromMilliseconds(10));
+        var timeout = reader.Duration("timeout", defaults.Timeout, TimeSpan.FromMilliseconds(10));
+        var rollback = reader.Bool("rollback", defaults.Rollback);
         return url is null ? null : new ReloadVerifySettings { Url = url, Field = field, Header = header, Interval = interval, Timeout = timeout, Rollback = rollback };
     }
 

@@ -127,6 +127,14 @@ public sealed class SettingsReader
         return value;
     }
 
+    /// <summary>Reads one of an enum's values, written as its name in lower case (<c>kubelet</c> for <c>Kubelet</c>).</summary>
+    public TEnum Choice<TEnum>(string key, TEnum defaultValue)
+        where TEnum : struct, Enum
+    {
+        var choice = Choice(key, string.Empty, [.. Enum.GetNames<TEnum>().Select(name => name.ToLowerInvariant())]);
+        return choice.Length == 0 ? defaultValue : Enum.Parse<TEnum>(choice, ignoreCase: true);
+    }
+
     /// <summary>Reads a duration such as <c>500ms</c>, <c>30s</c>, <c>2m</c>, <c>1h30m</c>.</summary>
     public TimeSpan Duration(string key, TimeSpan defaultValue, TimeSpan? min = null)
     {

@@ -5,6 +5,10 @@ namespace ConfigSync.Configuration;
 /// <summary>One named sync: a source, a target and how often and how to signal.</summary>
 public sealed record SyncSettings
 {
+    /// <summary>Every default, declared once by the initializers below, for readers that start from them.
+    /// <see cref="Name"/>, <see cref="Source"/> and <see cref="Target"/> have none: they hold placeholders.</summary>
+    internal static readonly SyncSettings Defaults = new() { Name = string.Empty, Source = null!, Target = TargetSettings.Defaults };
+
     /// <summary>Name, <c>[a-z0-9-]</c>, unique; used in URLs, metrics and logs.</summary>
     public required string Name { get; init; }
 
@@ -73,6 +77,9 @@ public enum TreeLayout
 /// <summary>Where and how trees are published.</summary>
 public sealed record TargetSettings
 {
+    /// <summary>Every default, for readers that start from them; <see cref="Root"/> has none and holds a placeholder.</summary>
+    internal static readonly TargetSettings Defaults = new() { Root = string.Empty };
+
     /// <summary>The shared volume folder.</summary>
     public required string Root { get; init; }
 
@@ -121,6 +128,9 @@ public sealed record TargetSettings
 /// <summary>How the app is told about a new tree.</summary>
 public sealed record SignalSettings
 {
+    /// <summary>Every default, for readers that start from them.</summary>
+    internal static readonly SignalSettings Defaults = new();
+
     /// <summary>URL to call after each publish; none means no HTTP signal.</summary>
     public Uri? Url { get; init; }
 
@@ -161,6 +171,9 @@ public sealed record SignalSettings
 /// </summary>
 public sealed record ReloadVerifySettings
 {
+    /// <summary>Every default, for readers that start from them; <see cref="Url"/> has none and holds a placeholder.</summary>
+    internal static readonly ReloadVerifySettings Defaults = new() { Url = null! };
+
     /// <summary>The URL polled with GET; <c>{revision}</c> in it is replaced by the revision.</summary>
     public required Uri Url { get; init; }
 

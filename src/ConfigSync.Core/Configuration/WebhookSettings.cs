@@ -3,6 +3,9 @@ namespace ConfigSync.Configuration;
 /// <summary>Push webhook of one sync (<c>syncs[].webhook</c>): <c>POST /webhook/{name}</c> from GitHub, GitLab or any HMAC sender.</summary>
 public sealed record WebhookSettings
 {
+    /// <summary>Every default, for readers that start from them; <see cref="SecretFile"/> has none and holds a placeholder.</summary>
+    internal static readonly WebhookSettings Defaults = new() { SecretFile = string.Empty };
+
     /// <summary>The file holding the shared secret (GitHub secret, GitLab token, HMAC key); re-read at each request.</summary>
     public required string SecretFile { get; init; }
 

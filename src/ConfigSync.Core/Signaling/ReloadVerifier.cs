@@ -14,7 +14,7 @@ internal sealed class ReloadVerifier(HttpClient http, ReloadVerifySettings setti
     /// <summary>Returns null once the app reports <paramref name="revision"/>, else the last reason it did not.</summary>
     public async Task<string?> VerifyAsync(string revision, CancellationToken cancellationToken)
     {
-        var url = new Uri(settings.Url.OriginalString.Replace("%7Brevision%7D", Uri.EscapeDataString(revision), StringComparison.Ordinal));
+        var url = RevisionTemplate.ExpandUrl(settings.Url, revision);
         var deadline = time.GetUtcNow() + settings.Timeout;
         var problem = "no answer yet";
         while (true)

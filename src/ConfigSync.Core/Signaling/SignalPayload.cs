@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ConfigSync.Configuration;
 using ConfigSync.Publishing;
 
 namespace ConfigSync.Signaling;
@@ -42,9 +43,8 @@ public sealed record SignalPayload(
         return new SignalPayload(current.Sync, current.Revision, previous?.Revision, livePath, added, changed, [.. before.Keys.Order(StringComparer.Ordinal)]);
     }
 
-    /// <summary>Replaces <c>{revision}</c> and <c>{sync}</c> in a configured header or environment value.</summary>
-    public string Expand(string template) =>
-        template.Replace("{revision}", Revision, StringComparison.Ordinal).Replace("{sync}", Sync, StringComparison.Ordinal);
+    /// <summary>Replaces <c>{revision}</c> and <c>{sync}</c> in a configured header or environment value (<see cref="RevisionTemplate.Expand"/>).</summary>
+    public string Expand(string template) => RevisionTemplate.Expand(template, Revision, Sync);
 
     /// <summary>Serialises the payload.</summary>
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, SignalJsonContext.Default.SignalPayload);

@@ -9,8 +9,8 @@ internal static partial class GitSyncFlags
 {
     private static void Translate(Dictionary<string, string> values, string? passwordEnv, Dictionary<string, string?> config, List<string> errors)
     {
-        var repo = values.GetValueOrDefault("repo");
-        var root = values.GetValueOrDefault("root");
+        var repo = Text(values, "repo");
+        var root = Text(values, "root");
         if (string.IsNullOrEmpty(root))
         {
             errors.Add("--root: required flag: --root must be specified");
@@ -26,84 +26,83 @@ internal static partial class GitSyncFlags
             return;
         }
 
-        var rootPath = Path.GetFullPath(root!);
-        var prefix = $"syncs:0:";
-        config[prefix + "name"] = SyncName;
-        config[prefix + "source:type"] = "git";
-        config[prefix + "source:url"] = repo;
+        var rootPath = Path.GetFullPath(root);
+        config[Sync + "name"] = SyncName;
+        config[Sync + "source:type"] = "git";
+        Set(config, "repo", repo);
 
         // The link, as git-sync places it: absolute, or relative to --root, only its last part a symlink.
         // ConfigSync keeps its trees beside the link, so the link's folder becomes the target root.
-        var link = values.GetValueOrDefault("link") is { Length: > 0 } l ? l : repo!.Trim('/').Split('/')[^1];
+        var link = Text(values, "link") is { Length: > 0 } l ? l : repo.Trim('/').Split('/')[^1];
         var linkPath = Path.GetFullPath(link, rootPath).TrimEnd('/');
-        config[prefix + "target:root"] = Path.GetDirectoryName(linkPath);
-        config[prefix + "target:link"] = Path.GetFileName(linkPath);
-        if (Bool(values, "group-write", false, errors))
+        Set(config, "root", Path.GetDirectoryName(linkPath));
+        Set(config, "link", Path.GetFileName(linkPath));
+        if (Bool(values, "group-write", errors))
         {
-            config[prefix + "target:groupWrite"] = "true";
+            Set(config, "group-write", "true");
         }
 
-        if (values.GetValueOrDefault("ref") is { Length: > 0 } gitRef && gitRef != "HEAD")
+        if (Text(values, "ref") is { Length: > 0 } gitRef && gitRef != ByName["ref"].Default)
         {
-            config[prefix + "source:ref"] = gitRef;
+            Set(config, "ref", gitRef);
         }
 
         // git-sync's default depth is 1; libgit2 cannot fetch shallow from a local path, so there the default is the whole history.
-        if (values.ContainsKey("depth") || GitUrl.Classify(repo!) != GitTransport.Local)
+        if (values.ContainsKey("depth") || GitUrl.Classify(repo) != GitTransport.Local)
         {
-            config[prefix + "source:depth"] = Int(values, "depth", 1, errors).ToString(CultureInfo.InvariantCulture);
+            Set(config, "depth", Int(values, "depth", errors).ToString(CultureInfo.InvariantCulture));
         }
 
-        var submodules = values.GetValueOrDefault("submodules", "recursive");
+        var submodules = Text(values, "submodules");
         if (submodules == "shallow")
         {
             errors.Add("--submodules: 'shallow' is not supported: ConfigSync publishes submodules recursively (recursive) or not at all (off)");
         }
         else
         {
-            config[prefix + "source:submodules"] = submodules;
+            Set(config, "submodules", submodules);
         }
 
-        Auth(values, passwordEnv, repo!, prefix + "source:auth:", config, errors);
+        Auth(values, passwordEnv, repo, config, errors);
 
-        config[prefix + "interval"] = Duration(values, "period", "10s");
-        config[prefix + "jitter"] = "0";
-        config[prefix + "timeout"] = Duration(values, "sync-timeout", "120s");
+        Set(config, "period", Text(values, "period"));
+        config[Sync + "jitter"] = "0";
+        Set(config, "sync-timeout", Text(values, "sync-timeout"));
 
         // git-sync exits when the failures in a row reach --max-failures (so 0 and 1 both exit at the first); negative never.
-        var maxFailures = Int(values, "max-failures", 0, errors);
-        config[prefix + "maxFailures"] = (maxFailures < 0 ? 0 : Math.Max(1, maxFailures)).ToString(CultureInfo.InvariantCulture);
+        var maxFailures = Int(values, "max-failures", errors);
+        config[Sync + "maxFailures"] = (maxFailures < 0 ? 0 : Math.Max(1, maxFailures)).ToString(CultureInfo.InvariantCulture);
 
-        if (values.GetValueOrDefault("touch-file") is { Length: > 0 } touch)
+        if (Text(values, "touch-file") is { Length: > 0 } touch)
         {
-            config[prefix + "touchFile"] = Path.GetFullPath(touch, rootPath);
+            Set(config, "touch-file", Path.GetFullPath(touch, rootPath));
         }
 
-        if (values.GetValueOrDefault("error-file") is { Length: > 0 } error)
+        if (Text(values, "error-file") is { Length: > 0 } error)
         {
-            config[prefix + "errorFile"] = Path.GetFullPath(error, rootPath);
+            Set(config, "error-file", Path.GetFullPath(error, rootPath));
         }
 
-        Hooks(values, prefix + "signal:", config, errors);
+        Hooks(values, config, errors);
 
-        var bind = values.GetValueOrDefault("http-bind");
-        if (string.IsNullOrEmpty(bind) && Bool(values, "http-metrics", false, errors))
+        var bind = Text(values, "http-bind");
+        if (string.IsNullOrEmpty(bind) && Bool(values, "http-metrics", errors))
         {
             errors.Add("--http-metrics: required flag: --http-bind must be specified when --http-metrics is set");
         }
 
-        config["http:listen"] = string.IsNullOrEmpty(bind) ? HttpSettings.Off : bind.StartsWith(':') ? "0.0.0.0" + bind : bind;
-        var verbose = Int(values, "verbose", 0, errors);
+        Set(config, "http-bind", string.IsNullOrEmpty(bind) ? HttpSettings.Off : bind.StartsWith(':') ? "0.0.0.0" + bind : bind);
+        var verbose = Int(values, "verbose", errors);
         config["log:level"] = verbose >= 5 ? "trace" : verbose >= 2 ? "debug" : "info";
     }
 
-    private static void Auth(Dictionary<string, string> values, string? passwordEnv, string repo, string prefix, Dictionary<string, string?> config, List<string> errors)
+    private static void Auth(Dictionary<string, string> values, string? passwordEnv, string repo, Dictionary<string, string?> config, List<string> errors)
     {
-        var username = values.GetValueOrDefault("username");
-        var passwordFile = values.GetValueOrDefault("password-file");
+        var username = Text(values, "username");
+        var passwordFile = Text(values, "password-file");
         if (!string.IsNullOrEmpty(username))
         {
-            config[prefix + "username"] = username;
+            Set(config, "username", username);
             if (passwordFile is null && passwordEnv is null)
             {
                 errors.Add("--username: required flag: $GITSYNC_PASSWORD or --password-file must be specified when --username is specified");
@@ -113,7 +112,14 @@ internal static partial class GitSyncFlags
                 errors.Add($"--password-file: only one of ${passwordEnv} and --password-file may be specified");
             }
 
-            config[passwordFile is not null ? prefix + "passwordFile" : prefix + "passwordEnv"] = passwordFile ?? passwordEnv;
+            if (passwordFile is not null)
+            {
+                Set(config, "password-file", passwordFile);
+            }
+            else
+            {
+                config[Sync + "source:auth:passwordEnv"] = passwordEnv;
+            }
         }
         else if (passwordFile is not null || passwordEnv is not null)
         {
@@ -127,56 +133,50 @@ internal static partial class GitSyncFlags
             return;
         }
 
-        config[prefix + "sshKeyFile"] = values.GetValueOrDefault("ssh-key-file", "/etc/git-secret/ssh");
-        if (Bool(values, "ssh-known-hosts", true, errors))
+        Set(config, "ssh-key-file", Text(values, "ssh-key-file"));
+        if (Bool(values, "ssh-known-hosts", errors))
         {
-            config[prefix + "knownHostsFile"] = values.GetValueOrDefault("ssh-known-hosts-file", "/etc/git-secret/known_hosts");
+            Set(config, "ssh-known-hosts-file", Text(values, "ssh-known-hosts-file"));
         }
         else
         {
-            config[prefix + "strictHostKeyChecking"] = "false";
+            config[Sync + "source:auth:strictHostKeyChecking"] = "false";
         }
     }
 
-    private static void Hooks(Dictionary<string, string> values, string prefix, Dictionary<string, string?> config, List<string> errors)
+    private static void Hooks(Dictionary<string, string> values, Dictionary<string, string?> config, List<string> errors)
     {
-        if (values.GetValueOrDefault("webhook-url") is { Length: > 0 } url)
+        if (Text(values, "webhook-url") is { Length: > 0 } url)
         {
-            config[prefix + "url"] = url;
-            config[prefix + "method"] = values.GetValueOrDefault("webhook-method", "POST");
-            var status = Int(values, "webhook-success-status", 200, errors);
-            config[prefix + "successStatus:0"] = (status == -1 ? 0 : status).ToString(CultureInfo.InvariantCulture);
-            config[prefix + "timeout"] = Duration(values, "webhook-timeout", "1s");
-            config[prefix + "headers:Gitsync-Hash"] = "{revision}";
+            Set(config, "webhook-url", url);
+            Set(config, "webhook-method", Text(values, "webhook-method"));
+            var status = Int(values, "webhook-success-status", errors);
+            Set(config, "webhook-success-status", (status == -1 ? 0 : status).ToString(CultureInfo.InvariantCulture), item: true);
+            Set(config, "webhook-timeout", Text(values, "webhook-timeout"));
+            config[Sync + "signal:headers:Gitsync-Hash"] = RevisionTemplate.Revision;
         }
 
-        if (values.GetValueOrDefault("exechook-command") is { Length: > 0 } command)
+        if (Text(values, "exechook-command") is { Length: > 0 } command)
         {
-            config[prefix + "exec:command:0"] = command;
-            config[prefix + "exec:timeout"] = Duration(values, "exechook-timeout", "30s");
-            config[prefix + "exec:workingDirectory"] = "tree";
-            config[prefix + "exec:env:GITSYNC_HASH"] = "{revision}";
+            Set(config, "exechook-command", command, item: true);
+            Set(config, "exechook-timeout", Text(values, "exechook-timeout"));
+            config[Sync + "signal:exec:workingDirectory"] = "tree";
+            config[Sync + "signal:exec:env:GITSYNC_HASH"] = RevisionTemplate.Revision;
         }
     }
 
-    /// <summary>The configuration key a loader error names, as the git-sync flag that set it.</summary>
+    /// <summary>Sets the flag's setting (<see cref="GitSyncFlag.Setting"/>; with <paramref name="item"/>, the list's first item).</summary>
+    private static void Set(Dictionary<string, string?> config, string flag, string? value, bool item = false) =>
+        config[ByName[flag].Setting! + (item ? ":0" : string.Empty)] = value;
+
+    /// <summary>A loader error about a setting a flag carries, named by the flag.</summary>
     public static string ToFlags(string error)
     {
-        (string Key, string Flag)[] names =
-        [
-            ("syncs[0].source.url", "--repo"), ("syncs[0].source.ref", "--ref"), ("syncs[0].source.depth", "--depth"),
-            ("syncs[0].source.auth.passwordFile", "--password-file"), ("syncs[0].source.auth.sshKeyFile", "--ssh-key-file"),
-            ("syncs[0].source.auth.knownHostsFile", "--ssh-known-hosts-file"), ("syncs[0].source.submodules", "--submodules"),
-            ("syncs[0].target.link", "--link"), ("syncs[0].target.root", "--root"), ("syncs[0].interval", "--period"),
-            ("syncs[0].timeout", "--sync-timeout"), ("syncs[0].signal.url", "--webhook-url"), ("syncs[0].signal.method", "--webhook-method"),
-            ("syncs[0].signal.successStatus", "--webhook-success-status"), ("syncs[0].signal.timeout", "--webhook-timeout"),
-            ("syncs[0].signal.exec.timeout", "--exechook-timeout"), ("http.listen", "--http-bind"),
-        ];
-        foreach (var (key, flag) in names)
+        foreach (var flag in Table)
         {
-            if (error.StartsWith(key + ":", StringComparison.Ordinal))
+            if (flag.SettingName is { } key && error.StartsWith(key + ":", StringComparison.Ordinal))
             {
-                return flag + error[key.Length..];
+                return "--" + flag.Name + error[key.Length..];
             }
         }
 

@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
 namespace ConfigSync.Cli;
@@ -12,83 +13,68 @@ internal static partial class GitSyncFlags
 {
     private const string SyncName = "git-sync";
 
-    private enum Kind
-    {
-        Text,
-        Bool,
-        Int,
-        Duration,
-    }
+    private const string Sync = "syncs:0:";
 
-    private static readonly Dictionary<string, (Kind Kind, string Help)> Supported = new(StringComparer.Ordinal)
-    {
-        ["repo"] = (Kind.Text, "the repository to sync (required)"),
-        ["ref"] = (Kind.Text, "branch, tag or commit to sync (default HEAD: the remote's default branch)"),
-        ["root"] = (Kind.Text, "the folder git-sync works in (required)"),
-        ["link"] = (Kind.Text, "the symlink readers use, absolute or relative to --root (default: the last part of --repo)"),
-        ["period"] = (Kind.Duration, "time between syncs (default 10s)"),
-        ["sync-timeout"] = (Kind.Duration, "time limit of one sync (default 120s)"),
-        ["depth"] = (Kind.Int, "shallow clone depth, 0 for the whole history (default 1)"),
-        ["submodules"] = (Kind.Text, "recursive or off (default recursive)"),
-        ["one-time"] = (Kind.Bool, "exit after the first sync (and its hooks)"),
-        ["max-failures"] = (Kind.Int, "failures in a row before exit 1; negative retries forever (default 0: the first failure exits)"),
-        ["webhook-url"] = (Kind.Text, "URL called after each sync that changed, with header Gitsync-Hash"),
-        ["webhook-method"] = (Kind.Text, "its method (default POST)"),
-        ["webhook-success-status"] = (Kind.Int, "the status that means success; 0 or -1 accept any (default 200)"),
-        ["webhook-timeout"] = (Kind.Duration, "time limit of one webhook call (default 1s)"),
-        ["exechook-command"] = (Kind.Text, "command run in the new tree after each sync that changed, with GITSYNC_HASH set"),
-        ["exechook-timeout"] = (Kind.Duration, "its time limit (default 30s)"),
-        ["http-bind"] = (Kind.Text, "ADDRESS:PORT to serve / (503 until the first sync), /metrics and ConfigSync's endpoints"),
-        ["http-metrics"] = (Kind.Bool, "accepted: /metrics is always served on --http-bind"),
-        ["username"] = (Kind.Text, "user name for http(s); the password comes from --password-file or $GITSYNC_PASSWORD"),
-        ["password-file"] = (Kind.Text, "file holding the password or token"),
-        ["ssh-key-file"] = (Kind.Text, "SSH private key (default /etc/git-secret/ssh)"),
-        ["ssh-known-hosts"] = (Kind.Bool, "check the host key against --ssh-known-hosts-file (default true)"),
-        ["ssh-known-hosts-file"] = (Kind.Text, "known_hosts file (default /etc/git-secret/known_hosts)"),
-        ["touch-file"] = (Kind.Text, "file touched after each sync that changed, absolute or relative to --root"),
-        ["error-file"] = (Kind.Text, "file holding the last error while syncs fail, absolute or relative to --root"),
-        ["group-write"] = (Kind.Bool, "make the published files and folders group-writable"),
-        ["verbose"] = (Kind.Int, "log verbosity: 0-1 info, 2-4 debug, 5 and up trace"),
-    };
+    // The drop-in's one table: the help lists the flags it takes in this order; reading, defaults, the settings the
+    // values land in (and so the flag a loader error is named by) and refusals all come from here.
+    private static readonly GitSyncFlag[] Table =
+    [
+        new("repo", GitSyncFlagKind.Text, "the repository to sync (required)") { Setting = Sync + "source:url" },
+        new("ref", GitSyncFlagKind.Text, "branch, tag or commit to sync") { Default = "HEAD", DefaultNote = ": the remote's default branch", Setting = Sync + "source:ref", V3Names = ["branch", "rev"] },
+        new("root", GitSyncFlagKind.Text, "the folder git-sync works in (required)") { Setting = Sync + "target:root" },
+        new("link", GitSyncFlagKind.Text, "the symlink readers use, absolute or relative to --root (default: the last part of --repo)") { Setting = Sync + "target:link", V3Names = ["dest"] },
+        new("period", GitSyncFlagKind.Duration, "time between syncs") { Default = "10s", Setting = Sync + "interval", V3Names = ["wait"], V3InSeconds = true },
+        new("sync-timeout", GitSyncFlagKind.Duration, "time limit of one sync") { Default = "120s", Setting = Sync + "timeout", V3Names = ["timeout"], V3InSeconds = true },
+        new("depth", GitSyncFlagKind.Int, "shallow clone depth, 0 for the whole history") { Default = "1", Setting = Sync + "source:depth" },
+        new("submodules", GitSyncFlagKind.Text, "recursive or off") { Default = "recursive", Setting = Sync + "source:submodules" },
+        new("one-time", GitSyncFlagKind.Bool, "exit after the first sync (and its hooks)"),
+        new("max-failures", GitSyncFlagKind.Int, "failures in a row before exit 1; negative retries forever") { Default = "0", DefaultNote = ": the first failure exits", V3Names = ["max-sync-failures"] },
+        new("webhook-url", GitSyncFlagKind.Text, "URL called after each sync that changed, with header Gitsync-Hash") { Setting = Sync + "signal:url" },
+        new("webhook-method", GitSyncFlagKind.Text, "its method") { Default = "POST", Setting = Sync + "signal:method" },
+        new("webhook-success-status", GitSyncFlagKind.Int, "the status that means success; 0 or -1 accept any") { Default = "200", Setting = Sync + "signal:successStatus" },
+        new("webhook-timeout", GitSyncFlagKind.Duration, "time limit of one webhook call") { Default = "1s", Setting = Sync + "signal:timeout" },
+        new("exechook-command", GitSyncFlagKind.Text, "command run in the new tree after each sync that changed, with GITSYNC_HASH set") { Setting = Sync + "signal:exec:command", V3Names = ["sync-hook-command"] },
+        new("exechook-timeout", GitSyncFlagKind.Duration, "its time limit") { Default = "30s", Setting = Sync + "signal:exec:timeout" },
+        new("http-bind", GitSyncFlagKind.Text, "ADDRESS:PORT to serve / (503 until the first sync), /metrics and ConfigSync's endpoints") { Setting = "http:listen" },
+        new("http-metrics", GitSyncFlagKind.Bool, "accepted: /metrics is always served on --http-bind"),
+        new("username", GitSyncFlagKind.Text, "user name for http(s); the password comes from --password-file or $GITSYNC_PASSWORD") { Setting = Sync + "source:auth:username" },
+        new("password-file", GitSyncFlagKind.Text, "file holding the password or token") { Setting = Sync + "source:auth:passwordFile" },
+        new("ssh-key-file", GitSyncFlagKind.Text, "SSH private key") { Default = "/etc/git-secret/ssh", Setting = Sync + "source:auth:sshKeyFile" },
+        new("ssh-known-hosts", GitSyncFlagKind.Bool, "check the host key against --ssh-known-hosts-file") { Default = "true" },
+        new("ssh-known-hosts-file", GitSyncFlagKind.Text, "known_hosts file") { Default = "/etc/git-secret/known_hosts", Setting = Sync + "source:auth:knownHostsFile" },
+        new("touch-file", GitSyncFlagKind.Text, "file touched after each sync that changed, absolute or relative to --root") { Setting = Sync + "touchFile" },
+        new("error-file", GitSyncFlagKind.Text, "file holding the last error while syncs fail, absolute or relative to --root") { Setting = Sync + "errorFile" },
+        new("group-write", GitSyncFlagKind.Bool, "make the published files and folders group-writable") { Setting = Sync + "target:groupWrite" },
+        new("verbose", GitSyncFlagKind.Int, "log verbosity: 0-1 info, 2-4 debug, 5 and up trace") { V3Names = ["v"] },
 
-    // git-sync v4 still accepts these v3 names; so does the drop-in.
-    private static readonly Dictionary<string, string> Deprecated = new(StringComparer.Ordinal)
-    {
-        ["branch"] = "ref",
-        ["rev"] = "ref",
-        ["dest"] = "link",
-        ["wait"] = "period",
-        ["timeout"] = "sync-timeout",
-        ["max-sync-failures"] = "max-failures",
-        ["sync-hook-command"] = "exechook-command",
-        ["v"] = "verbose",
-    };
+        GitSyncFlag.Refused("sparse-checkout-file", "publish a subtree with 'configsync run --path' or include/exclude patterns in a config file"),
+        GitSyncFlag.Refused("git-gc", "ConfigSync keeps its own object cache and needs no git gc"),
+        GitSyncFlag.Refused("stale-worktree-timeout", "old trees are kept by target.keep and target.grace in a config file"),
+        GitSyncFlag.Refused("git", "ConfigSync uses libgit2, not the git program"),
+        GitSyncFlag.Refused("git-config", "ConfigSync uses libgit2, not the git program"),
+        GitSyncFlag.Refused("add-user", "ConfigSync's ssh needs no /etc/passwd entry"),
+        GitSyncFlag.Refused("cookie-file", "cookie-file authentication is not available"),
+        GitSyncFlag.Refused("askpass-url", "use --password-file (re-read at every sync)"),
+        GitSyncFlag.Refused("credential", "use --username with --password-file"),
+        GitSyncFlag.Refused("github-base-url", "GitHub app authentication is not available; use a token with --password-file"),
+        GitSyncFlag.Refused("github-app-private-key-file", "GitHub app authentication is not available; use a token with --password-file"),
+        GitSyncFlag.Refused("github-app-client-id", "GitHub app authentication is not available; use a token with --password-file"),
+        GitSyncFlag.Refused("github-app-application-id", "GitHub app authentication is not available; use a token with --password-file"),
+        GitSyncFlag.Refused("github-app-installation-id", "GitHub app authentication is not available; use a token with --password-file"),
+        GitSyncFlag.Refused("sync-on-signal", "ask for a sync with POST /sync/git-sync on --http-bind instead"),
+        GitSyncFlag.Refused("http-pprof", "there are no pprof endpoints"),
+        GitSyncFlag.Refused("webhook-backoff", "webhooks are retried with ConfigSync's exponential backoff"),
+        GitSyncFlag.Refused("exechook-backoff", "exec hooks are retried with ConfigSync's exponential backoff"),
+        GitSyncFlag.Refused("password", "secrets are never taken from the command line: use --password-file or $GITSYNC_PASSWORD"),
+        GitSyncFlag.Refused("change-permissions", "git-sync v4 dropped it too: use --group-write"),
+        GitSyncFlag.Refused("ssh", "git-sync v4 dropped it too: ssh is used for ssh URLs"),
+        GitSyncFlag.Refused("man", "see the README's git-sync section"),
+    ];
 
-    private static readonly Dictionary<string, string> Unsupported = new(StringComparer.Ordinal)
-    {
-        ["sparse-checkout-file"] = "publish a subtree with 'configsync run --path' or include/exclude patterns in a config file",
-        ["git-gc"] = "ConfigSync keeps its own object cache and needs no git gc",
-        ["stale-worktree-timeout"] = "old trees are kept by target.keep and target.grace in a config file",
-        ["git"] = "ConfigSync uses libgit2, not the git program",
-        ["git-config"] = "ConfigSync uses libgit2, not the git program",
-        ["add-user"] = "ConfigSync's ssh needs no /etc/passwd entry",
-        ["cookie-file"] = "cookie-file authentication is not available",
-        ["askpass-url"] = "use --password-file (re-read at every sync)",
-        ["credential"] = "use --username with --password-file",
-        ["github-base-url"] = "GitHub app authentication is not available; use a token with --password-file",
-        ["github-app-private-key-file"] = "GitHub app authentication is not available; use a token with --password-file",
-        ["github-app-client-id"] = "GitHub app authentication is not available; use a token with --password-file",
-        ["github-app-application-id"] = "GitHub app authentication is not available; use a token with --password-file",
-        ["github-app-installation-id"] = "GitHub app authentication is not available; use a token with --password-file",
-        ["sync-on-signal"] = "ask for a sync with POST /sync/git-sync on --http-bind instead",
-        ["http-pprof"] = "there are no pprof endpoints",
-        ["webhook-backoff"] = "webhooks are retried with ConfigSync's exponential backoff",
-        ["exechook-backoff"] = "exec hooks are retried with ConfigSync's exponential backoff",
-        ["password"] = "secrets are never taken from the command line: use --password-file or $GITSYNC_PASSWORD",
-        ["change-permissions"] = "git-sync v4 dropped it too: use --group-write",
-        ["ssh"] = "git-sync v4 dropped it too: ssh is used for ssh URLs",
-        ["man"] = "see the README's git-sync section",
-    };
+    // Every name the drop-in knows, v4 and v3, to its row. After the table: static fields start in the order written.
+    private static readonly Dictionary<string, GitSyncFlag> ByName = Table
+        .SelectMany(flag => flag.V3Names.Prepend(flag.Name).Select(name => KeyValuePair.Create(name, flag)))
+        .ToDictionary(StringComparer.Ordinal);
 
     /// <summary>Whether the command line (or, with no arguments, the environment) is a git-sync one.</summary>
     public static bool Applies(IReadOnlyList<string> args, IDictionary environment)
@@ -105,9 +91,9 @@ internal static partial class GitSyncFlags
     public static string Usage()
     {
         var text = new System.Text.StringBuilder("Usage: configsync [git-sync v4 flags...]   (ConfigSync's git-sync drop-in; see the README)\n\nFLAGS (or GITSYNC_<NAME> variables):\n");
-        foreach (var (name, (_, help)) in Supported)
+        foreach (var flag in Table.Where(f => f.Kind != GitSyncFlagKind.Refused))
         {
-            text.Append(CultureInfo.InvariantCulture, $"  --{name,-24} {help}\n");
+            text.Append(flag.HelpLine);
         }
 
         return text.ToString();
@@ -127,7 +113,7 @@ internal static partial class GitSyncFlags
         }
 
         var config = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        var oneTime = Bool(values, "one-time", false, errors);
+        var oneTime = Bool(values, "one-time", errors);
         Translate(values, passwordEnv, config, errors);
         return new GitSyncTranslation(config, oneTime, Help: false, errors);
     }
@@ -146,9 +132,9 @@ internal static partial class GitSyncFlags
                     continue;
                 }
 
-                if (Resolve(name, out var resolved, out var reason))
+                if (Resolve(name, out var flag, out var reason))
                 {
-                    values[resolved] = Convert(name, (string)environment[key]!);
+                    values[flag.Name] = Convert(name, flag, (string)environment[key]!);
                 }
                 else
                 {
@@ -180,7 +166,7 @@ internal static partial class GitSyncFlags
                 return true;
             }
 
-            if (!Resolve(name, out var resolved, out var reason))
+            if (!Resolve(name, out var flag, out var reason))
             {
                 errors.Add($"--{name}: {reason}");
                 if (value is null && i + 1 < args.Count && !args[i + 1].StartsWith('-'))
@@ -191,7 +177,7 @@ internal static partial class GitSyncFlags
                 continue;
             }
 
-            if (value is null && Supported[resolved].Kind == Kind.Bool)
+            if (value is null && flag.Kind == GitSyncFlagKind.Bool)
             {
                 value = "true";
             }
@@ -206,43 +192,39 @@ internal static partial class GitSyncFlags
                 value = args[++i];
             }
 
-            if (resolved == "ssh-key-file" && ++keyFiles > 1)
+            if (flag.Name == "ssh-key-file" && ++keyFiles > 1)
             {
                 errors.Add("--ssh-key-file: ConfigSync takes one SSH key; give the flag once");
             }
 
-            values[resolved] = Convert(name, value);
+            values[flag.Name] = Convert(name, flag, value);
         }
 
         return false;
     }
 
-    private static bool Resolve(string name, out string resolved, out string reason)
+    /// <summary>The flag a v4 or v3 name stands for; false, with the reason, when the drop-in does not take it.</summary>
+    private static bool Resolve(string name, [NotNullWhen(true)] out GitSyncFlag? flag, out string reason)
     {
-        resolved = Deprecated.GetValueOrDefault(name, name);
-        reason = string.Empty;
-        if (Supported.ContainsKey(resolved))
-        {
-            return true;
-        }
-
-        reason = Unsupported.TryGetValue(name, out var why)
-            ? $"the git-sync flag is not supported by ConfigSync: {why}"
-            : "is not a git-sync v4 flag (run 'configsync --repo x --help' for the flags the drop-in takes)";
-        return false;
+        var known = ByName.GetValueOrDefault(name);
+        flag = known is { Kind: not GitSyncFlagKind.Refused } ? known : null;
+        reason = known is null ? "is not a git-sync v4 flag (run 'configsync --repo x --help' for the flags the drop-in takes)" : known.Refusal;
+        return flag is not null;
     }
 
     // The v3 names with other units: --wait is float seconds, --timeout integer seconds.
-    private static string Convert(string name, string value) =>
-        name is "wait" or "timeout" && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
+    private static string Convert(string name, GitSyncFlag flag, string value) =>
+        flag.V3InSeconds && name != flag.Name && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
             ? seconds.ToString(CultureInfo.InvariantCulture) + "s"
             : value;
 
-    private static string Duration(Dictionary<string, string> values, string name, string defaultValue) =>
-        values.GetValueOrDefault(name, defaultValue);
+    /// <summary>The flag's value, else its default (null when it has none).</summary>
+    private static string? Text(Dictionary<string, string> values, string name) =>
+        values.TryGetValue(name, out var value) ? value : ByName[name].Default;
 
-    private static int Int(Dictionary<string, string> values, string name, int defaultValue, List<string> errors)
+    private static int Int(Dictionary<string, string> values, string name, List<string> errors)
     {
+        var defaultValue = int.Parse(ByName[name].Default ?? "0", CultureInfo.InvariantCulture);
         if (!values.TryGetValue(name, out var text))
         {
             return defaultValue;
@@ -258,8 +240,9 @@ internal static partial class GitSyncFlags
     }
 
     // Go's strconv.ParseBool, as pflag reads booleans.
-    private static bool Bool(Dictionary<string, string> values, string name, bool defaultValue, List<string> errors)
+    private static bool Bool(Dictionary<string, string> values, string name, List<string> errors)
     {
+        var defaultValue = ByName[name].Default == "true";
         if (!values.TryGetValue(name, out var text))
         {
             return defaultValue;

@@ -42,6 +42,31 @@ public class SettingsLoaderTests
     }
 
     [Fact]
+    public void Load_SettingsLeftOut_TakeTheDefaultsTheSettingsTypesDeclare()
+    {
+        var settings = Load(
+            new()
+            {
+                ["syncs:0:name"] = "a", ["syncs:0:source:type"] = "dir", ["syncs:0:source:path"] = "cfg", ["syncs:0:target:root"] = "out",
+                ["syncs:0:signal:verify:url"] = "http://127.0.0.1:8080/version",
+                ["syncs:0:validate:0:type"] = "yaml",
+                ["syncs:0:webhook:secretFile"] = "secret",
+            },
+            out var errors);
+
+        Assert.Empty(errors);
+        var sync = settings!.Syncs[0];
+        Assert.Equal(new LogSettings("console", "info"), settings.Log);
+        SameValues.Assert(new SyncSettings { Name = "a", Source = sync.Source, Target = sync.Target }, sync, nameof(SyncSettings.Signal), nameof(SyncSettings.Validate), nameof(SyncSettings.Webhook));
+        SameValues.Assert(new TargetSettings { Root = "/base/out" }, sync.Target);
+        SameValues.Assert(new SignalSettings(), sync.Signal, nameof(SignalSettings.Verify));
+        SameValues.Assert(new ReloadVerifySettings { Url = sync.Signal.Verify!.Url }, sync.Signal.Verify);
+        SameValues.Assert(new CheckSettings { Type = CheckType.Yaml, Files = CheckSettings.DefaultFiles(CheckType.Yaml) }, sync.Validate[0]);
+        SameValues.Assert(new WebhookSettings { SecretFile = "/base/secret" }, sync.Webhook!);
+        SameValues.Assert(new DirectorySourceOptions { Path = "/base/cfg" }, (DirectorySourceOptions)sync.Source.Options);
+    }
+
+    [Fact]
     public void Load_ValidateAndWebhook_ReadWithDefaults_AndBadChecksAreNamed()
     {
         var good = Load(

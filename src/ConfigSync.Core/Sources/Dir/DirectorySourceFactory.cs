@@ -12,7 +12,7 @@ public sealed class DirectorySourceFactory : SourceFactory<DirectorySourceOption
     protected override DirectorySourceOptions Read(SettingsReader reader, string baseDirectory)
     {
         var path = reader.RequiredString("path");
-        var watch = reader.Bool("watch", false);
+        var watch = reader.Bool("watch", DirectorySourceOptions.Defaults.Watch);
         var full = path.Length == 0 ? string.Empty : Path.GetFullPath(path, baseDirectory);
         return new DirectorySourceOptions { Path = full, Watch = watch };
     }

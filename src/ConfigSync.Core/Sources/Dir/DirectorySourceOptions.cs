@@ -3,6 +3,9 @@ namespace ConfigSync.Sources.Dir;
 /// <summary>Settings of the <c>dir</c> source: a local folder (dev sync, the demo, mounted volumes).</summary>
 public sealed class DirectorySourceOptions
 {
+    /// <summary>Every default, declared once by the initializers below, for the factory to start from; <see cref="Path"/> has none and holds a placeholder.</summary>
+    internal static readonly DirectorySourceOptions Defaults = new() { Path = string.Empty };
+
     /// <summary>The folder to publish; relative paths are resolved against the config file's folder.</summary>
     public required string Path { get; init; }
 
