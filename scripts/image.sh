@@ -9,12 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tag="${1:-localhost/configsync:test}"
 
-if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+if [ -n "${CONTAINER_ENGINE:-}" ]; then
+  engine="$CONTAINER_ENGINE"
+elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   engine=docker
 else
   engine=podman
-  export CONTAINERS_CONF="$PWD/tests/containers/containers.conf"
 fi
+if [ "$engine" = podman ]; then export CONTAINERS_CONF="$PWD/tests/containers/containers.conf"; fi
 export CONTAINER_ENGINE="$engine"
 
 bash tests/containers/base-images.sh

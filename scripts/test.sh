@@ -17,6 +17,11 @@ dotnet publish src/ConfigSync -c Release -r "linux-$(uname -m | sed -e s/x86_64/
 rm -rf artifacts/nupkg
 dotnet pack src/ConfigSync -c Release -o artifacts/nupkg --nologo -v quiet
 
+# The container image, built from docker/Dockerfile as shipped (stand-in base images here: no registry),
+# which ImageTests and PodTests run; see docs/testing.md.
+bash scripts/image.sh localhost/configsync:test
+export CONFIGSYNC_IMAGE=localhost/configsync:test
+
 rm -rf artifacts/test-results
 status=0
 dotnet test ConfigSync.sln -c Release --nologo --logger "trx" --logger "console;verbosity=minimal" \

@@ -150,6 +150,28 @@ public sealed class PodTests : IAsyncLifetime
         Assert.Equal(0, await RestartsAsync(pod, app.Name));
     }
 
+    [Fact]
+    public async Task LogShipperStyleSidecar_SharingTheEmptyDir_SeesEachRevisionAsTheAppDoes()
+    {
+        var (spec, configMaps) = Workload(Yaml.LoadAll(File.ReadAllText(Path.Combine(Daemon.RepoRoot, "examples", "native-sidecar-deployment.yaml"))));
+        var shipper = spec["containers"]![0]!.DeepClone().AsObject();
+        shipper["name"] = "log-shipper";
+        shipper["ports"] = new JsonArray(new JsonObject { ["containerPort"] = 9090 });
+        shipper["volumeMounts"]![0]!["mountPath"] = "/var/ship";
+        spec["containers"]!.AsArray().Add(shipper);
+        await using var pod = Prepare(spec, configMaps, out var app);
+
+        await pod.StartAsync([app.Port]);
+        var shipperApp = new App("log-shipper", 9090);
+        var seen = await AppStateAsync(pod, shipperApp, s => s.GetProperty("files").TryGetProperty("app.json", out _));
+        Write("app.json", """{"version": 2}""");
+        var changed = await AppStateAsync(pod, shipperApp, s => s.GetProperty("files").GetProperty("app.json").GetString() == """{"version": 2}""");
+
+        Assert.True(seen.GetProperty("filesAtStart").GetBoolean());
+        Assert.Equal(0, await RestartsAsync(pod, "log-shipper"));
+        AssertSeparateUsers(changed, pod);
+    }
+
     public async Task DisposeAsync()
     {
         await _podman.DisposeAsync();
@@ -180,8 +202,7 @@ public sealed class PodTests : IAsyncLifetime
     /// </summary>
     private KubeletPod Prepare(JsonObject spec, Dictionary<string, JsonObject> configMaps, out App app, bool exitAfterRead = false, JsonObject? source = null)
     {
-        var syncer = spec["initContainers"]?.AsArray().Concat(spec["containers"]!.AsArray()).Select(c => c!.AsObject()).SingleOrDefault(c => (string?)c["name"] == "config-sync")
-            ?? spec["containers"]!.AsArray().Select(c => c!.AsObject()).Single(c => (string?)c["name"] == "config-sync");
+        var syncer = (spec["initContainers"]?.AsArray() ?? []).Concat(spec["containers"]!.AsArray()).Select(c => c!.AsObject()).Single(c => (string?)c["name"] == "config-sync");
         var args = syncer["args"]!.AsArray().Select(a => (string)a!).ToList();
         var configPath = args[args.IndexOf("--config") + 1];
         var configMount = syncer["volumeMounts"]!.AsArray().Single(m => configPath.StartsWith((string)m!["mountPath"]! + "/", StringComparison.Ordinal))!;
@@ -200,31 +221,37 @@ public sealed class PodTests : IAsyncLifetime
         var link = (string?)sync["target"]!["link"] ?? "current";
         var shared = (string)syncer["volumeMounts"]!.AsArray().Single(m => (string)m!["mountPath"]! == root)!["name"]!;
         var signal = sync["signal"]?["url"] is JsonNode url ? new Uri((string)url!) : new Uri("http://127.0.0.1:8080/-/reload");
-        var appContainer = spec["containers"]!.AsArray().Select(c => c!.AsObject()).First(c => (string?)c["name"] != "config-sync");
-        var appMount = (string)appContainer["volumeMounts"]!.AsArray().Single(m => (string?)m!["name"] == shared)!["mountPath"]!;
         var state = syncer["volumeMounts"]!.AsArray().FirstOrDefault(m => (string?)m!["mountPath"] == "/var/lib/configsync");
-        appContainer.Remove("command");
-        appContainer.Remove("args");
         if ((string?)spec["restartPolicy"] is null or "Always")
         {
             spec["restartPolicy"] = "Always";
         }
 
-        var environment = new Dictionary<string, string>
+        // Every other main container is the stand-in: the first answers the configuration's signal URL,
+        // the others (a log shipper beside the app) their own declared port.
+        var environments = new Dictionary<string, Dictionary<string, string>>();
+        var others = spec["containers"]!.AsArray().Select(c => c!.AsObject()).Where(c => (string?)c["name"] != "config-sync").ToList();
+        foreach (var container in others)
         {
-            ["APP_FILES"] = $"{appMount}/{link}",
-            ["APP_PORT"] = signal.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["APP_RELOAD"] = signal.AbsolutePath,
-            ["APP_PRIVATE"] = state is null ? "/var/lib/configsync" : (string)state["mountPath"]!,
-        };
-        if (exitAfterRead)
-        {
-            environment["APP_EXIT"] = "read";
+            var port = container == others[0] ? signal.Port : KubeletPod.Int(container["ports"]![0]!["containerPort"])!.Value;
+            var mount = (string)container["volumeMounts"]!.AsArray().Single(m => (string?)m!["name"] == shared)!["mountPath"]!;
+            container.Remove("command");
+            container.Remove("args");
+            environments[(string)container["name"]!] = new Dictionary<string, string>
+            {
+                ["APP_FILES"] = $"{mount}/{link}",
+                ["APP_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["APP_RELOAD"] = signal.AbsolutePath,
+                ["APP_PRIVATE"] = state is null ? "/var/lib/configsync" : (string)state["mountPath"]!,
+            };
+            if (exitAfterRead)
+            {
+                environments[(string)container["name"]!]["APP_EXIT"] = "read";
+            }
         }
 
-        app = new App((string)appContainer["name"]!, signal.Port);
-        return new KubeletPod(_podman, spec, configMaps, _temp.Combine("pod"), image => image.Contains("configsync", StringComparison.Ordinal) ? Podman.Image : Podman.AppImage,
-            new Dictionary<string, Dictionary<string, string>> { [app.Name] = environment });
+        app = new App((string)others[0]["name"]!, signal.Port);
+        return new KubeletPod(_podman, spec, configMaps, _temp.Combine("pod"), image => image.Contains("configsync", StringComparison.Ordinal) ? Podman.Image : Podman.AppImage, environments);
     }
 
     private static async Task<JsonElement> AppStateAsync(KubeletPod pod, App app, Func<JsonElement, bool> until)

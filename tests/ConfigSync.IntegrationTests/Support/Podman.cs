@@ -80,7 +80,7 @@ public sealed class Podman : IAsyncDisposable
     /// <summary>Fails with the command that builds it when the image under test is missing.</summary>
     public static async Task RequireImageAsync(string image)
     {
-        var (code, _, _) = await RunAsync(["image", "exists", image]);
+        var (code, _, _) = await RunAsync(["image", "inspect", "--format", "{{.Id}}", image]);
         Assert.True(code == 0, $"image {image} is missing: scripts/test.sh builds it (bash scripts/image.sh)");
     }
 
