@@ -27,14 +27,23 @@ mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/*.
 [ -n "$mirror" ] || mirror=$(sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\(http[^ ]*\) bookworm main.*/\2/p' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -1)
 [ -n "$mirror" ] || { echo "base-images.sh: no Debian mirror found in /etc/apt/sources.list*" >&2; exit 2; }
 
-base_hash=$(echo "minbase bookworm $mirror v1" | sha256sum | cut -c1-16)
+base_hash=$(echo "minbase bookworm $mirror v2" | sha256sum | cut -c1-16)
 if [ "$(current localhost/debian-base:bookworm)" != "$base_hash" ]; then
   echo "base-images.sh: debootstrap bookworm from $mirror"
   rootfs=$(mktemp -d)
   trap 'rm -rf "$rootfs"' EXIT
   debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >/dev/null
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/log/*.log
-  tar -C "$rootfs" -c . | "$engine" import --change "LABEL configsync.recipe=$base_hash" --change 'CMD ["bash"]' - localhost/debian-base:bookworm >/dev/null
+  # As the official Debian images: apt keeps no package cache in a layer (else an image's apt layer
+  # carries some 40 MB of /var/cache/apt/*.bin that the real base image would not).
+  cat > "$rootfs"/etc/apt/apt.conf.d/docker-clean <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+  tar -C "$rootfs" -c . | "$engine" import --change "LABEL configsync.recipe=$base_hash" --change 'CMD ["bash"]' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - localhost/debian-base:bookworm >/dev/null
   rm -rf "$rootfs"
 fi
 
