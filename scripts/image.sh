@@ -1,22 +1,17 @@
 #!/usr/bin/env bash
 # Builds docker/Dockerfile, unchanged, into the image the container tests run (default tag
-# localhost/configsync:test; first argument to change it). Uses docker where an engine answers, else
-# rootful podman with the project's settings (tests/containers/containers.conf through CONTAINERS_CONF;
-# nothing system-wide is changed). No registry is reachable on the test machines, so the two base
+# localhost/configsync:test; first argument to change it), with rootful podman and the project's
+# settings (tests/containers/containers.conf through CONTAINERS_CONF; nothing system-wide is changed).
+# podman, not docker, even where a docker engine answers: the pod tests need podman's pods, and the
+# image must be in the store they run from; the docker path cannot be tested on the CI machines. No registry is reachable on the test machines, so the two base
 # images the Dockerfile names are stand-ins made from Debian packages (tests/containers/base-images.sh),
 # rebuilt only when their recipe changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag="${1:-localhost/configsync:test}"
 
-if [ -n "${CONTAINER_ENGINE:-}" ]; then
-  engine="$CONTAINER_ENGINE"
-elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-  engine=docker
-else
-  engine=podman
-fi
-if [ "$engine" = podman ]; then export CONTAINERS_CONF="$PWD/tests/containers/containers.conf"; fi
+engine=podman
+export CONTAINERS_CONF="$PWD/tests/containers/containers.conf"
 export CONTAINER_ENGINE="$engine"
 
 bash tests/containers/base-images.sh

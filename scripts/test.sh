@@ -20,12 +20,22 @@ dotnet pack src/ConfigSync -c Release -o artifacts/nupkg --nologo -v quiet
 # The container image, built from docker/Dockerfile as shipped (stand-in base images here: no registry),
 # which ImageTests and PodTests run; see docs/testing.md.
 bash scripts/image.sh localhost/configsync:test
-export CONFIGSYNC_IMAGE=localhost/configsync:test
+export IMAGE_UNDER_TEST=localhost/configsync:test
+
+# Containers, pods and in-memory volumes a killed test run may have left (all carry the tests' label).
+sweep_containers() {
+  export CONTAINERS_CONF="$PWD/tests/containers/containers.conf"
+  podman pod ps -q --filter label=configsync-test=1 | xargs -r podman pod rm -f >/dev/null || true
+  podman ps -aq --filter label=configsync-test=1 | xargs -r podman rm -f -v >/dev/null || true
+  findmnt -rn -t tmpfs -o TARGET | grep '/configsync-test-' | xargs -r -n1 umount -l || true
+}
+sweep_containers
 
 rm -rf artifacts/test-results
 status=0
 dotnet test ConfigSync.sln -c Release --nologo --logger "trx" --logger "console;verbosity=minimal" \
   --results-directory artifacts/test-results || status=$?
+sweep_containers
 
 # One plain closing line over every test project.
 passed=0; failed=0; skipped=0

@@ -39,10 +39,6 @@ internal sealed partial class GitSource : IConfigSource
         _repoPath = Path.Combine(context.CacheDirectory, "repo.git");
         _submodules = new SubmoduleCache(context.CacheDirectory, options, Prepare);
         _verifier = options.Verify is null ? null : new SignatureVerifier(options.Verify, context.CacheDirectory);
-        if (_transport == GitTransport.Local && options.SafeDirectories.Count > 0)
-        {
-            LibGit2Settings.TrustRepositories(options.SafeDirectories, context.CacheDirectory);
-        }
     }
 
     public string Describe => $"git:{Redact.Url(_options.Url)}{(_options.Ref is null ? string.Empty : "@" + _options.Ref)}{(_options.Path is null ? string.Empty : "//" + _options.Path)}";
@@ -82,6 +78,12 @@ internal sealed partial class GitSource : IConfigSource
     {
         LibGit2Settings.ApplyTimeouts(_options.ConnectTimeout, _options.ReadTimeout);
         LibGit2Settings.ApplyReadSettings();
+        if (_transport == GitTransport.Local && _options.SafeDirectories.Count > 0)
+        {
+            // At the first poll, not at construction: the private state folder exists (0700) by then.
+            LibGit2Settings.TrustRepositories(_options.SafeDirectories, _context.CacheDirectory);
+        }
+
         CompactIfNeeded();
         var repo = _repository ??= Open(_repoPath, _options.Url);
         try

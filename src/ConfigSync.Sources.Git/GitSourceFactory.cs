@@ -76,9 +76,11 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
             auth.Error("sshKeyFile", "is only used with ssh URLs");
         }
 
-        foreach (var safe in options.SafeDirectories.Where(d => d != "*" && !d.StartsWith('/')))
+        // libgit2 takes an exact path or "*" (not git's "/path/*"); a control character would end the
+        // configuration line ConfigSync writes and start another.
+        foreach (var safe in options.SafeDirectories.Where(d => d != "*" && (!d.StartsWith('/') || d.EndsWith('*') || d.Any(char.IsControl))))
         {
-            reader.Error("safeDirectories", $"'{safe}' must be an absolute path, a path ending in /*, or *");
+            reader.Error("safeDirectories", $"'{Diagnostics.Redact.Url(safe).ReplaceLineEndings(" ")}' must be an absolute path of a repository, or * for every repository");
         }
 
         if (kind is not null and not GitTransport.Http && options.Auth.HasPassword)

@@ -26,7 +26,8 @@ public sealed class GitSourceOptions
 
     /// <summary>
     /// Local repositories (<c>file://</c> or a path) trusted although another user owns them, as git's
-    /// <c>safe.directory</c>: a path, a path ending in <c>/*</c> for everything below it, or <c>*</c>.
+    /// <c>safe.directory</c>, as libgit2 reads it: an absolute path, or <c>*</c> for every repository.
+    /// The trust is process-wide, the union of every git sync's list, as git's global configuration is.
     /// libgit2, like git, refuses a repository owned by another uid ("not owned by current user"),
     /// which a container running as 1654 meets on a mounted volume. <value>The default value is empty.</value>
     /// </summary>

@@ -86,8 +86,10 @@ internal static partial class LibGit2Settings
     /// Trusts local repositories that another user owns, as git's <c>safe.directory</c>: libgit2 reads
     /// <c>safe.directory</c> from the global configuration only, so the union of every sync's list is
     /// written to a configuration file of the daemon's own (in <paramref name="folder"/>, private
-    /// state) and libgit2's global search path points there. The user's ~/.gitconfig is then not read,
-    /// which ConfigSync never wants anyway.
+    /// state) and libgit2's global search path points there. That file first includes the global
+    /// file libgit2 read before (<c>$HOME/.gitconfig</c>), so its settings (<c>url.*.insteadOf</c>,
+    /// proxies) still apply. Entries are checked by the factory: an absolute path or <c>*</c>, no
+    /// control characters.
     /// </summary>
     public static void TrustRepositories(IEnumerable<string> directories, string folder)
     {
@@ -101,16 +103,27 @@ internal static partial class LibGit2Settings
             }
 
             _globalConfigFolder ??= Directory.CreateDirectory(Path.Combine(folder, "global-config")).FullName;
-            var text = new System.Text.StringBuilder("[safe]\n");
+            var text = new System.Text.StringBuilder();
+            if (Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } home && File.Exists(Path.Combine(home, ".gitconfig")))
+            {
+                text.Append("[include]\n\tpath = \"").Append(Quote(Path.Combine(home, ".gitconfig"))).Append("\"\n");
+            }
+
+            text.Append("[safe]\n");
             foreach (var directory in SafeDirectories.Order(StringComparer.Ordinal))
             {
-                text.Append("\tdirectory = \"").Append(directory.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)).Append("\"\n");
+                text.Append("\tdirectory = \"").Append(Quote(directory)).Append("\"\n");
             }
 
             File.WriteAllText(Path.Combine(_globalConfigFolder, ".gitconfig"), text.ToString());
             LibGit2Sharp.GlobalSettings.SetConfigSearchPaths(LibGit2Sharp.ConfigurationLevel.Global, _globalConfigFolder);
         }
     }
+
+    private static string Quote(string value) =>
+        value.Any(char.IsControl)
+            ? throw new ArgumentException("a git configuration value with a control character", nameof(value))
+            : value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
 
     /// <summary>Reads both timeouts back, in milliseconds.</summary>
     public static (int Connect, int Read) ReadTimeouts()

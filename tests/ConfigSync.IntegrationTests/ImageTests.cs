@@ -24,19 +24,24 @@ public sealed class ImageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Image_RunsAsUser1654_WithoutCapabilities_WithSshSshKeygenAndGpgv_AndOnlyTheExecutableAndLibgit2InApp()
+    public async Task Image_RunsTheDaemonAsUser1654_WithoutCapabilities_WithSshSshKeygenAndGpgv_AndOnlyTheExecutableAndLibgit2InApp()
     {
         var user = await Podman.CheckAsync("image", "inspect", "--format", "{{.Config.User}}", Podman.Image);
-        var probe = await Podman.CheckAsync("run", "--rm", "--entrypoint", "sh", Podman.Image, "-c",
-            "id -u; id -g; grep CapEff /proc/self/status; for p in ssh ssh-keygen gpgv; do command -v $p || echo missing $p; done; ls /app");
+        // The daemon as the image starts it, with the engine's default options (no --user, no --cap-drop):
+        // its own process's user and capability sets, as the kernel sees them.
+        var container = _podman.Container("defaults");
+        await Podman.CheckAsync("run", "-d", "--name", container, "--label", Podman.Label, Podman.Image, "run", "--source", "dir", "--path", "/app", "--root", "/tmp/out", "--interval", "1h", "--listen", "127.0.0.1:8081");
+        var probe = await Podman.CheckAsync("exec", container, "sh", "-c",
+            "id -u; id -g; grep -E '^Cap(Inh|Prm|Eff|Amb)' /proc/1/status; tr '\\0' ' ' < /proc/1/cmdline; echo; for p in ssh ssh-keygen gpgv; do command -v $p || echo missing $p; done; ls /app");
         var lines = probe.Split('\n');
 
         Assert.Equal("1654", user);
         Assert.Equal("1654", lines[0]);
         Assert.Equal("1654", lines[1]);
-        Assert.Equal("CapEff:\t0000000000000000", lines[2]);
-        Assert.Equal(["/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/bin/gpgv"], lines[3..6]);
-        var app = lines[6..];
+        Assert.Equal(["CapInh:\t0000000000000000", "CapPrm:\t0000000000000000", "CapEff:\t0000000000000000", "CapAmb:\t0000000000000000"], lines[2..6]);
+        Assert.StartsWith("/app/configsync run", lines[6], StringComparison.Ordinal); // the process measured is the daemon
+        Assert.Equal(["/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/bin/gpgv"], lines[7..10]);
+        var app = lines[10..];
         Assert.Contains("configsync", app);
         Assert.All(app, f => Assert.True(f == "configsync" || f.StartsWith("libgit2", StringComparison.Ordinal), $"/app holds {f}: only the executable and libgit2 belong there"));
     }
@@ -50,7 +55,7 @@ public sealed class ImageTests : IAsyncLifetime
         var csproj = File.ReadAllText(Path.Combine(Daemon.RepoRoot, "src", "ConfigSync", "ConfigSync.csproj"));
 
         Assert.Contains($"<Version>{Label("version")}</Version>", csproj, StringComparison.Ordinal);
-        Assert.Matches("^[0-9a-f]{40}$", Label("revision"));
+        Assert.Equal(Shell.Run(Daemon.RepoRoot, "git", "rev-parse", "HEAD"), Label("revision")); // the image of this commit, not a stale one
         Assert.Equal("Apache-2.0", Label("licenses"));
         Assert.StartsWith("https://", Label("source"), StringComparison.Ordinal);
         Assert.False(string.IsNullOrWhiteSpace(Label("description")));
@@ -67,8 +72,11 @@ public sealed class ImageTests : IAsyncLifetime
         var (code, output, error) = await Podman.RunAsync([.. Hardened(container), "-v", $"{source}:/src:ro", "-v", $"{volume}:/config",
             Podman.Image, "once", "--source", "dir", "--path", "/src", "--root", "/config", "--no-signal"]);
 
+        var tmp = await Podman.RunAsync([.. Hardened(_podman.Container("tmp")), "--entrypoint", "sh", Podman.Image, "-c", "touch /tmp/x || exit 9"]);
+
         Assert.True(code == 0, $"once exited {code}: {output}{error}");
         Assert.Equal("greeting: hello\n", File.ReadAllText(Path.Combine(volume, "current", "app.yaml")));
+        Assert.Equal(9, tmp.ExitCode); // the control: /tmp is not writable in these runs
         Assert.Equal(1654u, Owner(Path.Combine(volume, "current", "app.yaml")));
     }
 
@@ -156,18 +164,28 @@ public sealed class ImageTests : IAsyncLifetime
             return (code, output + error);
         }
 
+        async Task<(int Code, string Output)> OnceWithAsync(string name, string safeDirectories)
+        {
+            var config = Path.Combine(Folder("etc-" + name), "config.yaml");
+            File.WriteAllText(config, $$"""
+                syncs:
+                  - name: app
+                    source: { type: git, url: "file:///repo.git", ref: main, safeDirectories: {{safeDirectories}} }
+                    target: { root: /config }
+                """);
+            var (code, output, error) = await Podman.RunAsync([.. Hardened(_podman.Container(name)), "-v", $"{repo.Bare}:/repo.git:ro", "-v", $"{volume}:/config",
+                "-v", $"{Path.GetDirectoryName(config)}:/etc/configsync:ro", Podman.Image, "once", "--config", "/etc/configsync/config.yaml", "--no-signal"]);
+            return (code, output + error);
+        }
+
         var refused = await OnceAsync("refused");
-        var config = Path.Combine(Folder("etc"), "config.yaml");
-        File.WriteAllText(config, """
-            syncs:
-              - name: app
-                source: { type: git, url: "file:///repo.git", ref: main, safeDirectories: ["/repo.git"] }
-                target: { root: /config }
-            """);
-        var (code, output, error) = await Podman.RunAsync([.. Hardened(_podman.Container("trusted")), "-v", $"{repo.Bare}:/repo.git:ro", "-v", $"{volume}:/config",
-            "-v", $"{Path.GetDirectoryName(config)}:/etc/configsync:ro", Podman.Image, "once", "--config", "/etc/configsync/config.yaml", "--no-signal"]);
+        var other = await OnceWithAsync("other", """["/other.git"]""");
+        var (code, output) = await OnceWithAsync("trusted", """["/repo.git"]""");
+        var error = string.Empty;
 
         Assert.Equal(1, refused.Code);
+        Assert.Equal(1, other.Code); // trusting another path trusts nothing else
+        Assert.Contains("not owned by current user", other.Output, StringComparison.Ordinal);
         Assert.Contains("not owned by current user", refused.Output, StringComparison.Ordinal);
         Assert.Contains("source.safeDirectories", refused.Output, StringComparison.Ordinal);
         Assert.True(code == 0, $"once exited {code}: {output}{error}");
@@ -182,7 +200,7 @@ public sealed class ImageTests : IAsyncLifetime
 
     /// <summary>run options of the chart's ConfigSync container: its own user, no capabilities, no privilege escalation, a read-only root and no writable /tmp; the private state folder is an empty volume.</summary>
     private static string[] Hardened(string name) =>
-        ["run", "--name", name, "--user", "1654:1654", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+        ["run", "--name", name, "--label", Podman.Label, "--user", "1654:1654", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
          "--read-only", "--read-only-tmpfs=false", "--mount", "type=tmpfs,destination=/var/lib/configsync,tmpfs-mode=0700,chown=true"];
 
     /// <summary>A host folder for a shared volume, writable by the image's user (as fsGroup makes an emptyDir).</summary>

@@ -52,8 +52,8 @@ public sealed class PodTests : IAsyncLifetime
         Assert.Equal("""{"version": 1}""", first.GetProperty("files").GetProperty("app.json").GetString());
         if (mode == "native")
         {
-            // The startupProbe held the app back: its very first start found the files (the stand-in exits 3 otherwise).
-            Assert.True(first.GetProperty("filesAtStart").GetBoolean());
+            // The startupProbe held the app back: the stand-in exits 3 when it starts before the live link is
+            // there and the pod's restartPolicy restarts it, so no restart means its first start found the files.
             Assert.Equal(0, await RestartsAsync(pod, app.Name));
         }
 
@@ -66,26 +66,31 @@ public sealed class PodTests : IAsyncLifetime
     [InlineData("native")]
     [InlineData("sidecar")]
     [InlineData("init")]
-    public async Task ChartDemo_InEachMode_AppGetsTheFiles_AsAnotherUser(string mode)
+    public async Task ChartDemo_InEachMode_WithFsGroup2000AndMode0440_AppReadsTheFilesThroughTheGroupOnly(string mode)
     {
-        var (spec, configMaps) = Workload(await Helm.RenderAsync(Path.Combine(Daemon.RepoRoot, "charts", "config-sync"), "--set", "demo.enabled=true", "--set", $"mode={mode}"));
-        await using var pod = Prepare(spec, configMaps, out var app);
+        // fsGroup 2000, not ConfigSync's own gid 1654: the files reach the app only through the volume's group.
+        var (spec, configMaps) = Workload(await Helm.RenderAsync(Path.Combine(Daemon.RepoRoot, "charts", "config-sync"),
+            "--set", "demo.enabled=true", "--set", $"mode={mode}", "--set", "podSecurityContext.fsGroup=2000"));
+        await using var pod = Prepare(spec, configMaps, out var app, fileMode: "0440");
 
         await pod.StartAsync([app.Port]);
         var state = await AppStateAsync(pod, app, s => s.GetProperty("files").TryGetProperty("app.json", out _));
 
         AssertSeparateUsers(state, pod);
+        Assert.DoesNotContain(1654, state.GetProperty("groups").EnumerateArray().Select(g => g.GetInt32()));
         Assert.Equal("""{"version": 1}""", state.GetProperty("files").GetProperty("app.json").GetString());
+        var published = Path.Combine(pod.VolumeFolder("config-sync-data"), "current", "app.json");
+        Assert.Equal((UnixFileMode)0x120, File.GetUnixFileMode(published));
         if (mode != "sidecar")
         {
-            Assert.True(state.GetProperty("filesAtStart").GetBoolean(), $"{mode}: the app started before the first sync was live");
-            Assert.Equal(0, await RestartsAsync(pod, app.Name));
+            Assert.Equal(0, await RestartsAsync(pod, app.Name)); // held back until the first sync was live
         }
 
         if (mode != "init")
         {
             Write("app.json", """{"version": 2}""");
-            await AppStateAsync(pod, app, s => s.GetProperty("files").GetProperty("app.json").GetString() == """{"version": 2}""");
+            var reloaded = await AppStateAsync(pod, app, s => s.GetProperty("reloads").EnumerateArray().Any(r => r.GetProperty("files").GetProperty("app.json").GetString() == """{"version": 2}"""));
+            Assert.Equal("127.0.0.1", reloaded.GetProperty("reloads").EnumerateArray().Last().GetProperty("from").GetString());
         }
     }
 
@@ -118,14 +123,18 @@ public sealed class PodTests : IAsyncLifetime
         var (spec, configMaps) = Workload(documents);
         await using var pod = Prepare(spec, configMaps, out var app, exitAfterRead: true, source: new JsonObject { ["type"] = "git", ["url"] = "git://127.0.0.1:9/unreachable.git" });
 
-        // The example's deadline, scaled down to 15 s here: the Job controller fails the pod at it, the app never ran.
-        var failed = await Assert.ThrowsAsync<PodFailedException>(() => pod.StartAsync(startupLimit: TimeSpan.FromSeconds(15)));
-
         Assert.NotNull(deadline);
-        Assert.InRange(deadline!.Value, 60, 3600);
+        Assert.InRange(deadline!.Value, 60, 3600); // longer than a slow first sync, shorter than forever
+
+        // The Job controller fails the pod at activeDeadlineSeconds; here that deadline runs 40 times faster.
+        var failed = await Assert.ThrowsAsync<PodFailedException>(() => pod.StartAsync(startupLimit: TimeSpan.FromSeconds(deadline.Value / 40.0)));
+        var sidecar = await Podman.ExitCodeAsync(pod.ContainerName("config-sync"));
+
         Assert.Contains("startupProbe", failed.Message, StringComparison.Ordinal);
-        Assert.Contains("unreachable.git", failed.Message, StringComparison.Ordinal); // ConfigSync's log says which source failed
-        Assert.Equal(1, (await Podman.RunAsync(["container", "exists", pod.ContainerName(app.Name)])).ExitCode);
+        Assert.Null(sidecar); // still running and retrying (not a configuration error that exited): only the deadline ends the Job
+        Assert.Contains("sync failed", failed.Message, StringComparison.Ordinal);
+        Assert.Contains("unreachable.git", failed.Message, StringComparison.Ordinal); // ConfigSync's log names the source
+        Assert.Equal(1, (await Podman.RunAsync(["container", "exists", pod.ContainerName(app.Name)])).ExitCode); // the app never started
     }
 
     [Fact]
@@ -167,7 +176,7 @@ public sealed class PodTests : IAsyncLifetime
         Write("app.json", """{"version": 2}""");
         var changed = await AppStateAsync(pod, shipperApp, s => s.GetProperty("files").GetProperty("app.json").GetString() == """{"version": 2}""");
 
-        Assert.True(seen.GetProperty("filesAtStart").GetBoolean());
+        Assert.Equal("""{"version": 1}""", seen.GetProperty("files").GetProperty("app.json").GetString());
         Assert.Equal(0, await RestartsAsync(pod, "log-shipper"));
         AssertSeparateUsers(changed, pod);
     }
@@ -200,7 +209,7 @@ public sealed class PodTests : IAsyncLifetime
     /// interval, and plays each other container with the app stand-in: it reads the live link on the
     /// shared volume and answers the reload URL of the configuration's signal.
     /// </summary>
-    private KubeletPod Prepare(JsonObject spec, Dictionary<string, JsonObject> configMaps, out App app, bool exitAfterRead = false, JsonObject? source = null)
+    private KubeletPod Prepare(JsonObject spec, Dictionary<string, JsonObject> configMaps, out App app, bool exitAfterRead = false, JsonObject? source = null, string? fileMode = null)
     {
         var syncer = (spec["initContainers"]?.AsArray() ?? []).Concat(spec["containers"]!.AsArray()).Select(c => c!.AsObject()).Single(c => (string?)c["name"] == "config-sync");
         var args = syncer["args"]!.AsArray().Select(a => (string)a!).ToList();
@@ -213,6 +222,12 @@ public sealed class PodTests : IAsyncLifetime
         var sync = config["syncs"]!.AsArray()[0]!.AsObject();
         sync["source"] = source ?? new JsonObject { ["type"] = "dir", ["path"] = SourceMount };
         sync["interval"] = "1s";
+        sync["signal"] ??= new JsonObject { ["url"] = "http://127.0.0.1:8080/-/reload" };
+        if (fileMode is not null)
+        {
+            sync["target"]!["fileMode"] = fileMode;
+        }
+
         data[file] = config.ToJsonString(); // JSON is YAML
         syncer["volumeMounts"]!.AsArray().Add(new JsonObject { ["name"] = "test-source", ["mountPath"] = SourceMount, ["readOnly"] = true });
         spec["volumes"]!.AsArray().Add(new JsonObject { ["name"] = "test-source", ["hostPath"] = new JsonObject { ["path"] = _source } });
@@ -220,8 +235,10 @@ public sealed class PodTests : IAsyncLifetime
         var root = (string)sync["target"]!["root"]!;
         var link = (string?)sync["target"]!["link"] ?? "current";
         var shared = (string)syncer["volumeMounts"]!.AsArray().Single(m => (string)m!["mountPath"]! == root)!["name"]!;
-        var signal = sync["signal"]?["url"] is JsonNode url ? new Uri((string)url!) : new Uri("http://127.0.0.1:8080/-/reload");
-        var state = syncer["volumeMounts"]!.AsArray().FirstOrDefault(m => (string?)m!["mountPath"] == "/var/lib/configsync");
+        var signal = new Uri((string)sync["signal"]!["url"]!);
+        // Every shipped pod gives ConfigSync a private state volume; the app gets it too here, read-only, as an
+        // operator's mistake would: ConfigSync's own folders in it must still be closed to the app.
+        var state = syncer["volumeMounts"]!.AsArray().Single(m => (string?)m!["mountPath"] == "/var/lib/configsync")!;
         if ((string?)spec["restartPolicy"] is null or "Always")
         {
             spec["restartPolicy"] = "Always";
@@ -242,8 +259,13 @@ public sealed class PodTests : IAsyncLifetime
                 ["APP_FILES"] = $"{mount}/{link}",
                 ["APP_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["APP_RELOAD"] = signal.AbsolutePath,
-                ["APP_PRIVATE"] = state is null ? "/var/lib/configsync" : (string)state["mountPath"]!,
             };
+            if (container == others[0])
+            {
+                container["volumeMounts"]!.AsArray().Add(new JsonObject { ["name"] = (string)state["name"]!, ["mountPath"] = "/peek/configsync-state", ["readOnly"] = true });
+                environments[(string)container["name"]!]["APP_PRIVATE"] = "/peek/configsync-state";
+            }
+
             if (exitAfterRead)
             {
                 environments[(string)container["name"]!]["APP_EXIT"] = "read";
@@ -282,11 +304,16 @@ public sealed class PodTests : IAsyncLifetime
     private static void AssertSeparateUsers(JsonElement state, KubeletPod pod)
     {
         var uid = state.GetProperty("uid").GetInt32();
+        var gid = state.GetProperty("gid").GetInt32();
         Assert.NotEqual(0, uid);
         Assert.NotEqual(1654, uid);
-        Assert.NotEqual(1654, state.GetProperty("gid").GetInt32());
-        Assert.Contains(pod.FsGroup!.Value, state.GetProperty("groups").EnumerateArray().Select(g => g.GetInt32()));
-        Assert.False(state.GetProperty("privateReadable").GetBoolean());
+        Assert.NotEqual(1654, gid);
+        Assert.Equal(new[] { gid, pod.FsGroup!.Value }.Distinct().Order(), state.GetProperty("groups").EnumerateArray().Select(g => g.GetInt32()).Order());
+        if (state.TryGetProperty("private", out var closed) && closed.ValueKind == JsonValueKind.Object)
+        {
+            Assert.True(closed.GetProperty("folders").GetInt32() >= 1, "ConfigSync's private state volume holds no sync folder");
+            Assert.Empty(closed.GetProperty("readable").EnumerateArray());
+        }
     }
 
     private static async Task<int> RestartsAsync(KubeletPod pod, string name) =>

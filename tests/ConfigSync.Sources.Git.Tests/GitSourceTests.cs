@@ -263,6 +263,44 @@ public sealed class GitSourceTests : IDisposable
         Assert.Equal($"syncs[0].source.url: {Configuration.UrlCredentials.NeedsEncoding}; better, put the password in auth.passwordFile", Assert.Single(errors));
     }
 
+    [Theory]
+    [InlineData("relative/repo.git")]
+    [InlineData("/repos/*")] // git's prefix form; libgit2 compares exact paths, so it would never match
+    [InlineData("/x.git\n\tdirectory = *")] // a second configuration line trusting every repository
+    [InlineData("/x.git\n[http]\n\tproxy = http://attacker:1")]
+    [InlineData("/x.git\r")]
+    [InlineData("/x.git\0")]
+    public void Read_SafeDirectoryThatIsNotAnExactPathOrStar_IsRefusedNamingTheSetting(string entry)
+    {
+        var errors = new List<string>();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["url"] = "file:///repo.git",
+            ["safeDirectories:0"] = "/repo.git",
+            ["safeDirectories:1"] = entry,
+        }).Build();
+
+        Factory.ReadOptions(new Configuration.SettingsReader(configuration, "syncs[0].source", errors), "/");
+
+        var error = Assert.Single(errors);
+        Assert.StartsWith("syncs[0].source.safeDirectories: '", error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error);
+    }
+
+    [Theory]
+    [InlineData("/repo.git")]
+    [InlineData("*")]
+    public void Read_SafeDirectoryExactPathOrStar_IsAccepted(string entry)
+    {
+        var errors = new List<string>();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["url"] = "file:///repo.git", ["safeDirectories:0"] = entry }).Build();
+
+        var options = (GitSourceOptions)Factory.ReadOptions(new Configuration.SettingsReader(configuration, "syncs[0].source", errors), "/");
+
+        Assert.Empty(errors);
+        Assert.Equal([entry], options.SafeDirectories);
+    }
+
     [Fact]
     public async Task ManyFetches_CompactTheObjectCache_AndSyncingGoesOn()
     {

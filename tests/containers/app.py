@@ -6,7 +6,8 @@ Environment:
   APP_FILES      folder the app reads (the live link or a folder below it), required at start
   APP_PORT       port of the app's HTTP endpoint (reload and /state); none for a Job
   APP_RELOAD     path of the reload endpoint (POST), default /-/reload
-  APP_PRIVATE    a path the app must not be able to read (ConfigSync's private state)
+  APP_PRIVATE    ConfigSync's private state volume, mounted into the app by mistake: every folder in
+                 it must be unreadable to the app (a missing path is an error, not "unreadable")
   APP_EXIT       "read": read the files once, print the state as one JSON line, exit 0 (a Job)
 
 GET /state answers the same JSON: whether the files were there at start, what they hold, the
@@ -35,15 +36,19 @@ def read_tree():
     return tree
 
 
-def private_readable():
+def private_state():
     path = os.environ.get("APP_PRIVATE")
     if not path:
         return None
-    try:
-        os.listdir(path)
-        return True
-    except OSError:
-        return False
+    folders = [e for e in os.scandir(path) if e.is_dir(follow_symlinks=False)]
+    readable = []
+    for folder in folders:
+        try:
+            os.listdir(folder.path)
+            readable.append(folder.name)
+        except PermissionError:
+            pass
+    return {"folders": len(folders), "readable": readable}
 
 
 state = {
@@ -52,7 +57,7 @@ state = {
     "groups": sorted(os.getgroups()),
     "filesAtStart": os.path.isdir(files) and bool(read_tree()),
     "files": read_tree() if os.path.isdir(files) else {},
-    "privateReadable": private_readable(),
+    "private": private_state(),
     "reloads": [],
 }
 
@@ -81,6 +86,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(404); self.end_headers(); return
         with lock:
             state["files"] = read_tree()
+            state["private"] = private_state()
             body = json.dumps(state).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

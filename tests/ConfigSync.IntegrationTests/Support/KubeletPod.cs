@@ -79,7 +79,7 @@ public sealed class KubeletPod : IAsyncDisposable
             publish.AddRange(["-p", $"127.0.0.1:{_ports[port]}:{port}"]);
         }
 
-        await Podman.CheckAsync(["pod", "create", "--name", _pod, "--share", "net,ipc,uts", .. publish]);
+        await Podman.CheckAsync(["pod", "create", "--name", _pod, "--label", Podman.Label, "--share", "net,ipc,uts", .. publish]);
         MakeVolumes();
         foreach (var init in Containers("initContainers"))
         {
@@ -138,12 +138,27 @@ public sealed class KubeletPod : IAsyncDisposable
         await Podman.CheckAsync("start", container);
     }
 
+    /// <summary>Removes the pod and unmounts its in-memory volumes; never throws (a test's own failure stays the one reported).</summary>
     public async ValueTask DisposeAsync()
     {
-        await Podman.RunAsync(["pod", "rm", "--force", "--time", "0", _pod]);
+        try
+        {
+            await Podman.RunAsync(["pod", "rm", "--force", "--time", "0", _pod]);
+        }
+        catch (TimeoutException)
+        {
+        }
+
         foreach (var mount in _tmpfs)
         {
-            Shell.Run("/", "umount", mount);
+            try
+            {
+                Shell.Run("/", "umount", mount);
+            }
+            catch (InvalidOperationException)
+            {
+                Shell.Run("/", "umount", "-l", mount); // busy: detach now, freed when the last user goes
+            }
         }
     }
 
@@ -205,7 +220,7 @@ public sealed class KubeletPod : IAsyncDisposable
         var podContext = _spec["securityContext"]?.AsObject();
         var context = container["securityContext"]?.AsObject();
         var podmanName = ContainerName(name);
-        var arguments = new List<string> { "run", "--name", podmanName, "--pod", _pod };
+        var arguments = new List<string> { "run", "--name", podmanName, "--pod", _pod, "--label", Podman.Label };
         if (detached)
         {
             arguments.Add("-d");

@@ -4,20 +4,20 @@ using ConfigSync.Tests.TestSupport;
 namespace ConfigSync.IntegrationTests.Support;
 
 /// <summary>
-/// The container engine the image tests drive through its CLI: docker where an engine answers, else
-/// rootful podman with the project's settings (tests/containers/containers.conf, through
-/// CONTAINERS_CONF). Every container and pod a test creates is named with a per-instance prefix
+/// The container engine the image tests drive through its CLI: rootful podman with the project's
+/// settings (tests/containers/containers.conf, through CONTAINERS_CONF). Every container and pod a test creates is named with a per-instance prefix
 /// and removed, with its volumes, on dispose.
 /// </summary>
 public sealed class Podman : IAsyncDisposable
 {
-    /// <summary>The image scripts/image.sh builds from docker/Dockerfile (CONFIGSYNC_IMAGE overrides).</summary>
-    public static string Image { get; } = Environment.GetEnvironmentVariable("CONFIGSYNC_IMAGE") is { Length: > 0 } image ? image : "localhost/configsync:test";
+    /// <summary>The image scripts/image.sh builds from docker/Dockerfile (IMAGE_UNDER_TEST overrides).</summary>
+    public static string Image { get; } = Environment.GetEnvironmentVariable("IMAGE_UNDER_TEST") is { Length: > 0 } image ? image : "localhost/configsync:test";
 
     /// <summary>The stand-in for the examples' app images (tests/containers/app.Containerfile).</summary>
     public const string AppImage = "localhost/configsync-test-app:latest";
 
-    private static readonly Lazy<string> EngineName = new(() => Environment.GetEnvironmentVariable("CONTAINER_ENGINE") is { Length: > 0 } e ? e : "podman");
+    /// <summary>On every container and pod the tests create; scripts/test.sh removes whatever carries it before and after a run.</summary>
+    public const string Label = "configsync-test=1";
 
     private readonly List<string> _containers = [];
     private readonly List<string> _pods = [];
@@ -30,7 +30,8 @@ public sealed class Podman : IAsyncDisposable
     /// <summary>A prefix for the names of what this instance creates.</summary>
     public string Prefix { get; }
 
-    public static string Engine => EngineName.Value;
+    /// <summary>podman: the pod tests need its pods (scripts/image.sh says why not docker).</summary>
+    public const string Engine = "podman";
 
     /// <summary>Runs the engine and returns its exit code and output (stdout then stderr).</summary>
     public static async Task<(int ExitCode, string Output, string Error)> RunAsync(IEnumerable<string> arguments, TimeSpan? timeout = null)
@@ -41,10 +42,7 @@ public sealed class Podman : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
-        if (Engine == "podman")
-        {
-            start.Environment["CONTAINERS_CONF"] = Path.Combine(Daemon.RepoRoot, "tests", "containers", "containers.conf");
-        }
+        start.Environment["CONTAINERS_CONF"] = Path.Combine(Daemon.RepoRoot, "tests", "containers", "containers.conf");
 
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
@@ -131,16 +129,18 @@ public sealed class Podman : IAsyncDisposable
         return output + "\n" + error;
     }
 
+    /// <summary>Removes every pod and container this instance named, each tried even when another fails (scripts/test.sh sweeps what is left).</summary>
     public async ValueTask DisposeAsync()
     {
-        foreach (var pod in _pods)
+        foreach (var arguments in _pods.Select(p => new[] { "pod", "rm", "--force", "--time", "0", p }).Concat(_containers.Select(c => new[] { "rm", "--force", "--volumes", "--time", "0", c })))
         {
-            await RunAsync(["pod", "rm", "--force", "--time", "0", pod]);
-        }
-
-        foreach (var container in _containers)
-        {
-            await RunAsync(["rm", "--force", "--volumes", "--time", "0", container]);
+            try
+            {
+                await RunAsync(arguments);
+            }
+            catch (TimeoutException)
+            {
+            }
         }
     }
 }
