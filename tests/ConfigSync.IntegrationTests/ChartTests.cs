@@ -122,6 +122,45 @@ public sealed class ChartTests
         Assert.Contains(broken, b => b.Contains("with subPath", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("allowPrivilegeEscalation", "true", "allowPrivilegeEscalation must be false")]
+    [InlineData("runAsNonRoot", "false", "runAsNonRoot must be true")]
+    [InlineData("runAsUser", "0", "runAsUser must not be 0")]
+    [InlineData("privileged", "true", "privileged must not be true")]
+    [InlineData("capabilities", """{"drop":["ALL"],"add":["SYS_ADMIN"]}""", "may only hold NET_BIND_SERVICE, not SYS_ADMIN")]
+    [InlineData("capabilities", """{"drop":["NET_RAW"]}""", "capabilities.drop must include ALL")]
+    [InlineData("seccompProfile", """{"type":"Unconfined"}""", "seccompProfile.type must be RuntimeDefault or Localhost")]
+    [InlineData("procMount", "\"Unmasked\"", "procMount must be Default")]
+    public void PodSecurity_RestrictedProfile_CatchesEachContainerField(string field, string json, string expected)
+    {
+        var documents = Yaml.LoadAll(File.ReadAllText(Path.Combine(Examples, "native-sidecar-deployment.yaml"))).Select(d => d!).ToList();
+        var pod = documents.Single(d => (string?)d["kind"] == "Deployment")["spec"]!["template"]!["spec"]!.AsObject();
+        Assert.Empty(PodSecurity.Restricted(pod, "api"));
+        var app = pod["containers"]![0]!.AsObject();
+        app["securityContext"] ??= new JsonObject();
+        app["securityContext"]![field] = JsonNode.Parse(json);
+
+        var broken = PodSecurity.Restricted(pod, "api");
+
+        Assert.Contains(broken, b => b.Contains("container 'app'", StringComparison.Ordinal) && b.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void PodSecurity_RestrictedProfile_CatchesPodFields()
+    {
+        var documents = Yaml.LoadAll(File.ReadAllText(Path.Combine(Examples, "native-sidecar-deployment.yaml"))).Select(d => d!).ToList();
+        var pod = documents.Single(d => (string?)d["kind"] == "Deployment")["spec"]!["template"]!["spec"]!.AsObject();
+        pod["hostNetwork"] = true;
+        pod["volumes"]!.AsArray().Add(new JsonObject { ["name"] = "host", ["hostPath"] = new JsonObject { ["path"] = "/" } });
+        pod["securityContext"]!["sysctls"] = new JsonArray(new JsonObject { ["name"] = "kernel.msgmax", ["value"] = "1" });
+
+        var broken = PodSecurity.Restricted(pod, "api");
+
+        Assert.Contains(broken, b => b.Contains("hostNetwork must not be true", StringComparison.Ordinal));
+        Assert.Contains(broken, b => b.Contains("volume 'host' of type hostPath", StringComparison.Ordinal));
+        Assert.Contains(broken, b => b.Contains("sysctl kernel.msgmax", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Chart_PassesHelmLintStrict()
     {

@@ -94,6 +94,9 @@ public static class PodRules
         Require((bool?)security?["runAsNonRoot"] == true && (bool?)security?["readOnlyRootFilesystem"] == true && (bool?)security?["allowPrivilegeEscalation"] == false,
             $"{name}: config-sync should run non-root with a read-only root file system and no privilege escalation");
         Require(Mounts(syncer).Any(m => (string?)m["mountPath"] == "/tmp"), $"{name}: with a read-only root file system config-sync needs /tmp on a volume");
+
+        // Every container of the pod, the app's too: the namespace may enforce the restricted profile.
+        broken.AddRange(PodSecurity.Restricted(pod, name));
         return (mode, broken);
 
         void Require(bool condition, string message)
