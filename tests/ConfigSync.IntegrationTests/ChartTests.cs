@@ -216,6 +216,41 @@ public sealed class ChartTests
         Assert.Contains("/port", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("1.27.0", "native", false, "needs native sidecars")]
+    [InlineData("1.28.4", "native", false, "needs native sidecars")]
+    [InlineData("1.28.4", "native", true, null)]
+    [InlineData("1.29.0", "native", false, null)]
+    [InlineData("1.27.0", "sidecar", false, null)]
+    [InlineData("1.27.0", "init", false, null)]
+    public async Task NativeMode_BelowKubernetes129_FailsTheRenderNamingTheWayOut(string kubeVersion, string mode, bool gate, string? error)
+    {
+        var (code, output) = await Helm.RunAsync("template", "t", Chart, "--kube-version", kubeVersion, "--set", $"mode={mode}", "--set", "demo.enabled=true", "--set", $"nativeSidecarFeatureGate={gate.ToString().ToLowerInvariant()}");
+
+        if (error is null)
+        {
+            Assert.True(code == 0, output);
+        }
+        else
+        {
+            Assert.NotEqual(0, code);
+            Assert.Contains(error, output, StringComparison.Ordinal);
+            Assert.Contains("mode: sidecar", output, StringComparison.Ordinal);
+            Assert.Contains($"v{kubeVersion}", output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Image_DefaultsToTheChartsAppVersion()
+    {
+        var appVersion = (string)Yaml.Load(File.ReadAllText(Path.Combine(Chart, "Chart.yaml")))!["appVersion"]!;
+
+        var documents = await Helm.RenderAsync(Chart, "--set", "demo.enabled=true");
+        var syncer = documents.Single(d => (string?)d["kind"] == "Deployment")["spec"]!["template"]!["spec"]!["initContainers"]![0]!;
+
+        Assert.EndsWith(":" + appVersion, (string)syncer["image"]!, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AnotherChart_AddsConfigSyncWithTheNamedTemplates()
     {
@@ -228,9 +263,18 @@ public sealed class ChartTests
 
         var documents = await Helm.RenderAsync(consumer);
 
-        var (mode, broken) = PodRules.Check(documents.Single(d => (string?)d["kind"] == "Deployment"), ConfigMaps(documents));
+        var deployment = documents.Single(d => (string?)d["kind"] == "Deployment");
+        var (mode, broken) = PodRules.Check(deployment, ConfigMaps(documents));
         Assert.Equal(PodRules.Mode.Native, mode);
         Assert.Empty(broken);
+        // The image's tag is the config-sync chart's appVersion, not the consumer's or a copy in a template.
+        var appVersion = (string)Yaml.Load(File.ReadAllText(Path.Combine(Chart, "Chart.yaml")))!["appVersion"]!;
+        Assert.EndsWith(":" + appVersion, (string)deployment["spec"]!["template"]!["spec"]!["initContainers"]![0]!["image"]!, StringComparison.Ordinal);
+
+        // Capabilities reach the named templates: a consumer rendered for 1.27 in native mode fails the same way.
+        var (old, oldOutput) = await Helm.RunAsync("template", "t", consumer, "--kube-version", "1.27.0");
+        Assert.NotEqual(0, old);
+        Assert.Contains("needs native sidecars", oldOutput, StringComparison.Ordinal);
     }
 
     private static Dictionary<string, JsonObject> ConfigMaps(IEnumerable<JsonNode> documents) =>

@@ -16,8 +16,10 @@ ConfigSync named templates. Every template takes a context with .Values (this ch
 {{- end -}}
 {{- end -}}
 
+{{/* The image's default tag: the chart's appVersion. Another chart using the named templates passes this
+chart's metadata: (dict "Values" ... "Chart" (index .Subcharts "config-sync").Chart ...), or sets image.tag. */}}
 {{- define "config-sync.appVersion" -}}
-{{- if .Chart }}{{ .Chart.AppVersion }}{{ else }}0.2.0{{ end -}}
+{{- if .Chart }}{{ .Chart.AppVersion }}{{ else }}{{ fail "config-sync: set image.tag, or pass this chart's metadata to the named templates: \"Chart\" (index .Subcharts \"config-sync\").Chart (see the chart's README)" }}{{ end -}}
 {{- end -}}
 
 {{- define "config-sync.selectorLabels" -}}
@@ -57,7 +59,7 @@ checksum/config-sync: {{ toYaml .Values.config | sha256sum }}
 {{/* The ConfigSync container for the chosen mode (a map, not a list item). */}}
 {{- define "config-sync.container" -}}
 name: config-sync
-image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default (include "config-sync.appVersion" .) }}"
+image: "{{ .Values.image.repository }}:{{ if .Values.image.tag }}{{ .Values.image.tag }}{{ else }}{{ include "config-sync.appVersion" . }}{{ end }}"
 imagePullPolicy: {{ .Values.image.pullPolicy }}
 {{- if eq .Values.mode "init" }}
 args: ["once", "--config", "/etc/configsync/config.yaml", "--no-signal"]
@@ -118,6 +120,11 @@ volumeMounts:
 
 {{/* List items for a pod's initContainers: ConfigSync in native or init mode, nothing in sidecar mode. */}}
 {{- define "config-sync.initContainers" -}}
+{{- if and (eq .Values.mode "native") .Capabilities (not .Values.nativeSidecarFeatureGate) }}
+{{- if semverCompare "<1.29.0-0" .Capabilities.KubeVersion.Version }}
+{{- fail (printf "config-sync: mode native needs native sidecars (an init container with restartPolicy: Always), which Kubernetes has from 1.29 (1.28 with the SidecarContainers feature gate on); this cluster is %s. Use mode: sidecar (or init), or, on 1.28 with the gate on, set nativeSidecarFeatureGate: true" .Capabilities.KubeVersion.Version) }}
+{{- end }}
+{{- end }}
 {{- if ne .Values.mode "sidecar" }}
 - {{ include "config-sync.container" . | nindent 2 | trim }}
 {{- end }}
