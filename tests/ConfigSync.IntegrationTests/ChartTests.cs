@@ -240,6 +240,23 @@ public sealed class ChartTests
         }
     }
 
+    [Theory]
+    [InlineData("native", null, false)]
+    [InlineData("sidecar", null, true)]
+    [InlineData("native", "true", true)]
+    [InlineData("sidecar", "false", false)]
+    public async Task ReadinessProbe_OffByDefaultInNativeMode_OnInSidecarMode_AChoiceEitherWay(string mode, string? enabled, bool expected)
+    {
+        string[] extra = enabled is null ? [] : ["--set", $"probes.readiness.enabled={enabled}"];
+        var documents = await Helm.RenderAsync(Chart, ["--set", "demo.enabled=true", "--set", $"mode={mode}", "--set", "probes.liveness.timeoutSeconds=3", .. extra]);
+        var pod = documents.Single(d => (string?)d["kind"] == "Deployment")["spec"]!["template"]!["spec"]!;
+        var syncer = (pod["initContainers"]?.AsArray() ?? []).Concat(pod["containers"]!.AsArray()).Single(c => (string?)c!["name"] == "config-sync")!;
+
+        Assert.Equal(expected, syncer["readinessProbe"] is not null);
+        Assert.Equal("3", syncer["livenessProbe"]!["timeoutSeconds"]!.ToJsonString());
+        Assert.Equal(mode == "native", syncer["startupProbe"] is not null);
+    }
+
     [Fact]
     public async Task Image_DefaultsToTheChartsAppVersion()
     {

@@ -86,16 +86,31 @@ startupProbe:
   httpGet: { path: /readyz, port: configsync }
   periodSeconds: {{ .Values.probes.startup.periodSeconds }}
   failureThreshold: {{ .Values.probes.startup.failureThreshold }}
+  {{- with .Values.probes.startup.timeoutSeconds }}
+  timeoutSeconds: {{ . }}
+  {{- end }}
 {{- end }}
 {{- if ne .Values.mode "init" }}
+{{- /* Readiness: by default only in sidecar mode. A native sidecar's readiness decides the whole pod's: with
+       it, one source outage past maxStaleness, or a restarting sidecar, takes every replica out of service. */}}
+{{- $readiness := .Values.probes.readiness.enabled }}
+{{- if kindIs "invalid" $readiness }}{{ $readiness = eq .Values.mode "sidecar" }}{{ end }}
+{{- if $readiness }}
 readinessProbe:
   httpGet: { path: /readyz, port: configsync }
   periodSeconds: {{ .Values.probes.readiness.periodSeconds }}
   failureThreshold: {{ .Values.probes.readiness.failureThreshold }}
+  {{- with .Values.probes.readiness.timeoutSeconds }}
+  timeoutSeconds: {{ . }}
+  {{- end }}
+{{- end }}
 livenessProbe:
   httpGet: { path: /healthz, port: configsync }
   periodSeconds: {{ .Values.probes.liveness.periodSeconds }}
   failureThreshold: {{ .Values.probes.liveness.failureThreshold }}
+  {{- with .Values.probes.liveness.timeoutSeconds }}
+  timeoutSeconds: {{ . }}
+  {{- end }}
 {{- end }}
 resources:
   {{- toYaml .Values.resources | nindent 2 }}
