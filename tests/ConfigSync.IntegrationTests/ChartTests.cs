@@ -65,6 +65,61 @@ public sealed class ChartTests
         Assert.False(result.IsValid, $"{path} = {json} was accepted");
     }
 
+    [Theory]
+    [InlineData("9090", "/config", "differs from config.http.listen \"0.0.0.0:8081\"")]
+    [InlineData("8081", "/data", "target.root \"/data\" is not under volume.mountPath \"/config\"")]
+    [InlineData("8081", "/configuration", "is not under volume.mountPath")]
+    [InlineData("8081", "/config/app", null)]
+    [InlineData("8081", "/config", null)]
+    public async Task ValuesThatContradictEachOther_FailTheRender(string port, string root, string? error)
+    {
+        using var temp = new TempFolder();
+        File.WriteAllText(temp.Combine("values.yaml"), $$"""
+            port: {{port}}
+            config:
+              syncs:
+                - name: app-config
+                  source: { type: dir, path: /src }
+                  target: { root: {{root}} }
+            """);
+
+        var (code, output) = await Helm.RunAsync("template", "t", Chart, "-f", temp.Combine("values.yaml"));
+
+        if (error is null)
+        {
+            Assert.True(code == 0, output);
+        }
+        else
+        {
+            Assert.NotEqual(0, code);
+            Assert.Contains(error, output, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("1h30m")]
+    [InlineData("1.5h")]
+    [InlineData("90")]
+    [InlineData("500ms")]
+    [InlineData("2m")]
+    [InlineData("1d12h")]
+    [InlineData("1h30")]
+    [InlineData("h")]
+    [InlineData("1x")]
+    [InlineData("-5s")]
+    [InlineData("1h 30m")]
+    [InlineData("")]
+    public void DurationsInTheSchema_AreExactlyTheOnesTheDaemonReads(string duration)
+    {
+        var values = DefaultValues();
+        Set(values, "config.syncs", JsonNode.Parse($$"""[{"name":"x","source":{"type":"dir","path":"/src"},"target":{"root":"/config"},"interval":"{{duration}}","timeout":"{{duration}}"}]"""));
+
+        var schema = Schema().Evaluate(values, new EvaluationOptions { OutputFormat = OutputFormat.List }).IsValid;
+        var daemon = ConfigSync.Configuration.DurationParser.TryParse(duration, out _);
+
+        Assert.Equal(daemon, schema);
+    }
+
     [Fact]
     public async Task EveryConfigSyncConfiguration_InTheExamplesAndTheChart_PassesValidate()
     {
