@@ -108,18 +108,13 @@ public sealed class Podman : IAsyncDisposable
     /// <summary>Waits for the container to exit and returns its exit code.</summary>
     public static async Task<int> WaitAsync(string container, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await ExitCodeAsync(container) is { } code)
-            {
-                return code;
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException($"container {container} still runs after {timeout}: {await LogsAsync(container)}");
+        int? code = null;
+        await DaemonHttp.Eventually(
+            async () => (code = await ExitCodeAsync(container)) is not null,
+            timeout,
+            () => $"container {container} exited: {LogsAsync(container).GetAwaiter().GetResult()}",
+            pollMilliseconds: 200);
+        return code!.Value;
     }
 
     public static async Task<string> LogsAsync(string container)
