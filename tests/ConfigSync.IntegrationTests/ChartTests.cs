@@ -327,11 +327,7 @@ public sealed class ChartTests
     public async Task AnotherChart_AddsConfigSyncWithTheNamedTemplates()
     {
         using var temp = new TempFolder();
-        CopyTree(Path.Combine(Examples, "consumer-chart"), temp.Combine("examples", "consumer-chart"));
-        CopyTree(Chart, temp.Combine("charts", "config-sync"));
-        var consumer = temp.Combine("examples", "consumer-chart");
-        var (code, output) = await Helm.RunAsync("dependency", "build", consumer);
-        Assert.True(code == 0, output);
+        var consumer = await ConsumerChartAsync(temp);
 
         var documents = await Helm.RenderAsync(consumer);
 
@@ -347,6 +343,210 @@ public sealed class ChartTests
         var (old, oldOutput) = await Helm.RunAsync("template", "t", consumer, "--kube-version", "1.27.0");
         Assert.NotEqual(0, old);
         Assert.Contains("needs native sidecars", oldOutput, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("aws.roleArn=arn:aws:iam::123456789012:role/config-reader", "eks.amazonaws.com/role-arn", "arn:aws:iam::123456789012:role/config-reader", null)]
+    [InlineData("azureWorkloadIdentity.clientId=0d6b6a4e-3c2e-4b8a-9d3f-1f6c3a1e2b7c", "azure.workload.identity/client-id", "0d6b6a4e-3c2e-4b8a-9d3f-1f6c3a1e2b7c", "azure.workload.identity/use")]
+    public async Task AnotherChart_ItsPodGetsTheCloudIdentity_ThroughItsOwnServiceAccount(string value, string annotation, string expected, string? podLabel)
+    {
+        using var temp = new TempFolder();
+        var consumer = await ConsumerChartAsync(temp);
+
+        var documents = await Helm.RenderAsync(consumer, "--set", "config-sync." + value, "--set", "config-sync.azureWorkloadIdentity.enabled=" + (podLabel is not null ? "true" : "false"),
+            "--set", "config-sync.serviceAccount.annotations.team=payments");
+
+        var pod = documents.Single(d => (string?)d["kind"] == "Deployment")["spec"]!["template"]!;
+        var account = documents.Single(d => (string?)d["kind"] == "ServiceAccount" && (string?)d["metadata"]!["name"] == (string?)pod["spec"]!["serviceAccountName"]);
+        Assert.Equal(expected, (string?)account["metadata"]!["annotations"]![annotation]);
+        Assert.Equal("payments", (string?)account["metadata"]!["annotations"]!["team"]);
+        if (podLabel is not null)
+        {
+            Assert.Equal("true", (string?)pod["metadata"]!["labels"]![podLabel]);
+        }
+
+        // Without either, the ServiceAccount has no identity annotations at all (not an empty map, nor a null).
+        var plain = (await Helm.RenderAsync(consumer)).Single(d => (string?)d["kind"] == "ServiceAccount");
+        Assert.False(plain["metadata"]!.AsObject().ContainsKey("annotations"));
+    }
+
+    [Fact]
+    public async Task AnotherChart_ThePodMonitorSelectsItsPod_AndNamesAPortThePodServesMetricsOn()
+    {
+        using var temp = new TempFolder();
+        var consumer = await ConsumerChartAsync(temp);
+
+        var documents = await Helm.RenderAsync(consumer, "--namespace", "shop", "--set", "config-sync.podLabels.team=web");
+
+        var monitor = documents.Single(d => (string?)d["kind"] == "PodMonitor");
+        var pod = documents.Single(d => (string?)d["kind"] == "Deployment")["spec"]!["template"]!;
+        var (port, path) = PodMonitorTarget(monitor, pod, "shop");
+        Assert.Equal(8081, port);
+        Assert.Equal("/metrics", path);
+        Assert.Equal("web", (string?)pod["metadata"]!["labels"]!["team"]);
+
+        // A pod of another release, or one without the template's labels, is not selected.
+        var other = (await Helm.RenderAsync(consumer, "--namespace", "shop")).Single(d => (string?)d["kind"] == "Deployment")["spec"]!["template"]!.DeepClone();
+        other["metadata"]!["labels"]!.AsObject().Remove("configsync.io/instance");
+        Assert.ThrowsAny<Exception>(() => PodMonitorTarget(monitor, other, "shop"));
+        Assert.ThrowsAny<Exception>(() => PodMonitorTarget(monitor, pod, "default"));
+    }
+
+    [Theory]
+    [InlineData("mode=init", "podMonitor.enabled=true", "in mode init it syncs once and exits")]
+    [InlineData("demo.enabled=true", "podMonitor.enabled=true", "serviceMonitor=true")]
+    public async Task Monitors_ThatCannotWork_FailTheRender(string first, string second, string error)
+    {
+        string[] extra = error == "serviceMonitor=true" ? ["--set", "serviceMonitor.enabled=true"] : [];
+        var (code, output) = await Helm.RunAsync(["template", "t", Chart, "--set", first, "--set", second, .. extra]);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains(error == "serviceMonitor=true" ? "would both scrape the demo pods" : error, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ValuesPeopleExpect_ReachThePod()
+    {
+        const string Digest = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        var documents = await Helm.RenderAsync(Chart, "-f", Path.Combine(Repo, "tests", "ConfigSync.IntegrationTests", "Support", "chart-values-all.yaml"),
+            "--set", $"image.digest={Digest}");
+
+        var template = documents.Single(d => (string?)d["kind"] == "Deployment")["spec"]!["template"]!;
+        var pod = template["spec"]!;
+        var syncer = pod["initContainers"]![0]!;
+        Assert.Equal($"ghcr.io/configsync/configsync:0.2.0@{Digest}", (string?)syncer["image"]);
+        Assert.Equal("web", (string?)template["metadata"]!["labels"]!["team"]);
+        Assert.Equal("true", (string?)template["metadata"]!["annotations"]!["example.com/audit"]);
+        Assert.NotNull(template["metadata"]!["annotations"]!["checksum/config-sync"]);
+        Assert.Equal("ssd", (string?)pod["nodeSelector"]!["disk"]);
+        Assert.Equal("dedicated", (string?)pod["tolerations"]![0]!["key"]);
+        Assert.NotNull(pod["affinity"]!["nodeAffinity"]);
+        Assert.Equal("git-env", (string?)syncer["envFrom"]![0]!["secretRef"]!["name"]);
+        Assert.Contains(syncer["volumeMounts"]!.AsArray(), m => (string?)m!["name"] == "vault-secrets" && (string?)m["mountPath"] == "/etc/configsync/secrets/vault");
+        Assert.Contains(pod["volumes"]!.AsArray(), v => (string?)v!["name"] == "vault-secrets" && (string?)v["csi"]!["driver"] == "secrets-store.csi.k8s.io");
+        var state = pod["volumes"]!.AsArray().Single(v => (string?)v!["name"] == "config-sync-state")!["emptyDir"]!;
+        Assert.Equal("Memory", (string?)state["medium"]);
+        Assert.Equal("32Mi", (string?)state["sizeLimit"]);
+        Assert.Equal("3", syncer["startupProbe"]!["timeoutSeconds"]!.ToJsonString());
+
+        // Unset, none of them renders: a bare emptyDir is {} (not null, a volume without a source), no empty keys.
+        var plain = (await Helm.RenderAsync(Chart, "--set", "demo.enabled=true")).Single(d => (string?)d["kind"] == "Deployment")["spec"]!["template"]!["spec"]!;
+        Assert.Equal("{}", plain["volumes"]!.AsArray().Single(v => (string?)v!["name"] == "config-sync-state")!["emptyDir"]!.ToJsonString());
+        Assert.DoesNotContain("@", (string)plain["initContainers"]![0]!["image"]!, StringComparison.Ordinal);
+        foreach (var key in new[] { "nodeSelector", "tolerations", "affinity" })
+        {
+            Assert.False(plain.AsObject().ContainsKey(key), key);
+        }
+
+        Assert.False(plain["initContainers"]![0]!.AsObject().ContainsKey("envFrom"));
+    }
+
+    [Fact]
+    public async Task EveryShippedManifest_PassesTheKubernetesSchemas_AndEveryPodTheRestrictedProfile()
+    {
+        using var temp = new TempFolder();
+        var objects = new List<JsonNode>();
+        foreach (var mode in new[] { "native", "sidecar", "init" })
+        {
+            var monitor = mode == "init" ? "serviceMonitor.enabled=true" : "podMonitor.enabled=true";
+            objects.AddRange(await Helm.RenderAsync(Chart, "-f", Path.Combine(Repo, "tests", "ConfigSync.IntegrationTests", "Support", "chart-values-all.yaml"),
+                "--set", $"mode={mode}", "--set", "podMonitor.enabled=false", "--set", monitor, "--set", "prometheusRule.enabled=true", "--set", "grafanaDashboard.enabled=true",
+                "--set", "aws.roleArn=arn:aws:iam::123456789012:role/reader"));
+            objects.AddRange(await Helm.RenderAsync(Chart, "--set", $"mode={mode}"));
+        }
+
+        objects.AddRange(await Helm.RenderAsync(await ConsumerChartAsync(temp), "--set", "config-sync.azureWorkloadIdentity.enabled=true", "--set", "config-sync.azureWorkloadIdentity.clientId=0d6b6a4e-3c2e-4b8a-9d3f-1f6c3a1e2b7c"));
+        objects.AddRange(ExampleDocuments().Select(d => d.Document));
+
+        var problems = await KubernetesSchemas.ProblemsAsync(objects);
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+        var kinds = objects.Select(o => (string)o["kind"]!).ToHashSet();
+        Assert.Superset(new HashSet<string> { "ConfigMap", "Deployment", "Job", "Pod", "Service", "ServiceAccount", "PodMonitor", "ServiceMonitor", "PrometheusRule" }, kinds);
+        foreach (var item in objects)
+        {
+            var pod = (string?)item["kind"] == "Pod" ? item["spec"] : item["spec"]?["template"]?["spec"];
+            if (pod is not null)
+            {
+                Assert.Empty(PodSecurity.Restricted(pod.AsObject(), $"{item["kind"]} {item["metadata"]!["name"]}"));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task KubernetesSchemas_CatchWhatTheyAreFor()
+    {
+        var documents = await Helm.RenderAsync(Chart, "--set", "demo.enabled=true", "--set", "podMonitor.enabled=true");
+        Assert.Empty(await KubernetesSchemas.ProblemsAsync(documents));
+        var deployment = documents.Single(d => (string?)d["kind"] == "Deployment");
+        var monitor = documents.Single(d => (string?)d["kind"] == "PodMonitor");
+
+        JsonNode Broken(JsonNode item, Action<JsonNode> change)
+        {
+            var copy = item.DeepClone();
+            change(copy);
+            return copy;
+        }
+
+        var cases = new (string Expected, JsonNode Item)[]
+        {
+            ("'imag' not found", Broken(deployment, d => d["spec"]!["template"]!["spec"]!["containers"]![0]!["imag"] = "x")),
+            ("'replicaz' not found", Broken(deployment, d => d["spec"]!["replicaz"] = 2)),
+            ("must have required property name", Broken(deployment, d => d["spec"]!["template"]!["spec"]!["containers"]![0]!.AsObject().Remove("name"))),
+            ("must be integer", Broken(deployment, d => d["spec"]!["replicas"] = "two")),
+            ("must be equal to one of the allowed values", Broken(deployment, d => d["spec"]!["template"]!["spec"]!["initContainers"]![0]!["imagePullPolicy"] = "Sometimes")),
+            ("must have required property selector", Broken(monitor, m => m["spec"]!.AsObject().Remove("selector"))),
+            ("must match pattern", Broken(monitor, m => m["spec"]!["podMetricsEndpoints"]![0]!["interval"] = "1.5h")),
+            ("no schema for", Broken(monitor, m => m["kind"] = "PodMonitors")),
+        };
+        foreach (var (expected, item) in cases)
+        {
+            var problems = await KubernetesSchemas.ProblemsAsync([item]);
+            Assert.True(problems.Any(p => p.Contains(expected, StringComparison.Ordinal)), $"{expected}: {string.Join("; ", problems)}");
+        }
+    }
+
+    /// <summary>examples/consumer-chart beside a copy of the chart (its dependency's path), dependencies built.</summary>
+    private static async Task<string> ConsumerChartAsync(TempFolder temp)
+    {
+        CopyTree(Path.Combine(Examples, "consumer-chart"), temp.Combine("examples", "consumer-chart"));
+        CopyTree(Chart, temp.Combine("charts", "config-sync"));
+        var consumer = temp.Combine("examples", "consumer-chart");
+        var (code, output) = await Helm.RunAsync("dependency", "build", consumer);
+        Assert.True(code == 0, output);
+        return consumer;
+    }
+
+    /// <summary>
+    /// What Prometheus Operator makes of a PodMonitor for one pod: the pod must be in a namespace it watches and carry
+    /// every label of its matchLabels, and its endpoint's port name must be a container's port (init containers'
+    /// too). Returns that port and the path; throws when the pod is not a target.
+    /// </summary>
+    internal static (int Port, string Path) PodMonitorTarget(JsonNode monitor, JsonNode podTemplate, string podNamespace)
+    {
+        var spec = monitor["spec"]!;
+        var namespaces = spec["namespaceSelector"]?["matchNames"]?.AsArray().Select(n => (string)n!).ToList();
+        if (namespaces is not null && !namespaces.Contains(podNamespace))
+        {
+            throw new InvalidOperationException($"namespace {podNamespace} is not watched");
+        }
+
+        var labels = podTemplate["metadata"]!["labels"]!.AsObject();
+        foreach (var (key, value) in spec["selector"]!["matchLabels"]!.AsObject())
+        {
+            if ((string?)labels[key] != (string?)value)
+            {
+                throw new InvalidOperationException($"label {key} is not {value}");
+            }
+        }
+
+        Assert.Null(spec["selector"]!["matchExpressions"]);
+        var endpoint = spec["podMetricsEndpoints"]!.AsArray().Single()!;
+        var pod = podTemplate["spec"]!;
+        var port = (pod["initContainers"]?.AsArray() ?? []).Concat(pod["containers"]!.AsArray())
+            .SelectMany(c => c!["ports"]?.AsArray() ?? [])
+            .Single(p => (string?)p!["name"] == (string?)endpoint["port"])!;
+        return (KubeletPod.Int(port["containerPort"])!.Value, (string?)endpoint["path"] ?? "/metrics");
     }
 
     private static Dictionary<string, JsonObject> ConfigMaps(IEnumerable<JsonNode> documents) =>

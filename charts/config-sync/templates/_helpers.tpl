@@ -44,22 +44,62 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 {{- end -}}
 
-{{/* Pod labels ConfigSync needs (AKS workload identity). */}}
+{{/* The label that marks a pod as running this ConfigSync: the PodMonitor selects it. */}}
+{{- define "config-sync.instanceLabel" -}}
+configsync.io/instance: {{ include "config-sync.fullname" . }}
+{{- end -}}
+
+{{/* Pod labels: the instance label (the PodMonitor's selector), AKS workload identity's, and podLabels. */}}
 {{- define "config-sync.podLabels" -}}
+{{ include "config-sync.instanceLabel" . }}
 {{- if .Values.azureWorkloadIdentity.enabled }}
 azure.workload.identity/use: "true"
 {{- end }}
+{{- with .Values.podLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
-{{/* Pod annotation that rolls the pods when the configuration changes. */}}
+{{/* Pod annotations: one that rolls the pods when the configuration changes, and podAnnotations. */}}
 {{- define "config-sync.podAnnotations" -}}
 checksum/config-sync: {{ toYaml .Values.config | sha256sum }}
+{{- with .Values.podAnnotations }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The annotations of the pod's ServiceAccount that give ConfigSync its cloud identity (IRSA's role, AKS workload
+identity's client id) and serviceAccount.annotations; empty when there are none. For an app chart's own ServiceAccount:
+  {{- with include "config-sync.serviceAccountAnnotations" $ctx }}
+  annotations:
+    {{- . | nindent 4 }}
+  {{- end }} */}}
+{{- define "config-sync.serviceAccountAnnotations" -}}
+{{- $annotations := deepCopy (.Values.serviceAccount.annotations | default dict) }}
+{{- if .Values.aws.roleArn }}
+{{- $_ := set $annotations "eks.amazonaws.com/role-arn" .Values.aws.roleArn }}
+{{- end }}
+{{- if .Values.azureWorkloadIdentity.enabled }}
+{{- $_ := set $annotations "azure.workload.identity/client-id" .Values.azureWorkloadIdentity.clientId }}
+{{- end }}
+{{- with $annotations }}{{ toYaml . }}{{ end }}
+{{- end -}}
+
+{{/* The image reference: repository, then the tag (image.tag or the chart's appVersion), then @digest when image.digest
+is set (the digest then decides what runs; the tag stays for people reading it). */}}
+{{- define "config-sync.image" -}}
+{{- $tag := .Values.image.tag | default (include "config-sync.appVersion" .) -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}:{{ $tag }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ $tag }}
+{{- end -}}
 {{- end -}}
 
 {{/* The ConfigSync container for the chosen mode (a map, not a list item). */}}
 {{- define "config-sync.container" -}}
 name: config-sync
-image: "{{ .Values.image.repository }}:{{ if .Values.image.tag }}{{ .Values.image.tag }}{{ else }}{{ include "config-sync.appVersion" . }}{{ end }}"
+image: {{ include "config-sync.image" . | quote }}
 imagePullPolicy: {{ .Values.image.pullPolicy }}
 {{- if eq .Values.mode "init" }}
 args: ["once", "--config", "/etc/configsync/config.yaml", "--no-signal"]
@@ -72,6 +112,10 @@ restartPolicy: Always
 {{- end }}
 {{- with .Values.env }}
 env:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.envFrom }}
+envFrom:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- if ne .Values.mode "init" }}
@@ -131,6 +175,9 @@ volumeMounts:
     mountPath: {{ $secret.mountPath }}
     readOnly: true
   {{- end }}
+  {{- with .Values.extraVolumeMounts }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 {{- end -}}
 
 {{/* List items for a pod's initContainers: ConfigSync in native or init mode, nothing in sidecar mode. */}}
@@ -158,17 +205,20 @@ sidecar mode, in initContainers for native and init modes. */}}
 - {{ include "config-sync.container" . | nindent 2 | trim }}
 {{- end -}}
 
+{{/* An emptyDir volume source from a map with optional medium and sizeLimit; {} when both are empty (a bare
+"emptyDir:" would be null, a volume without a source). */}}
+{{- define "config-sync.emptyDir" -}}
+{{- $source := dict }}
+{{- if .medium }}{{ $_ := set $source "medium" .medium }}{{ end }}
+{{- if .sizeLimit }}{{ $_ := set $source "sizeLimit" .sizeLimit }}{{ end -}}
+emptyDir: {{ toJson $source }}
+{{- end -}}
+
 {{/* List items for a pod's volumes: the shared volume, the configuration, /tmp, the private state (stateDir: credentials and
-source caches, never on the shared volume the app reads), the Secrets. */}}
+source caches, never on the shared volume the app reads), the Secrets, extraVolumes. */}}
 {{- define "config-sync.volumes" -}}
 - name: {{ .Values.volume.name }}
-  emptyDir:
-    {{- if .Values.volume.medium }}
-    medium: {{ .Values.volume.medium }}
-    {{- end }}
-    {{- if .Values.volume.sizeLimit }}
-    sizeLimit: {{ .Values.volume.sizeLimit }}
-    {{- end }}
+  {{- include "config-sync.emptyDir" .Values.volume | nindent 2 }}
 - name: config-sync-config
   configMap:
     name: {{ include "config-sync.fullname" . }}
@@ -176,7 +226,7 @@ source caches, never on the shared volume the app reads), the Secrets. */}}
   emptyDir:
     sizeLimit: 16Mi
 - name: config-sync-state
-  emptyDir: {}
+  {{- include "config-sync.emptyDir" .Values.stateVolume | nindent 2 }}
 {{- range $i, $secret := .Values.secrets }}
 - name: config-sync-secret-{{ $i }}
   secret:
@@ -186,6 +236,9 @@ source caches, never on the shared volume the app reads), the Secrets. */}}
     items:
       {{- toYaml . | nindent 6 }}
     {{- end }}
+{{- end }}
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
 {{- end }}
 {{- end -}}
 
