@@ -579,7 +579,7 @@ public sealed partial class ChartTests
     }
 
     /// <summary>examples/consumer-chart beside a copy of the chart (its dependency's path), dependencies built.</summary>
-    private static async Task<string> ConsumerChartAsync(TempFolder temp)
+    internal static async Task<string> ConsumerChartAsync(TempFolder temp)
     {
         CopyTree(Path.Combine(Examples, "consumer-chart"), temp.Combine("examples", "consumer-chart"));
         CopyTree(Chart, temp.Combine("charts", "config-sync"));

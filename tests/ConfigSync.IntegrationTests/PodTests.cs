@@ -95,6 +95,63 @@ public sealed class PodTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConsumerChart_Pod_IsScrapedByARealPrometheus_AtWhatItsPodMonitorNames()
+    {
+        using var charts = new TempFolder();
+        var documents = await Helm.RenderAsync(await ChartTests.ConsumerChartAsync(charts), "--namespace", "shop");
+        var monitor = documents.Single(d => (string?)d["kind"] == "PodMonitor");
+        var template = documents.Single(d => (string?)d["kind"] == "Deployment")["spec"]!["template"]!;
+        // Prometheus Operator's part: the PodMonitor selects this pod and names a port of it (the native sidecar's).
+        var (port, path) = ChartTests.PodMonitorTarget(monitor, template, "shop");
+        var (spec, configMaps) = Workload(documents);
+        await using var pod = Prepare(spec, configMaps, out var app);
+        await pod.StartAsync([app.Port]);
+        await AppStateAsync(pod, app, s => s.GetProperty("files").TryGetProperty("app.json", out _));
+
+        // Prometheus's part, for real: it scrapes the pod at that port and path (every second, not the monitor's 30 s).
+        using var prometheus = await PrometheusServer.StartAsync("podMonitor/shop/t-config-sync/0", $"127.0.0.1:{pod.HostPort(port)}", path);
+
+        Assert.Equal(1, await prometheus.EventuallyAsync("up", v => v == 1));
+        Assert.Equal(1, await prometheus.EventuallyAsync("configsync_ready", v => v == 1));
+        Assert.True(await prometheus.EventuallyAsync("""configsync_last_success_timestamp_seconds{sync="web"}""", v => v > 0) > 1.7e9);
+        // A change the pod syncs shows in what Prometheus stores.
+        var before = await prometheus.EventuallyAsync("""sum(configsync_sync_total{sync="web",result="changed"})""", v => v >= 1);
+        Write("app.json", """{"version": 2}""");
+        await prometheus.EventuallyAsync("""sum(configsync_sync_total{sync="web",result="changed"})""", v => v > before);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task HelmTestPod_PassesAgainstAReadyRelease_AndFailsAgainstOneThatIsNot(bool sourceThere)
+    {
+        var documents = await Helm.RenderAsync(Path.Combine(Daemon.RepoRoot, "charts", "config-sync"), "--set", "demo.enabled=true", "--set", "mode=sidecar");
+        var test = documents.Single(d => (string?)d["kind"] == "Pod" && (string?)d["metadata"]!["annotations"]!["helm.sh/hook"] == "test")["spec"]!.AsObject();
+        var service = documents.Single(d => (string?)d["kind"] == "Service");
+        var (spec, configMaps) = Workload(documents);
+        // The Service's part: its name resolves to the demo pod, its port is the container port its targetPort names.
+        var url = new Uri(test["containers"]![0]!["args"]!.AsArray().Select(a => (string)a!).Last());
+        Assert.Equal((string)service["metadata"]!["name"]!, url.Host);
+        var servicePort = service["spec"]!["ports"]!.AsArray().Single(p => KubeletPod.Int(p!["port"]) == url.Port)!;
+        var syncer = spec["containers"]!.AsArray().Single(c => (string?)c!["name"] == "config-sync")!;
+        Assert.Equal(url.Port, KubeletPod.Int(syncer["ports"]!.AsArray().Single(p => (string?)p!["name"] == (string?)servicePort["targetPort"])!["containerPort"]));
+        spec["hostAliases"] = new JsonArray(new JsonObject { ["ip"] = "127.0.0.1", ["hostnames"] = new JsonArray(url.Host) });
+        JsonObject? missing = sourceThere ? null : new JsonObject { ["type"] = "dir", ["path"] = SourceMount + "/not-there" };
+        await using var pod = Prepare(spec, configMaps, out var app, source: missing);
+        await pod.StartAsync([app.Port]);
+        if (sourceThere)
+        {
+            await AppStateAsync(pod, app, s => s.GetProperty("files").TryGetProperty("app.json", out _));
+        }
+
+        var (code, log) = await pod.RunToEndAsync(test, TimeSpan.FromSeconds(60));
+
+        Assert.True(code == (sourceThere ? 0 : 1), $"exit {code}: {log}");
+        Assert.Contains("app-config", log, StringComparison.Ordinal);
+        Assert.Contains(sourceThere ? "yes" : "never", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task JobExample_WithANativeSidecar_Completes_AppReadsTheSecretsWithMode0440_SidecarExitsZeroOnSigterm()
     {
         var (spec, configMaps) = Workload(Yaml.LoadAll(File.ReadAllText(Path.Combine(Daemon.RepoRoot, "examples", "native-sidecar-job.yaml"))));

@@ -79,7 +79,10 @@ public sealed class KubeletPod : IAsyncDisposable
             publish.AddRange(["-p", $"127.0.0.1:{_ports[port]}:{port}"]);
         }
 
-        await Podman.CheckAsync(["pod", "create", "--name", _pod, "--label", Podman.Label, "--share", "net,ipc,uts", .. publish]);
+        // hostAliases: the kubelet writes them into every container's /etc/hosts; podman does so for a pod's --add-host.
+        var hosts = (_spec["hostAliases"]?.AsArray() ?? [])
+            .SelectMany(a => a!["hostnames"]!.AsArray().Select(h => $"--add-host={(string)h!}:{(string)a["ip"]!}"));
+        await Podman.CheckAsync(["pod", "create", "--name", _pod, "--label", Podman.Label, "--share", "net,ipc,uts", .. publish, .. hosts]);
         MakeVolumes();
         foreach (var init in Containers("initContainers"))
         {
@@ -104,6 +107,20 @@ public sealed class KubeletPod : IAsyncDisposable
         {
             _mains.Add(((string)main["name"]!, await RunAsync(main, detached: true, restart: (string?)_spec["restartPolicy"] ?? "Always")));
         }
+    }
+
+    /// <summary>
+    /// Runs the single container of another pod's spec to its end in this pod's network, under that pod's own security
+    /// context: how a pod elsewhere on the cluster reaches this one through a Service, when the Service's name is one of
+    /// this pod's hostAliases (the test emulates the Service's DNS name and nothing else). Returns its exit code and log.
+    /// </summary>
+    public async Task<(int Code, string Log)> RunToEndAsync(JsonObject otherPod, TimeSpan timeout)
+    {
+        var container = Assert.Single(otherPod["containers"]!.AsArray())!.AsObject();
+        Assert.Null(otherPod["volumes"]);
+        var name = await RunAsync(container, detached: true, podContext: otherPod["securityContext"]?.AsObject() ?? []);
+        var code = await Podman.WaitAsync(name, timeout);
+        return (code, await Podman.LogsAsync(name));
     }
 
     /// <summary>
@@ -214,10 +231,10 @@ public sealed class KubeletPod : IAsyncDisposable
         }
     }
 
-    private async Task<string> RunAsync(JsonObject container, bool detached, string restart = "Never")
+    private async Task<string> RunAsync(JsonObject container, bool detached, string restart = "Never", JsonObject? podContext = null)
     {
         var name = (string)container["name"]!;
-        var podContext = _spec["securityContext"]?.AsObject();
+        podContext ??= _spec["securityContext"]?.AsObject();
         var context = container["securityContext"]?.AsObject();
         var podmanName = ContainerName(name);
         var arguments = new List<string> { "run", "--name", podmanName, "--pod", _pod, "--label", Podman.Label };
@@ -236,7 +253,7 @@ public sealed class KubeletPod : IAsyncDisposable
             arguments.AddRange(["--user", group is null ? $"{user}" : $"{user}:{group}"]);
         }
 
-        if (FsGroup is { } fsGroup)
+        if (Int(podContext?["fsGroup"]) is { } fsGroup)
         {
             arguments.AddRange(["--group-add", fsGroup.ToString(CultureInfo.InvariantCulture)]);
         }
