@@ -10,6 +10,6 @@ HELM=$(command -v helm || echo tests/servers/bin/helm)
 [ -x "$HELM" ] || { echo "no helm: install it, or run scripts/test-deps.sh" >&2; exit 1; }
 "$HELM" lint --strict charts/config-sync
 for mode in sidecar native init; do
-  "$HELM" template check charts/config-sync --set mode=$mode --set demo.enabled=true --set serviceMonitor.enabled=true >/dev/null
+  "$HELM" template check charts/config-sync --set mode=$mode --set demo.enabled=true --set serviceMonitor.enabled=true --set prometheusRule.enabled=true --set grafanaDashboard.enabled=true >/dev/null
   echo "helm template (mode=$mode): ok"
 done
