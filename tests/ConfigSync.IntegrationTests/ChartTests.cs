@@ -405,6 +405,51 @@ public sealed partial class ChartTests
         Assert.Contains(error == "serviceMonitor=true" ? "would both scrape the demo pods" : error, output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("config.http.listen=127.0.0.1:8081", "is loopback only")]
+    [InlineData("volume.name=config-sync-state", "is the name of one of the chart's own volumes")]
+    [InlineData("extraVolumes[0].name=config-sync-tmp", "is already one of the pod's volumes")]
+    [InlineData("extraVolumeMounts[0].mountPath=/tmp", "is already a mount of ConfigSync's container")]
+    [InlineData("volume.mountPath=/etc/configsync", "a folder of ConfigSync's own")]
+    [InlineData("podLabels.configsync\\.io/instance=x", "podLabels may not set configsync.io/instance")]
+    [InlineData("podLabels.app\\.kubernetes\\.io/name=x", "podLabels may not set app.kubernetes.io/name")]
+    [InlineData("podAnnotations.checksum/config-sync=x", "podAnnotations may not set checksum/config-sync")]
+    [InlineData("config.syncs[0].target.root=/config/../var/lib/configsync", "is not under volume.mountPath")]
+    public async Task ValuesThatWouldBreakThePod_FailTheRender(string value, string error)
+    {
+        string[] extra = value.StartsWith("extraVolumeMounts", StringComparison.Ordinal) ? ["--set", "extraVolumes[0].name=v", "--set", "extraVolumes[0].emptyDir.medium=Memory", "--set", "extraVolumeMounts[0].name=v"] : [];
+        var (code, output) = await Helm.RunAsync(["template", "t", Chart, "--set", "demo.enabled=true", .. extra, "--set-string", value,
+            .. value.StartsWith("config.syncs", StringComparison.Ordinal) ? new[] { "--set", "config.syncs[0].name=a", "--set", "config.syncs[0].source.type=dir", "--set", "config.syncs[0].source.path=/src" } : []]);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains(error, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TwoConfigSyncsInOneAppChart_UnderTwoAliases_GetTheirOwnNames()
+    {
+        using var temp = new TempFolder();
+        var app = temp.Combine("examples", "two");
+        CopyTree(Chart, temp.Combine("charts", "config-sync"));
+        Directory.CreateDirectory(Path.Combine(app, "templates"));
+        File.WriteAllText(Path.Combine(app, "Chart.yaml"), """
+            apiVersion: v2
+            name: two
+            version: 1.0.0
+            dependencies:
+              - { name: config-sync, alias: config-a, version: 0.2.0, repository: file://../../charts/config-sync }
+              - { name: config-sync, alias: config-b, version: 0.2.0, repository: file://../../charts/config-sync }
+            """);
+        File.WriteAllText(Path.Combine(app, "values.yaml"), "config-a: { podMonitor: { enabled: true } }\nconfig-b: { podMonitor: { enabled: true } }\n");
+        var (code, output) = await Helm.RunAsync("dependency", "build", app);
+        Assert.True(code == 0, output);
+
+        var documents = await Helm.RenderAsync(app);
+
+        Assert.Equal(["t-config-a", "t-config-b"], documents.Where(d => (string?)d["kind"] == "ConfigMap").Select(d => (string)d["metadata"]!["name"]!).Order(StringComparer.Ordinal));
+        Assert.Equal(["t-config-a", "t-config-b"], documents.Where(d => (string?)d["kind"] == "PodMonitor").Select(d => (string)d["spec"]!["selector"]!["matchLabels"]!["configsync.io/instance"]!).Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public async Task ValuesPeopleExpect_ReachThePod()
     {
@@ -456,7 +501,13 @@ public sealed partial class ChartTests
             objects.AddRange(await Helm.RenderAsync(Chart, "--set", $"mode={mode}"));
         }
 
-        objects.AddRange(await Helm.RenderAsync(await ConsumerChartAsync(temp), "--set", "config-sync.azureWorkloadIdentity.enabled=true", "--set", "config-sync.azureWorkloadIdentity.clientId=0d6b6a4e-3c2e-4b8a-9d3f-1f6c3a1e2b7c"));
+        var consumer = await ConsumerChartAsync(temp);
+        foreach (var mode in new[] { "native", "sidecar", "init" })
+        {
+            objects.AddRange(await Helm.RenderAsync(consumer, "--set", $"config-sync.mode={mode}", "--set", "config-sync.podMonitor.enabled=" + (mode == "init" ? "false" : "true"),
+                "--set", "config-sync.azureWorkloadIdentity.enabled=true", "--set", "config-sync.azureWorkloadIdentity.clientId=0d6b6a4e-3c2e-4b8a-9d3f-1f6c3a1e2b7c"));
+        }
+
         objects.AddRange(ExampleDocuments().Select(d => d.Document));
 
         var problems = await KubernetesSchemas.ProblemsAsync(objects);
@@ -499,6 +550,11 @@ public sealed partial class ChartTests
             ("must have required property selector", Broken(monitor, m => m["spec"]!.AsObject().Remove("selector"))),
             ("must match pattern", Broken(monitor, m => m["spec"]!["podMetricsEndpoints"]![0]!["interval"] = "1.5h")),
             ("no schema for", Broken(monitor, m => m["kind"] = "PodMonitors")),
+            ("volume config-sync-tmp is declared 2 times", Broken(deployment, d => d["spec"]!["template"]!["spec"]!["volumes"]!.AsArray().Add(new JsonObject { ["name"] = "config-sync-tmp", ["emptyDir"] = new JsonObject() }))),
+            ("mounts 2 volumes at /tmp", Broken(deployment, d => d["spec"]!["template"]!["spec"]!["initContainers"]![0]!["volumeMounts"]!.AsArray().Add(new JsonObject { ["name"] = "config-sync-state", ["mountPath"] = "/tmp/" }))),
+            ("does not match the pod template's labels", Broken(deployment, d => d["spec"]!["template"]!["metadata"]!["labels"]!["app.kubernetes.io/name"] = "other")),
+            ("not a valid DNS-1035 label", Broken(documents.Single(d => (string?)d["kind"] == "Service"), d => d["metadata"]!["name"] = "shop.cfg")),
+            ("not a valid label key and value", Broken(deployment, d => d["spec"]!["template"]!["metadata"]!["labels"]!["team"] = new string('x', 64))),
         };
         foreach (var (expected, item) in cases)
         {

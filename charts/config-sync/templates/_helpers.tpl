@@ -4,8 +4,9 @@ ConfigSync named templates. Every template takes a context with .Values (this ch
   {{ include "config-sync.initContainers" (dict "Values" (index .Values "config-sync") "Release" .Release) }}
 */}}
 
+{{/* The chart's name (its alias, when an app chart depends on it twice under two aliases), or nameOverride. */}}
 {{- define "config-sync.name" -}}
-{{- default "config-sync" .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- default (.Chart | default (dict "Name" "config-sync")).Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
 {{- define "config-sync.fullname" -}}
@@ -182,8 +183,8 @@ volumeMounts:
 
 {{/* List items for a pod's initContainers: ConfigSync in native or init mode, nothing in sidecar mode. */}}
 {{- define "config-sync.initContainers" -}}
-{{- if and (eq .Values.mode "native") .Capabilities (not .Values.nativeSidecarFeatureGate) }}
-{{- if semverCompare "<1.29.0-0" .Capabilities.KubeVersion.Version }}
+{{- if and (eq .Values.mode "native") .Capabilities }}
+{{- if semverCompare (ternary "<1.28.0-0" "<1.29.0-0" (.Values.nativeSidecarFeatureGate | default false)) .Capabilities.KubeVersion.Version }}
 {{- fail (printf "config-sync: mode native needs native sidecars (an init container with restartPolicy: Always), which Kubernetes has from 1.29 (1.28 with the SidecarContainers feature gate on); this cluster is %s. Use mode: sidecar (or init), or, on 1.28 with the gate on, set nativeSidecarFeatureGate: true" .Capabilities.KubeVersion.Version) }}
 {{- end }}
 {{- end }}

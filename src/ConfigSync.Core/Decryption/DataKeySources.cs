@@ -1,0 +1,186 @@
+using System.Security.Cryptography;
+using System.Text;
+using ConfigSync.Diagnostics;
+
+namespace ConfigSync.Decryption;
+
+/// <summary>
+/// Recovers a SOPS file's data key from the master keys of one type. Age and OpenPGP are here; AWS KMS and Azure Key
+/// Vault can follow as one class each, with the identities the S3 and Azure Blob sources already have.
+/// </summary>
+public interface IDataKeySource
+{
+    /// <summary>The metadata's name for the key type this source opens (<c>age</c>, <c>pgp</c>, <c>kms</c>, <c>azure_kv</c>).</summary>
+    string Type { get; }
+
+    /// <summary>The data key from the first of <paramref name="keys"/> (all of <see cref="Type"/>) this source opens, or null when it opens none.</summary>
+    Task<byte[]?> TryRecoverAsync(IReadOnlyList<SopsMasterKey> keys, CancellationToken cancellationToken);
+}
+
+/// <summary>age X25519 identities from a key file (several lines allowed); the file is read when the source is made.</summary>
+public sealed class AgeKeySource(IReadOnlyList<AgeIdentity> identities) : IDataKeySource
+{
+    /// <inheritdoc />
+    public string Type => "age";
+
+    /// <summary>The recipients of the identities (public: safe to show).</summary>
+    public IEnumerable<string> Recipients => identities.Select(i => i.Recipient);
+
+    /// <summary>Reads <paramref name="path"/>; the error names the file and the reason, never its text.</summary>
+    public static AgeKeySource FromFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SopsException($"decrypt.sops.ageKeyFile {path}: cannot be read ({e.GetType().Name})");
+        }
+
+        return new AgeKeySource(AgeIdentity.ParseFile(text, $"decrypt.sops.ageKeyFile {path}"));
+    }
+
+    /// <inheritdoc />
+    public Task<byte[]?> TryRecoverAsync(IReadOnlyList<SopsMasterKey> keys, CancellationToken cancellationToken)
+    {
+        var recipients = identities.Select(i => i.Recipient).ToHashSet(StringComparer.Ordinal);
+        // The recipient a stanza names is only a hint (anyone can write it): try those first, then the rest.
+        foreach (var key in keys.OrderBy(k => recipients.Contains(k.Id) ? 0 : 1))
+        {
+            try
+            {
+                return Task.FromResult<byte[]?>(Age.Decrypt(Encoding.ASCII.GetBytes(key.EncryptedKey), identities));
+            }
+            catch (SopsException)
+            {
+                // Not for these identities, or damaged: the next master key may still open the file.
+            }
+        }
+
+        return Task.FromResult<byte[]?>(null);
+    }
+}
+
+/// <summary>
+/// OpenPGP through gpg, with a keyring of the daemon's own: made in the private state folder from the exported secret
+/// keys of <c>gpgKeysFile</c>, or an existing GnuPG home (<c>gpgHome</c>).
+/// </summary>
+public sealed class GpgKeySource : IDataKeySource
+{
+    private readonly string _home;
+
+    private GpgKeySource(string home) => _home = home;
+
+    /// <inheritdoc />
+    public string Type => "pgp";
+
+    /// <summary>
+    /// A keyring in <paramref name="stateFolder"/>/gnupg made from <paramref name="keysFile"/> (re-imported each time:
+    /// a rotated Secret is picked up), or the GnuPG home <paramref name="gpgHome"/> as it is.
+    /// </summary>
+    public static async Task<GpgKeySource> CreateAsync(string? keysFile, string? gpgHome, string stateFolder, CancellationToken cancellationToken)
+    {
+        if (gpgHome is not null)
+        {
+            return new GpgKeySource(gpgHome);
+        }
+
+        var home = Path.Combine(stateFolder, "gnupg");
+        if (Directory.Exists(home))
+        {
+            Directory.Delete(home, recursive: true);
+        }
+
+        Directory.CreateDirectory(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var result = await RunAsync(home, ["--import", keysFile!], null, cancellationToken);
+        if (result.ExitCode != 0)
+        {
+            throw new SopsException($"decrypt.sops.gpgKeysFile {keysFile}: gpg could not import it (exit {result.ExitCode})");
+        }
+
+        return new GpgKeySource(home);
+    }
+
+    /// <inheritdoc />
+    public async Task<byte[]?> TryRecoverAsync(IReadOnlyList<SopsMasterKey> keys, CancellationToken cancellationToken)
+    {
+        foreach (var key in keys)
+        {
+            var result = await RunAsync(_home, ["--decrypt"], Encoding.ASCII.GetBytes(key.EncryptedKey), cancellationToken);
+            if (result.ExitCode == 0)
+            {
+                // gpg's output is text here: the data key's 32 bytes, as SOPS wrote them.
+                return Encoding.Latin1.GetBytes(result.Output);
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<ProcessResult> RunAsync(string home, IReadOnlyList<string> arguments, byte[]? input, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ChildProcess.RunAsync(
+                ["gpg", "--homedir", home, "--batch", "--quiet", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", string.Empty, .. arguments],
+                environment: new Dictionary<string, string> { ["GNUPGHOME"] = home, ["LC_ALL"] = "C" },
+                input: input,
+                cancellationToken: cancellationToken);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            throw new SopsException("decrypt.sops: OpenPGP keys need the gpg program, which is not installed");
+        }
+    }
+}
+
+/// <summary>
+/// Decrypts SOPS files: finds the metadata, recovers the data key with the configured key sources, decrypts every
+/// value checking the MAC, and writes the plaintext in the file's own format without the <c>sops</c> block.
+/// </summary>
+public sealed class SopsDecryptor(IReadOnlyList<IDataKeySource> sources)
+{
+    /// <summary>The plaintext of <paramref name="content"/>, or null when it is not a SOPS file (published as it is).</summary>
+    /// <exception cref="SopsException">A SOPS file that cannot be decrypted; the message names the reason, never a value.</exception>
+    public async Task<byte[]?> DecryptAsync(string path, byte[] content, CancellationToken cancellationToken)
+    {
+        if (SopsFormats.Read(path, content) is not { } document)
+        {
+            return null;
+        }
+
+        var metadata = SopsMetadata.Read(document.Metadata);
+        byte[]? key = null;
+        foreach (var source in sources)
+        {
+            key = await source.TryRecoverAsync([.. metadata.Keys.Where(k => k.Type == source.Type)], cancellationToken);
+            if (key is not null)
+            {
+                break;
+            }
+        }
+
+        if (key is null)
+        {
+            var configured = string.Join(" or ", sources.Select(s => s.Type));
+            throw new SopsException($"no configured {configured} key opens it; it is encrypted for {string.Join(", ", metadata.Keys.Select(k => $"{k.Type} {k.Id}"))}");
+        }
+
+        try
+        {
+            if (key.Length != 32)
+            {
+                throw new SopsException("the recovered data key is not 32 bytes");
+            }
+
+            new SopsTree(metadata, key).Decrypt(document.Branches);
+            return SopsFormats.Write(document);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+}

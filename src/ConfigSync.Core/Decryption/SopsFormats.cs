@@ -1,0 +1,517 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+
+namespace ConfigSync.Decryption;
+
+/// <summary>The formats SOPS stores, chosen by file extension as SOPS chooses them.</summary>
+internal enum SopsFormat
+{
+    Yaml,
+    Json,
+    Dotenv,
+    Ini,
+    Binary,
+}
+
+/// <summary>A file with SOPS metadata: its branches (YAML documents; one for every other format) and its metadata.</summary>
+internal sealed record SopsDocument(SopsFormat Format, List<SopsMap> Branches, JsonObject Metadata);
+
+/// <summary>
+/// Reads each format into SOPS's tree, as SOPS's stores do (the metadata taken out of it), and writes the decrypted
+/// tree back in the same format. A file whose format does not parse, or that has no SOPS metadata, is not a SOPS file.
+/// </summary>
+internal static class SopsFormats
+{
+    public static SopsFormat FormatOf(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".yaml" or ".yml" => SopsFormat.Yaml,
+        ".json" => SopsFormat.Json,
+        ".env" => SopsFormat.Dotenv,
+        ".ini" => SopsFormat.Ini,
+        _ => SopsFormat.Binary,
+    };
+
+    /// <summary>The document, or null when <paramref name="content"/> is not a SOPS file of its format.</summary>
+    public static SopsDocument? Read(string path, byte[] content)
+    {
+        var format = FormatOf(path);
+        try
+        {
+            return format switch
+            {
+                SopsFormat.Yaml => ReadYaml(content),
+                SopsFormat.Json => ReadJson(content, binary: false),
+                SopsFormat.Dotenv => ReadDotenv(content),
+                SopsFormat.Ini => ReadIni(content),
+                _ => ReadJson(content, binary: true),
+            };
+        }
+        catch (Exception e) when (e is YamlException or JsonException or DecoderFallbackException or InvalidOperationException)
+        {
+            return null; // not a file of its format: it cannot carry SOPS metadata either
+        }
+    }
+
+    public static byte[] Write(SopsDocument document) => document.Format switch
+    {
+        SopsFormat.Yaml => WriteYaml(document.Branches),
+        SopsFormat.Json => Encoding.UTF8.GetBytes(ToJson(document.Branches[0])!.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"),
+        SopsFormat.Dotenv => WriteDotenv(document.Branches[0]),
+        SopsFormat.Ini => WriteIni(document.Branches[0]),
+        _ => WriteBinary(document.Branches[0]),
+    };
+
+    // ---- YAML ----
+
+    private static SopsDocument? ReadYaml(byte[] content)
+    {
+        var parser = new Parser(new Scanner(new StringReader(Strict(content)), skipComments: false));
+        var branches = new List<SopsMap>();
+        parser.Consume<StreamStart>();
+        while (parser.TryConsume<DocumentStart>(out _))
+        {
+            var leading = new List<SopsComment>();
+            while (parser.TryConsume<YamlDotNet.Core.Events.Comment>(out var comment))
+            {
+                leading.Add(new SopsComment(comment.Value, comment.IsInline));
+            }
+
+            var anchors = new Dictionary<string, SopsNode?>(StringComparer.Ordinal);
+            var root = ReadYamlNode(parser, anchors);
+            if (root is not SopsMap map)
+            {
+                return null; // SOPS stores only mappings at the top of a document
+            }
+
+            map.Items.InsertRange(0, leading.Select(c => new SopsItem(c, null)));
+            while (parser.TryConsume<YamlDotNet.Core.Events.Comment>(out var trailing))
+            {
+                map.Items.Add(new SopsItem(new SopsComment(trailing.Value, trailing.IsInline), null));
+            }
+
+            parser.Consume<DocumentEnd>();
+            branches.Add(map);
+        }
+
+        parser.Consume<StreamEnd>();
+        return TakeMetadata(SopsFormat.Yaml, branches);
+    }
+
+    private static SopsNode? ReadYamlNode(IParser parser, Dictionary<string, SopsNode?> anchors)
+    {
+        if (parser.TryConsume<AnchorAlias>(out var alias))
+        {
+            return anchors.TryGetValue(alias.Value.Value, out var target) ? target : throw new InvalidOperationException("unknown alias");
+        }
+
+        if (parser.TryConsume<Scalar>(out var scalar))
+        {
+            var node = YamlScalar(scalar);
+            Remember(anchors, scalar.Anchor, node);
+            return node;
+        }
+
+        if (parser.TryConsume<SequenceStart>(out var sequenceStart))
+        {
+            var list = new SopsList();
+            while (!parser.TryConsume<SequenceEnd>(out _))
+            {
+                list.Items.Add(parser.TryConsume<YamlDotNet.Core.Events.Comment>(out var comment) ? new SopsComment(comment.Value, comment.IsInline) : ReadYamlNode(parser, anchors));
+            }
+
+            Remember(anchors, sequenceStart.Anchor, list);
+            return list;
+        }
+
+        var mappingStart = parser.Consume<MappingStart>();
+        var map = new SopsMap();
+        while (!parser.TryConsume<MappingEnd>(out _))
+        {
+            if (parser.TryConsume<YamlDotNet.Core.Events.Comment>(out var comment))
+            {
+                map.Items.Add(new SopsItem(new SopsComment(comment.Value, comment.IsInline), null));
+                continue;
+            }
+
+            var key = parser.Consume<Scalar>().Value;
+            var before = new List<SopsComment>();
+            while (parser.TryConsume<YamlDotNet.Core.Events.Comment>(out var between))
+            {
+                before.Add(new SopsComment(between.Value, between.IsInline));
+            }
+
+            map.Items.AddRange(before.Select(c => new SopsItem(c, null)));
+            map.Items.Add(new SopsItem(key, ReadYamlNode(parser, anchors)));
+        }
+
+        Remember(anchors, mappingStart.Anchor, map);
+        return map;
+    }
+
+    private static void Remember(Dictionary<string, SopsNode?> anchors, AnchorName anchor, SopsNode? node)
+    {
+        if (!anchor.IsEmpty)
+        {
+            anchors[anchor.Value] = node;
+        }
+    }
+
+    /// <summary>A plain scalar typed as YAML 1.2's core schema (what yaml.v3 gives SOPS); a quoted one is a string.</summary>
+    private static SopsNode? YamlScalar(Scalar scalar)
+    {
+        var text = scalar.Value;
+        var tag = scalar.Tag.IsEmpty ? null : scalar.Tag.Value;
+        if (tag is "tag:yaml.org,2002:str" || (tag is null && scalar.Style != ScalarStyle.Plain))
+        {
+            return new SopsScalar(text);
+        }
+
+        if (text is "" or "~" or "null" or "Null" or "NULL")
+        {
+            return null;
+        }
+
+        if (text is "true" or "True" or "TRUE")
+        {
+            return new SopsScalar(true);
+        }
+
+        if (text is "false" or "False" or "FALSE")
+        {
+            return new SopsScalar(false);
+        }
+
+        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
+        {
+            return new SopsScalar(integer);
+        }
+
+        if (text.StartsWith("0x", StringComparison.Ordinal) && long.TryParse(text[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var hex))
+        {
+            return new SopsScalar(hex);
+        }
+
+        if (text.StartsWith("0o", StringComparison.Ordinal) && text.Length > 2 && text[2..].All(c => c is >= '0' and <= '7'))
+        {
+            return new SopsScalar(Convert.ToInt64(text[2..], 8));
+        }
+
+        if (System.Text.RegularExpressions.Regex.IsMatch(text, @"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+            && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
+        {
+            return new SopsScalar(number, SopsTree.FloatText(number));
+        }
+
+        return new SopsScalar(text);
+    }
+
+    private static byte[] WriteYaml(List<SopsMap> branches)
+    {
+        using var writer = new StringWriter(CultureInfo.InvariantCulture);
+        var emitter = new Emitter(writer);
+        emitter.Emit(new StreamStart());
+        foreach (var branch in branches)
+        {
+            emitter.Emit(new DocumentStart(null, null, isImplicit: branches.Count == 1));
+            WriteYamlNode(emitter, branch);
+            emitter.Emit(new DocumentEnd(isImplicit: true));
+        }
+
+        emitter.Emit(new StreamEnd());
+        return Encoding.UTF8.GetBytes(writer.ToString());
+    }
+
+    private static void WriteYamlNode(IEmitter emitter, SopsNode? node)
+    {
+        switch (node)
+        {
+            case SopsMap map:
+                emitter.Emit(new MappingStart());
+                foreach (var item in map.Items)
+                {
+                    if (item.Key is SopsComment comment)
+                    {
+                        emitter.Emit(new YamlDotNet.Core.Events.Comment(comment.Text, comment.Inline));
+                        continue;
+                    }
+
+                    emitter.Emit(new Scalar((string)item.Key));
+                    WriteYamlNode(emitter, item.Value);
+                }
+
+                emitter.Emit(new MappingEnd());
+                break;
+            case SopsList list:
+                emitter.Emit(new SequenceStart(AnchorName.Empty, TagName.Empty, true, SequenceStyle.Block));
+                foreach (var item in list.Items)
+                {
+                    if (item is SopsComment comment)
+                    {
+                        emitter.Emit(new YamlDotNet.Core.Events.Comment(comment.Text, comment.Inline));
+                        continue;
+                    }
+
+                    WriteYamlNode(emitter, item);
+                }
+
+                emitter.Emit(new SequenceEnd());
+                break;
+            case SopsComment comment:
+                emitter.Emit(new YamlDotNet.Core.Events.Comment(comment.Text, comment.Inline));
+                emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, "null", ScalarStyle.Plain, true, false));
+                break;
+            case null:
+                emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, "null", ScalarStyle.Plain, true, false));
+                break;
+            case SopsScalar { Value: string s }:
+                // A string that plain would turn into another type (a number, true, null) is quoted.
+                var plainIsString = YamlScalar(new Scalar(s)) is SopsScalar { Value: string } && s.Trim() == s && s.Length > 0;
+                emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, s, plainIsString ? ScalarStyle.Any : ScalarStyle.DoubleQuoted, true, true));
+                break;
+            case SopsScalar { Value: byte[] bytes }:
+                emitter.Emit(new Scalar(AnchorName.Empty, new TagName("tag:yaml.org,2002:binary"), Convert.ToBase64String(bytes), ScalarStyle.Plain, false, false));
+                break;
+            case SopsScalar scalar:
+                emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, PlainText(scalar), ScalarStyle.Plain, true, false));
+                break;
+        }
+    }
+
+    private static string PlainText(SopsScalar scalar) => scalar.Value switch
+    {
+        bool b => b ? "true" : "false",
+        long l => l.ToString(CultureInfo.InvariantCulture),
+        double d => scalar.Text ?? SopsTree.FloatText(d),
+        _ => Convert.ToString(scalar.Value, CultureInfo.InvariantCulture)!,
+    };
+
+    // ---- JSON (and the binary store's JSON envelope) ----
+
+    private static SopsDocument? ReadJson(byte[] content, bool binary)
+    {
+        if (JsonNode.Parse(Strict(content), documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false }) is not JsonObject root)
+        {
+            return null;
+        }
+
+        if (binary && (root.Count != 2 || root["data"] is not JsonValue || root["sops"] is not JsonObject))
+        {
+            return null;
+        }
+
+        var map = (SopsMap)FromJson(root)!;
+        return TakeMetadata(binary ? SopsFormat.Binary : SopsFormat.Json, [map]);
+    }
+
+    private static SopsNode? FromJson(JsonNode? node)
+    {
+        switch (node)
+        {
+            case null:
+                return null;
+            case JsonObject map:
+                var result = new SopsMap();
+                foreach (var (key, value) in map)
+                {
+                    result.Items.Add(new SopsItem(key, FromJson(value)));
+                }
+
+                return result;
+            case JsonArray list:
+                var items = new SopsList();
+                items.Items.AddRange(list.Select(FromJson));
+                return items;
+            default:
+                var element = node.GetValue<JsonElement>();
+                return element.ValueKind switch
+                {
+                    JsonValueKind.String => new SopsScalar(element.GetString()!),
+                    JsonValueKind.True => new SopsScalar(true),
+                    JsonValueKind.False => new SopsScalar(false),
+                    JsonValueKind.Number when element.TryGetInt64(out var integer) => new SopsScalar(integer),
+                    JsonValueKind.Number => new SopsScalar(element.GetDouble(), SopsTree.FloatText(element.GetDouble())),
+                    _ => null,
+                };
+        }
+    }
+
+    private static JsonNode? ToJson(SopsNode? node) => node switch
+    {
+        SopsMap map => new JsonObject(map.Items.Where(i => i.Key is string).Select(i => KeyValuePair.Create((string)i.Key, ToJson(i.Value)))),
+        SopsList list => new JsonArray([.. list.Items.Where(i => i is not SopsComment).Select(ToJson)]),
+        SopsScalar { Value: string s } => JsonValue.Create(s),
+        SopsScalar { Value: long l } => JsonValue.Create(l),
+        SopsScalar { Value: double d } => JsonValue.Create(d),
+        SopsScalar { Value: bool b } => JsonValue.Create(b),
+        SopsScalar { Value: byte[] bytes } => JsonValue.Create(Convert.ToBase64String(bytes)),
+        _ => null,
+    };
+
+    private static byte[] WriteBinary(SopsMap branch) => branch.Items.Single(i => i.Key is "data").Value switch
+    {
+        SopsScalar { Value: byte[] bytes } => bytes,
+        SopsScalar { Value: string s } => Encoding.UTF8.GetBytes(s),
+        _ => throw new SopsException("binary file: data is not a string"),
+    };
+
+    // ---- dotenv ----
+
+    private static SopsDocument? ReadDotenv(byte[] content)
+    {
+        var map = new SopsMap();
+        foreach (var line in Strict(content).Split('\n'))
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            if (line[0] == '#')
+            {
+                map.Items.Add(new SopsItem(new SopsComment(line[1..]), null));
+                continue;
+            }
+
+            var equals = line.IndexOf('=', StringComparison.Ordinal);
+            if (equals < 0)
+            {
+                return null;
+            }
+
+            map.Items.Add(new SopsItem(line[..equals], new SopsScalar(line[(equals + 1)..].Replace("\\n", "\n", StringComparison.Ordinal))));
+        }
+
+        var flat = map.Items.Where(i => i.Key is string k && k.StartsWith("sops_", StringComparison.Ordinal)).ToList();
+        if (flat.Count == 0)
+        {
+            return null;
+        }
+
+        map.Items.RemoveAll(flat.Contains);
+        var metadata = SopsMetadata.Unflatten(flat.Select(i => KeyValuePair.Create(((string)i.Key)["sops_".Length..], Flat(i.Value))));
+        return new SopsDocument(SopsFormat.Dotenv, [map], metadata);
+    }
+
+    private static byte[] WriteDotenv(SopsMap branch)
+    {
+        var text = new StringBuilder();
+        foreach (var item in branch.Items)
+        {
+            text.Append(item.Key is SopsComment comment ? $"#{comment.Text}\n" : $"{item.Key}={Flat(item.Value).Replace("\n", "\\n", StringComparison.Ordinal)}\n");
+        }
+
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    // ---- INI ----
+
+    private static SopsDocument? ReadIni(byte[] content)
+    {
+        var root = new SopsMap();
+        var section = new SopsMap();
+        root.Items.Add(new SopsItem("DEFAULT", section));
+        foreach (var raw in Strict(content).Split('\n'))
+        {
+            var line = raw.Trim();
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            if (line[0] is ';' or '#')
+            {
+                section.Items.Add(new SopsItem(new SopsComment(line[1..].TrimStart()), null));
+            }
+            else if (line[0] == '[' && line[^1] == ']')
+            {
+                section = new SopsMap();
+                root.Items.Add(new SopsItem(line[1..^1].Trim(), section));
+            }
+            else
+            {
+                var separator = line.IndexOfAny(['=', ':']);
+                if (separator <= 0)
+                {
+                    return null;
+                }
+
+                var value = line[(separator + 1)..].Trim();
+                if (value.Length >= 2 && value[0] == '"' && value[^1] == '"')
+                {
+                    value = value[1..^1];
+                }
+
+                section.Items.Add(new SopsItem(line[..separator].Trim(), new SopsScalar(value)));
+            }
+        }
+
+        var sops = root.Items.FirstOrDefault(i => i.Key is "sops");
+        if (sops is null)
+        {
+            return null;
+        }
+
+        root.Items.Remove(sops);
+        var metadata = SopsMetadata.Unflatten(((SopsMap)sops.Value!).Items.Where(i => i.Key is string)
+            .Select(i => KeyValuePair.Create((string)i.Key, Flat(i.Value).Replace("\\n", "\n", StringComparison.Ordinal))));
+        return new SopsDocument(SopsFormat.Ini, [root], metadata);
+    }
+
+    private static byte[] WriteIni(SopsMap branch)
+    {
+        var text = new StringBuilder();
+        foreach (var sectionItem in branch.Items)
+        {
+            if (sectionItem.Value is not SopsMap section || (sectionItem.Key is "DEFAULT" && section.Items.Count == 0))
+            {
+                continue;
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $"[{sectionItem.Key}]\n");
+            foreach (var item in section.Items)
+            {
+                text.Append(item.Key is SopsComment comment ? $"; {comment.Text}\n" : $"{item.Key} = {Flat(item.Value)}\n");
+            }
+
+            text.Append('\n');
+        }
+
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    // ---- shared ----
+
+    /// <summary>Takes the top-level <c>sops</c> map out of every branch; the first branch's is the metadata.</summary>
+    private static SopsDocument? TakeMetadata(SopsFormat format, List<SopsMap> branches)
+    {
+        JsonObject? metadata = null;
+        for (var b = 0; b < branches.Count; b++)
+        {
+            foreach (var item in branches[b].Items.Where(i => i.Key is "sops").ToList())
+            {
+                if (b == 0 && metadata is null && ToJson(item.Value) is JsonObject found)
+                {
+                    metadata = found;
+                }
+
+                branches[b].Items.Remove(item);
+            }
+        }
+
+        return metadata is null ? null : new SopsDocument(format, branches, metadata);
+    }
+
+    private static string Flat(SopsNode? node) => node switch
+    {
+        SopsScalar scalar => PlainText(scalar),
+        null => string.Empty,
+        _ => throw new SopsException("a nested value in a flat format"),
+    };
+
+    /// <summary>UTF-8 text, refusing invalid bytes.</summary>
+    private static string Strict(byte[] content) => new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(content);
+}
