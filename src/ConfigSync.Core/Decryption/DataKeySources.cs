@@ -108,15 +108,55 @@ public sealed class GpgKeySource : IDataKeySource
     {
         foreach (var key in keys)
         {
-            var result = await RunAsync(_home, ["--decrypt"], Encoding.ASCII.GetBytes(key.EncryptedKey), cancellationToken);
-            if (result.ExitCode == 0)
+            if (await DecryptAsync(_home, Encoding.ASCII.GetBytes(key.EncryptedKey), cancellationToken) is { } dataKey)
             {
-                // gpg's output is text here: the data key's 32 bytes, as SOPS wrote them.
-                return Encoding.Latin1.GetBytes(result.Output);
+                return dataKey;
             }
         }
 
         return null;
+    }
+
+    /// <summary>gpg --decrypt with the message on stdin; the data key's raw bytes from stdout (never text, never a file), or null.</summary>
+    private static async Task<byte[]?> DecryptAsync(string home, byte[] message, CancellationToken cancellationToken)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("gpg")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in (string[])["--homedir", home, "--batch", "--quiet", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", string.Empty, "--decrypt"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["GNUPGHOME"] = home;
+        start.Environment["LC_ALL"] = "C";
+        System.Diagnostics.Process process;
+        try
+        {
+            process = System.Diagnostics.Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            throw new SopsException("decrypt.sops: OpenPGP keys need the gpg program, which is not installed");
+        }
+
+        using (process)
+        {
+            using var output = new MemoryStream();
+            var reading = process.StandardOutput.BaseStream.CopyToAsync(output, cancellationToken);
+            var errors = process.StandardError.ReadToEndAsync(cancellationToken); // drained, never shown: it may name key ids only, but stays out of logs
+            await process.StandardInput.BaseStream.WriteAsync(message, cancellationToken);
+            process.StandardInput.Close();
+            await process.WaitForExitAsync(cancellationToken);
+            await reading;
+            await errors;
+            var bytes = output.ToArray();
+            return process.ExitCode == 0 ? bytes : null;
+        }
     }
 
     private static async Task<ProcessResult> RunAsync(string home, IReadOnlyList<string> arguments, byte[]? input, CancellationToken cancellationToken)

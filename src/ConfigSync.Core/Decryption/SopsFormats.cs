@@ -235,7 +235,7 @@ internal static class SopsFormats
                 {
                     if (item.Key is SopsComment comment)
                     {
-                        emitter.Emit(new YamlDotNet.Core.Events.Comment(comment.Text, comment.Inline));
+                        emitter.Emit(new YamlDotNet.Core.Events.Comment(CommentText(comment), comment.Inline));
                         continue;
                     }
 
@@ -251,7 +251,7 @@ internal static class SopsFormats
                 {
                     if (item is SopsComment comment)
                     {
-                        emitter.Emit(new YamlDotNet.Core.Events.Comment(comment.Text, comment.Inline));
+                        emitter.Emit(new YamlDotNet.Core.Events.Comment(CommentText(comment), comment.Inline));
                         continue;
                     }
 
@@ -261,7 +261,7 @@ internal static class SopsFormats
                 emitter.Emit(new SequenceEnd());
                 break;
             case SopsComment comment:
-                emitter.Emit(new YamlDotNet.Core.Events.Comment(comment.Text, comment.Inline));
+                emitter.Emit(new YamlDotNet.Core.Events.Comment(CommentText(comment), comment.Inline));
                 emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, "null", ScalarStyle.Plain, true, false));
                 break;
             case null:
@@ -280,6 +280,9 @@ internal static class SopsFormats
                 break;
         }
     }
+
+    /// <summary>A comment's text as the emitter writes it after "# ": SOPS's text keeps the space that followed '#'.</summary>
+    private static string CommentText(SopsComment comment) => comment.Text.StartsWith(' ') ? comment.Text[1..] : comment.Text;
 
     private static string PlainText(SopsScalar scalar) => scalar.Value switch
     {

@@ -143,7 +143,7 @@ internal sealed partial class SopsTree(SopsMetadata metadata, byte[] dataKey)
     {
         var isComment = node is SopsComment;
         var encrypted = ShouldBeEncrypted(path, comments, isComment);
-        var additional = string.Concat(path.Select(p => p + ":"));
+        var additional = string.Join(":", path) + ":"; // SOPS: strings.Join(path, ":") + ":", so ":" at the top
         SopsNode result = node;
         if (encrypted)
         {
