@@ -126,6 +126,7 @@ public static partial class SettingsLoader
         var signal = ReadSignal(reader.Section("signal"));
         var checks = reader.Items("validate").Select(item => ReadCheck(item, baseDirectory)).ToList();
         var webhook = reader.Has("webhook") ? ReadWebhook(reader.Section("webhook"), baseDirectory) : null;
+        var decrypt = reader.Has("decrypt") ? ReadDecrypt(reader.Section("decrypt"), baseDirectory) : null;
         var touchFile = reader.String("touchFile") is { } touch ? Path.GetFullPath(touch, target.Root.Length > 0 ? target.Root : baseDirectory) : null;
         var errorFile = reader.String("errorFile") is { } error ? Path.GetFullPath(error, target.Root.Length > 0 ? target.Root : baseDirectory) : null;
         if (target.Layout == TreeLayout.Copy && signal.Verify is { Rollback: true })
@@ -160,6 +161,7 @@ public static partial class SettingsLoader
             Signal = signal,
             Validate = checks,
             Webhook = webhook,
+            Decrypt = decrypt,
             TouchFile = touchFile,
             ErrorFile = errorFile,
         };
@@ -221,6 +223,40 @@ public static partial class SettingsLoader
             Schema = schema is null || Path.IsPathRooted(schema) ? schema : schema.StartsWith("./", StringComparison.Ordinal) ? schema[2..] : schema,
             Command = command,
             Timeout = timeout,
+        };
+    }
+
+    private static DecryptSettings ReadDecrypt(SettingsReader reader, string baseDirectory)
+    {
+        var sops = reader.Section("sops");
+        string? FullPath(string key) => sops.String(key) is { } path ? Path.GetFullPath(path, baseDirectory) : null;
+        var age = FullPath("ageKeyFile");
+        var gpgKeys = FullPath("gpgKeysFile");
+        var gpgHome = FullPath("gpgHome");
+        var files = sops.List("files", SopsSettings.DefaultFiles);
+        if (!reader.IsSection("sops"))
+        {
+            reader.Error("sops", "is required: decrypt.sops.ageKeyFile, gpgKeysFile or gpgHome, and optionally files");
+        }
+        else if (age is null && gpgKeys is null && gpgHome is null)
+        {
+            sops.Error("ageKeyFile", "or gpgKeysFile or gpgHome is required: the keys that open the files");
+        }
+
+        if (gpgKeys is not null && gpgHome is not null)
+        {
+            sops.Error("gpgHome", "and gpgKeysFile are alternatives: a keyring of the daemon's own made from the exported keys, or an existing GnuPG home");
+        }
+
+        if (files.Any(f => f.StartsWith('/') || f.Split('/').Contains("..")))
+        {
+            sops.Error("files", "patterns are paths inside the tree: no leading '/', no '..'");
+        }
+
+        return new DecryptSettings
+        {
+            Sops = new SopsSettings { AgeKeyFile = age, GpgKeysFile = gpgKeys, GpgHome = gpgHome, Files = files.Count == 0 ? SopsSettings.DefaultFiles : files },
+            AllowDiskTarget = reader.Bool("allowDiskTarget", false),
         };
     }
 

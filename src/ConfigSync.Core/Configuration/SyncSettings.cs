@@ -51,6 +51,9 @@ public sealed record SyncSettings
     /// <summary>Checks run on the staged tree before it is published; any failure rejects the revision. <value>The default value is none.</value></summary>
     public IReadOnlyList<CheckSettings> Validate { get; init; } = [];
 
+    /// <summary>Decryption of SOPS files at publish time, or null when off.</summary>
+    public DecryptSettings? Decrypt { get; init; }
+
     /// <summary>Push webhook settings, or null when <c>POST /webhook/{name}</c> is off for this sync.</summary>
     public WebhookSettings? Webhook { get; init; }
 

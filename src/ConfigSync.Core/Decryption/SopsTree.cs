@@ -74,7 +74,16 @@ internal sealed partial class SopsTree(SopsMetadata metadata, byte[] dataKey)
         }
 
         var computed = Convert.ToHexString(_hash.GetHashAndReset());
-        var stored = metadata.Mac.Length == 0 ? null : DecryptValue(metadata.Mac, metadata.LastModifiedForMac, "mac") as string;
+        string? stored;
+        try
+        {
+            stored = DecryptValue(metadata.Mac, metadata.LastModifiedForMac, "mac") as string;
+        }
+        catch (SopsException)
+        {
+            throw new SopsException("MAC mismatch: the MAC does not open with the file's lastmodified (the metadata was changed)");
+        }
+
         if (stored is null || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(stored), Encoding.ASCII.GetBytes(computed)))
         {
             throw new SopsException("MAC mismatch: the file was changed after it was encrypted, or its MAC was");
@@ -289,7 +298,7 @@ internal sealed partial class SopsTree(SopsMetadata metadata, byte[] dataKey)
             "int" when long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer) => integer,
             "float" when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) => number,
             "bool" when ParseGoBool(text) is { } flag => flag,
-            "int" or "float" or "bool" => throw new SopsException($"value at {where}: its plaintext is not a {type}"),
+            "int" or "float" or "bool" => throw new SopsException($"value at {where}: its plaintext is not of type {type} (the type field is not authenticated: the value was changed)"),
             _ => throw new SopsException($"value at {where}: unknown type '{type}'"),
         };
     }

@@ -79,6 +79,13 @@ internal static partial class Libc
             : BitConverter.ToUInt16(buffer[28..30]) & TypeMask;
     }
 
+    /// <summary>The file system magic of an open file or folder (fstatfs f_type: tmpfs 0x01021994, ramfs 0x858458f6); -1 when unknown.</summary>
+    public static long FileSystemType(SafeHandle file)
+    {
+        Span<long> buffer = stackalloc long[16]; // struct statfs on 64-bit Linux is 120 bytes; f_type comes first
+        return Fstatfs(file, ref MemoryMarshal.GetReference(buffer)) != 0 ? -1 : buffer[0];
+    }
+
     /// <summary>Raises the soft limit of open files to the hard one (as Go's runtime does): a publish holds one descriptor per folder of the tree.</summary>
     public static void RaiseOpenFileLimit()
     {
@@ -89,6 +96,9 @@ internal static partial class Libc
             _ = SetRlimit(7, ref MemoryMarshal.GetReference(limit));
         }
     }
+
+    [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
+    private static partial int Fstatfs(SafeHandle file, ref long buffer);
 
     [LibraryImport("libc", EntryPoint = "getrlimit")]
     private static partial int GetRlimit(int resource, ref ulong limits);

@@ -128,6 +128,12 @@ public sealed record Manifest(
 /// <param name="Link">For a symbolic link, its target.</param>
 public sealed record ManifestFile(string Path, long Size, string Sha256, string Mode, string Version, string? Link = null)
 {
+    /// <summary>What was done to the source's bytes before they were written (<c>sops</c>: selected for SOPS decryption), or null.</summary>
+    public string? Transform { get; init; }
+
+    /// <summary>For a file that was decrypted, the SHA-256 of the encrypted bytes the source gave; else null.</summary>
+    public string? SourceSha256 { get; init; }
+
     /// <summary>Formats a mode as four octal digits.</summary>
     public static string FormatMode(UnixFileMode mode) => Convert.ToString((int)mode, 8).PadLeft(4, '0');
 

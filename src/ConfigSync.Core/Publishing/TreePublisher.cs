@@ -23,10 +23,12 @@ internal sealed partial class TreePublisher
     private readonly Dictionary<string, DateTimeOffset> _retiredAt = new(StringComparer.Ordinal);
     private readonly TreeWriter _writer;
     private readonly TreeValidator _validator;
+    private readonly string? _stateFolder;
 
-    public TreePublisher(SyncSettings settings, string sourceKey, TimeProvider time, ILogger logger)
+    public TreePublisher(SyncSettings settings, string sourceKey, TimeProvider time, ILogger logger, string? stateFolder = null)
     {
         _settings = settings;
+        _stateFolder = stateFolder;
         _sourceKey = sourceKey;
         _time = time;
         _logger = logger;
@@ -151,6 +153,9 @@ internal sealed partial class TreePublisher
                 IReadOnlyList<ManifestFile> files;
                 try
                 {
+                    _writer.Decryption = _settings.Decrypt is { } decrypt
+                        ? await Decryption.FileDecryption.CreateAsync(decrypt, staged.Handle, _settings.Target.Root, _stateFolder, snapshot.Revision, _settings.MaxBytes, cancellationToken)
+                        : null;
                     files = await _writer.WriteAsync(snapshot, plan, staged, reuse, reuseTree, Progress, cancellationToken);
                 }
                 finally

@@ -29,7 +29,7 @@ public sealed class SyncEngine : IAsyncDisposable
             var name = sync.Name;
             var context = new SourceContext(name, settings.StateDirOf(sync), loggerFactory, time) { RequestSync = () => RequestSync(name), MaxEntries = sync.MaxFiles };
             var source = sync.Source.Factory.Create(sync.Source.Options, context);
-            var publisher = new TreePublisher(sync, source.Describe, time, loggerFactory.CreateLogger("ConfigSync.Publishing"));
+            var publisher = new TreePublisher(sync, source.Describe, time, loggerFactory.CreateLogger("ConfigSync.Publishing"), settings.StateDirOf(sync));
             _runners[name] = new SyncRunner(sync, source, publisher, metrics, time, logger);
         }
 

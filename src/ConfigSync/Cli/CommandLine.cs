@@ -86,6 +86,11 @@ internal static class CommandLine
                     configuration.TryAdd("syncs:0:source:watch", "true");
                 }
             });
+            // A developer's own folder: SOPS files are decrypted into it even on disk (the README says so).
+            settings = settings is null ? null : settings with
+            {
+                Syncs = [.. settings.Syncs.Select(s => s.Decrypt is { } d ? s with { Decrypt = d with { AllowDiskTarget = true } } : s)],
+            };
             return settings is null
                 ? ExitCodes.BadConfiguration
                 : await ConfigSync.Dev.DevConsole.RunAsync(settings, result.GetValue(plain) || Console.IsOutputRedirected, cancellationToken);
@@ -98,11 +103,24 @@ internal static class CommandLine
         var command = new Command("validate", "Check the configuration, print every problem, exit 0 when valid and 2 when not.");
         var flags = new SyncFlags();
         flags.AddTo(command);
-        command.SetAction(result =>
+        command.SetAction(async (result, cancellationToken) =>
         {
             var settings = Load(flags, result);
             if (settings is null)
             {
+                return ExitCodes.BadConfiguration;
+            }
+
+            // The keys of decrypt settings exist and parse (nothing of them is printed).
+            var keyProblems = new List<string>();
+            foreach (var sync in settings.Syncs)
+            {
+                keyProblems.AddRange(await ConfigSync.Decryption.DecryptionKeyCheck.ProblemsAsync(sync, cancellationToken));
+            }
+
+            if (keyProblems.Count > 0)
+            {
+                Report(keyProblems, "configuration");
                 return ExitCodes.BadConfiguration;
             }
 
