@@ -32,7 +32,7 @@ public sealed class ImageTests : IAsyncLifetime
         var container = _podman.Container("defaults");
         await Podman.CheckAsync("run", "-d", "--name", container, "--label", Podman.Label, Podman.Image, "run", "--source", "dir", "--path", "/app", "--root", "/tmp/out", "--interval", "1h", "--listen", "127.0.0.1:8081");
         var probe = await Podman.CheckAsync("exec", container, "sh", "-c",
-            "id -u; id -g; grep -E '^Cap(Inh|Prm|Eff|Amb)' /proc/1/status; tr '\\0' ' ' < /proc/1/cmdline; echo; for p in ssh ssh-keygen gpgv; do command -v $p || echo missing $p; done; ls /app");
+            "id -u; id -g; grep -E '^Cap(Inh|Prm|Eff|Amb)' /proc/1/status; tr '\\0' ' ' < /proc/1/cmdline; echo; for p in ssh ssh-keygen gpgv gpg gpg-agent; do command -v $p || echo missing $p; done; ls /app");
         var lines = probe.Split('\n');
 
         Assert.Equal("1654", user);
@@ -40,10 +40,58 @@ public sealed class ImageTests : IAsyncLifetime
         Assert.Equal("1654", lines[1]);
         Assert.Equal(["CapInh:\t0000000000000000", "CapPrm:\t0000000000000000", "CapEff:\t0000000000000000", "CapAmb:\t0000000000000000"], lines[2..6]);
         Assert.StartsWith("/app/configsync run", lines[6], StringComparison.Ordinal); // the process measured is the daemon
-        Assert.Equal(["/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/bin/gpgv"], lines[7..10]);
-        var app = lines[10..];
+        Assert.Equal(["/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/bin/gpgv", "/usr/bin/gpg", "/usr/bin/gpg-agent"], lines[7..12]);
+        var app = lines[12..];
         Assert.Contains("configsync", app);
         Assert.All(app, f => Assert.True(f == "configsync" || f.StartsWith("libgit2", StringComparison.Ordinal), $"/app holds {f}: only the executable and libgit2 belong there"));
+    }
+
+    /// <summary>
+    /// SOPS files for an age identity and for an OpenPGP key (gpg and gpg-agent in the image, the keyring in the
+    /// private state tmpfs) decrypted by the image's executable into a tmpfs volume, on a read-only root; the same
+    /// configuration with the volume on disk is refused. Only hashes of the plaintext leave the container.
+    /// </summary>
+    [Fact]
+    public async Task Once_DecryptsSopsFiles_ForAgeAndOpenPgp_IntoATmpfsVolume_AndRefusesADiskOne()
+    {
+        var keys = Folder("keys");
+        var age = Tests.TestSupport.SopsWriter.NewAgeIdentity(keys, "age.txt");
+        var (fingerprint, _) = Tests.TestSupport.SopsWriter.NewGpgKey(Path.Combine(_temp.Path, "gnupg-maker"), keys);
+        Shell.Run("/", "chmod", "-R", "a+rX", keys);
+        var source = Folder("source");
+        var ageSecret = Captured.Secret("image-age-secret-6d0b2f");
+        var pgpSecret = Captured.Secret("image-pgp-secret-e81c4a");
+        File.WriteAllText(Path.Combine(source, "age.yaml"), new Tests.TestSupport.SopsWriter { AgeRecipients = [age.Recipient] }.Yaml(Tests.TestSupport.SopsWriter.Map(("secret", ageSecret))));
+        File.WriteAllText(Path.Combine(source, "pgp.json"), new Tests.TestSupport.SopsWriter { PgpFingerprints = [fingerprint], GpgHome = Path.Combine(_temp.Path, "gnupg-maker") }.Json(Tests.TestSupport.SopsWriter.Map(("secret", pgpSecret))));
+        var config = Folder("config");
+        File.WriteAllText(Path.Combine(config, "config.yaml"), """
+            syncs:
+              - name: secrets
+                source: { type: dir, path: /src }
+                target: { root: /config, fileMode: "0440" }
+                decrypt:
+                  sops: { ageKeyFile: /keys/age.txt, gpgKeysFile: /keys/gpg-secret-keys.asc }
+            """);
+        Shell.Run("/", "chmod", "-R", "a+rX", config);
+        string[] mounts = ["-v", $"{source}:/src:ro", "-v", $"{keys}:/keys:ro", "-v", $"{config}:/etc/configsync:ro"];
+        const string Script = "/app/configsync once --config /etc/configsync/config.yaml --no-signal && stat -f -c %T /config && sha256sum /config/current/age.yaml /config/current/pgp.json";
+
+        var (code, output, error) = await Podman.RunAsync([.. Hardened(_podman.Container("sops")), .. mounts,
+            "--mount", "type=tmpfs,destination=/config,chown=true", "--entrypoint", "sh", Podman.Image, "-c", Script]);
+
+        Assert.True(code == 0, $"exit {code}: {output}{error}");
+        var lines = output.Trim().Split('\n');
+        Assert.Equal("tmpfs", lines[0]);
+        Assert.StartsWith(Sha256($"secret: {ageSecret}\n"), lines[1], StringComparison.Ordinal);
+        Assert.StartsWith(Sha256($"{{\n  \"secret\": \"{pgpSecret}\"\n}}\n"), lines[2], StringComparison.Ordinal);
+
+        var volume = Volume("disk-volume");
+        var disk = await Podman.RunAsync([.. Hardened(_podman.Container("sops-disk")), .. mounts, "-v", $"{volume}:/config",
+            Podman.Image, "once", "--config", "/etc/configsync/config.yaml", "--no-signal"]);
+
+        Assert.Equal(1, disk.ExitCode);
+        Assert.Contains("decrypt.allowDiskTarget", disk.Output + disk.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(volume, "current", "age.yaml")));
     }
 
     [Fact]
@@ -210,6 +258,8 @@ public sealed class ImageTests : IAsyncLifetime
         Shell.Run("/", "chown", "1654:1654", folder);
         return folder;
     }
+
+    private static string Sha256(string text) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 
     private static uint Owner(string path) => uint.Parse(Shell.Run("/", "stat", "-c", "%u", path), System.Globalization.CultureInfo.InvariantCulture);
 

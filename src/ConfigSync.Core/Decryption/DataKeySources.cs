@@ -77,8 +77,8 @@ public sealed class GpgKeySource : IDataKeySource
     public string Type => "pgp";
 
     /// <summary>
-    /// A keyring in <paramref name="stateFolder"/>/gnupg made from <paramref name="keysFile"/> (re-imported each time:
-    /// a rotated Secret is picked up), or the GnuPG home <paramref name="gpgHome"/> as it is.
+    /// A keyring in <paramref name="stateFolder"/>/gnupg made from <paramref name="keysFile"/> (imported again each time:
+    /// a rotated Secret's new key is added), or the GnuPG home <paramref name="gpgHome"/> as it is.
     /// </summary>
     public static async Task<GpgKeySource> CreateAsync(string? keysFile, string? gpgHome, string stateFolder, CancellationToken cancellationToken)
     {
@@ -87,12 +87,9 @@ public sealed class GpgKeySource : IDataKeySource
             return new GpgKeySource(gpgHome);
         }
 
+        // One keyring per sync for the daemon's life (its gpg-agent with it): each publish imports the file again,
+        // which adds a rotated key; recreating the folder would orphan the agent of the old one.
         var home = Path.Combine(stateFolder, "gnupg");
-        if (Directory.Exists(home))
-        {
-            Directory.Delete(home, recursive: true);
-        }
-
         Directory.CreateDirectory(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var result = await RunAsync(home, ["--import", keysFile!], null, cancellationToken);
         if (result.ExitCode != 0)
