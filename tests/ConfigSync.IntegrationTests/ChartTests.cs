@@ -426,6 +426,31 @@ public sealed partial class ChartTests
     }
 
     [Fact]
+    public async Task Sops_TheKeySecretMountedWhereDecryptReadsIt_OnAMemoryVolume_ADiskVolumeFailsTheRender()
+    {
+        var values = Path.Combine(Repo, "tests", "ConfigSync.IntegrationTests", "Support", "chart-values-sops.yaml");
+
+        var documents = await Helm.RenderAsync(Chart, "-f", values, "--set", "demo.enabled=true");
+
+        var pod = documents.Single(d => (string?)d["kind"] == "Deployment")["spec"]!["template"]!["spec"]!;
+        var syncer = pod["initContainers"]![0]!;
+        var config = Yaml.Load((string)documents.Single(d => (string?)d["kind"] == "ConfigMap")["data"]!["config.yaml"]!)!;
+        var keyFile = (string)config["syncs"]![0]!["decrypt"]!["sops"]!["ageKeyFile"]!;
+        var mount = syncer["volumeMounts"]!.AsArray().Single(m => keyFile.StartsWith((string)m!["mountPath"]! + "/", StringComparison.Ordinal))!;
+        Assert.Equal("sops-age", (string?)pod["volumes"]!.AsArray().Single(v => (string?)v!["name"] == (string?)mount["name"])!["secret"]!["secretName"]);
+        Assert.Equal("Memory", (string?)pod["volumes"]!.AsArray().Single(v => (string?)v!["name"] == "config-sync-data")!["emptyDir"]!["medium"]);
+        Assert.Empty(await KubernetesSchemas.ProblemsAsync(documents));
+
+        var (code, output) = await Helm.RunAsync("template", "t", Chart, "-f", values, "--set", "volume.medium=");
+        Assert.NotEqual(0, code);
+        Assert.Contains("set volume.medium: Memory", output, StringComparison.Ordinal);
+        var (allowed, allowedOutput) = await Helm.RunAsync("template", "t", Chart, "-f", values, "--set", "volume.medium=", "--set", "config.syncs[0].decrypt.allowDiskTarget=true",
+            "--set", "config.syncs[0].decrypt.sops.ageKeyFile=/etc/configsync/sops/keys.txt", "--set", "config.syncs[0].name=app", "--set", "config.syncs[0].source.type=git",
+            "--set", "config.syncs[0].source.url=https://git.example.com/acme/config.git", "--set", "config.syncs[0].target.root=/config");
+        Assert.True(allowed == 0, allowedOutput);
+    }
+
+    [Fact]
     public async Task TwoConfigSyncsInOneAppChart_UnderTwoAliases_GetTheirOwnNames()
     {
         using var temp = new TempFolder();

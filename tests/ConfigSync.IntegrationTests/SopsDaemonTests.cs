@@ -86,7 +86,9 @@ public sealed class SopsDaemonTests : IDisposable
         Assert.Equal(second, status.GetProperty("revision").GetString());
         Assert.Equal($"password: {database}\nport: 5432\n", File.ReadAllText(Path.Combine(live, "database.yaml")));
         var metrics = await http.GetStringAsync("/metrics");
-        Assert.Contains($"configsync_rejected_revision_info{{sync=\"app\",revision=\"{bad}\",check=\"sops\"}} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("configsync_decrypted_files{sync=\"app\"} 2", metrics, StringComparison.Ordinal);
+        Assert.Contains("configsync_rejected_total{sync=\"app\",check=\"decrypt\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains($"configsync_rejected_revision_info{{sync=\"app\",revision=\"{bad}\",check=\"decrypt\"}} 1", metrics, StringComparison.Ordinal);
         // No staged tree of the refused revision (with the other files' plaintext) is left on the volume.
         Assert.Empty(Directory.EnumerateDirectories(Path.Combine(_memoryRoot, ".configsync", "staging")));
 

@@ -93,7 +93,7 @@ internal sealed class FileDecryption
         }
         catch (SopsException e)
         {
-            throw new RevisionRejectedException(_revision, "sops", $"'{entry.Path}': {e.Message}");
+            throw new RevisionRejectedException(_revision, "decrypt", $"'{entry.Path}': SOPS: {e.Message}");
         }
 
         var content = plaintext ?? encrypted;

@@ -19,12 +19,13 @@ public sealed class SyncMetrics
         LastSuccess = factory.CreateGauge("configsync_last_success_timestamp_seconds", "Unix time of the last successful sync.", "sync");
         Files = factory.CreateGauge("configsync_files", "Files in the live tree.", "sync");
         Bytes = factory.CreateGauge("configsync_bytes", "Bytes in the live tree.", "sync");
+        DecryptedFiles = factory.CreateGauge("configsync_decrypted_files", "Files of the live tree published decrypted (SOPS).", "sync");
         SignalTotal = factory.CreateCounter("configsync_signal_total", "Signal attempts to the app by result (success, error).", "sync", "result");
         RevisionInfo = factory.CreateGauge("configsync_revision_info", "The live revision of each sync (value 1).", "sync", "revision");
         Ready = factory.CreateGauge("configsync_ready", "1 when every sync has a live tree (and is not stale), else 0.");
         TriggerTotal = factory.CreateCounter("configsync_trigger_total", "Sync triggers over HTTP by result (accepted, unauthorized, forbidden).", "sync", "result");
         ConsecutiveFailures = factory.CreateGauge("configsync_consecutive_failures", "Failed attempts in a row.", "sync");
-        RejectedTotal = factory.CreateCounter("configsync_rejected_total", "Revisions refused by a check (signature, json, yaml, jsonSchema, exec, reload).", "sync", "check");
+        RejectedTotal = factory.CreateCounter("configsync_rejected_total", "Revisions refused by a check (signature, json, yaml, jsonSchema, exec, decrypt, reload).", "sync", "check");
         RejectedRevision = factory.CreateGauge("configsync_rejected_revision_info", "The newest refused revision of each sync and the check that refused it (value 1); gone once a later revision publishes.", "sync", "revision", "check");
         WebhookTotal = factory.CreateCounter("configsync_webhook_total", "Push webhook deliveries by result (accepted, ignored, unauthorized, invalid, too_large).", "sync", "result");
         ReloadVerified = factory.CreateCounter("configsync_reload_verified_total", "Revisions the app was verified to have applied.", "sync");
@@ -43,6 +44,9 @@ public sealed class SyncMetrics
 
     /// <summary><c>configsync_last_success_timestamp_seconds{sync}</c>.</summary>
     public Gauge LastSuccess { get; }
+
+    /// <summary><c>configsync_decrypted_files{sync}</c>: files of the live tree that were decrypted.</summary>
+    public Gauge DecryptedFiles { get; }
 
     /// <summary><c>configsync_files{sync}</c>.</summary>
     public Gauge Files { get; }

@@ -9,7 +9,7 @@ public sealed class RevisionRejectedException : Exception
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="revision">The refused revision.</param>
-    /// <param name="check">The check that refused it: <c>signature</c>, <c>json</c>, <c>yaml</c>, <c>jsonSchema</c>, <c>exec</c> or <c>reload</c>.</param>
+    /// <param name="check">The check that refused it: <c>signature</c>, <c>json</c>, <c>yaml</c>, <c>jsonSchema</c>, <c>exec</c>, <c>decrypt</c> or <c>reload</c>.</param>
     /// <param name="reason">Why, naming the file or key involved.</param>
     public RevisionRejectedException(string revision, string check, string reason)
         : base($"revision {revision} rejected by the {check} check: {reason}")

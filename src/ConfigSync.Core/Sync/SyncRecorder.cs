@@ -157,6 +157,7 @@ internal sealed partial class SyncRecorder
         var status = Volatile.Read(ref _status);
         _metrics.SetRevision(Name, status.Revision, manifest.Revision);
         _metrics.Files.WithLabels(Name).Set(manifest.Files.Count);
+        _metrics.DecryptedFiles.WithLabels(Name).Set(manifest.Files.Count(f => f.SourceSha256 is not null));
         _metrics.Bytes.WithLabels(Name).Set(manifest.Bytes);
         if (status.Rejected is { } rejected && rejected.Revision != manifest.Revision)
         {
