@@ -436,7 +436,8 @@ public sealed partial class ChartTests
         var syncer = pod["initContainers"]![0]!;
         var config = Yaml.Load((string)documents.Single(d => (string?)d["kind"] == "ConfigMap")["data"]!["config.yaml"]!)!;
         var keyFile = (string)config["syncs"]![0]!["decrypt"]!["sops"]!["ageKeyFile"]!;
-        var mount = syncer["volumeMounts"]!.AsArray().Single(m => keyFile.StartsWith((string)m!["mountPath"]! + "/", StringComparison.Ordinal))!;
+        // The deepest mount holding the file is the one the process sees (the Secret's, inside the configuration's folder).
+        var mount = syncer["volumeMounts"]!.AsArray().Where(m => keyFile.StartsWith((string)m!["mountPath"]! + "/", StringComparison.Ordinal)).MaxBy(m => ((string)m!["mountPath"]!).Length)!;
         Assert.Equal("sops-age", (string?)pod["volumes"]!.AsArray().Single(v => (string?)v!["name"] == (string?)mount["name"])!["secret"]!["secretName"]);
         Assert.Equal("Memory", (string?)pod["volumes"]!.AsArray().Single(v => (string?)v!["name"] == "config-sync-data")!["emptyDir"]!["medium"]);
         Assert.Empty(await KubernetesSchemas.ProblemsAsync(documents));

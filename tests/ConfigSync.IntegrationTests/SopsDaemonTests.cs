@@ -134,7 +134,7 @@ public sealed class SopsDaemonTests : IDisposable
         var (code, output) = await Daemon.RunAsync(["once", "--config", _scenario.ConfigFile, "--no-signal"]);
 
         Assert.Equal(1, code);
-        Assert.Contains("'s.yaml': no configured age key opens it", output, StringComparison.Ordinal);
+        Assert.Contains("'s.yaml': SOPS: no configured age key opens it", output, StringComparison.Ordinal);
         Assert.Contains(other.Recipient, output, StringComparison.Ordinal);
         Assert.DoesNotContain(secret, output, StringComparison.Ordinal);
     }
