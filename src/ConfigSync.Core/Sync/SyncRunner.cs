@@ -26,6 +26,7 @@ internal sealed class SyncRunner : IAsyncDisposable
     private readonly Channel<bool> _triggers = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private SyncSignals? _signals;
     private DateTimeOffset _lastTick;
+    private bool _inPhase;
 
     public SyncRunner(SyncSettings settings, IConfigSource source, TreePublisher publisher, SyncMetrics metrics, TimeProvider time, ILogger logger)
     {
@@ -101,9 +102,13 @@ internal sealed class SyncRunner : IAsyncDisposable
                 return;
             }
 
+            // After the first success, and after the first success that ends a run of failures, the phase is spread over
+            // the interval: a rollout starts a fleet together, and an origin that comes back (or stalls and then answers
+            // every waiting request at once) releases it together. Otherwise the interval ± jitter.
             var delay = outcome.Succeeded
-                ? Backoff.Jittered(_settings.Interval, _settings.Jitter, Random.Shared.NextDouble())
+                ? (_inPhase ? Backoff.Jittered(_settings.Interval, _settings.Jitter, Random.Shared.NextDouble()) : Backoff.Phase(_settings.Interval, Random.Shared.NextDouble()))
                 : Backoff.AfterFailures(_recorder.Status.ConsecutiveFailures, _settings.Interval, Random.Shared.NextDouble());
+            _inPhase = outcome.Succeeded;
             _recorder.NextAttempt(_time.GetUtcNow() + delay);
             await WaitAsync(delay, stoppingToken);
         }

@@ -210,10 +210,53 @@ public sealed class SyncRunnerTests : IDisposable
     [InlineData(4, 8)]
     [InlineData(6, 30)]
     [InlineData(50, 30)]
-    public void Backoff_GrowsExponentiallyUpToTheInterval(int failures, int seconds)
+    public void Backoff_FullJitter_UnderACeilingThatGrowsExponentiallyUpToTheInterval(int failures, int seconds)
     {
-        Assert.Equal(TimeSpan.FromSeconds(seconds), Backoff.AfterFailures(failures, TimeSpan.FromSeconds(30), 0.5));
-        Assert.Equal(TimeSpan.FromSeconds(seconds * 0.8), Backoff.AfterFailures(failures, TimeSpan.FromSeconds(30), 0));
+        var interval = TimeSpan.FromSeconds(30);
+
+        Assert.Equal(TimeSpan.FromSeconds(seconds), Backoff.Ceiling(failures, interval));
+        Assert.Equal(TimeSpan.FromSeconds(seconds), Backoff.AfterFailures(failures, interval, 1));
+        Assert.Equal(Backoff.ShortestRetry, Backoff.AfterFailures(failures, interval, 0));
+        Assert.Equal(Backoff.ShortestRetry + ((TimeSpan.FromSeconds(seconds) - Backoff.ShortestRetry) / 2), Backoff.AfterFailures(failures, interval, 0.5));
+    }
+
+    [Fact]
+    public void Backoff_WithAnIntervalShorterThanTheShortestRetry_WaitsTheInterval()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(50), Backoff.AfterFailures(3, TimeSpan.FromMilliseconds(50), 0));
+        Assert.Equal(TimeSpan.FromMilliseconds(50), Backoff.AfterFailures(3, TimeSpan.FromMilliseconds(50), 1));
+    }
+
+    [Fact]
+    public void Phase_IsAUniformPointOfTheInterval()
+    {
+        Assert.Equal(TimeSpan.Zero, Backoff.Phase(TimeSpan.FromSeconds(30), 0));
+        Assert.Equal(TimeSpan.FromSeconds(7.5), Backoff.Phase(TimeSpan.FromSeconds(30), 0.25));
+    }
+
+    [Fact]
+    public async Task Run_AfterTheFirstSync_TheNextPollComesWithinOneInterval_ThenEveryIntervalWithJitter()
+    {
+        _temp.Write("src/a", "1");
+        var clock = new SteppedClock();
+        await using var runner = Create(out var source, clock, s => s with { Interval = TimeSpan.FromSeconds(100), Jitter = 0.1 });
+        runner.Initialize(null);
+        using var stop = new CancellationTokenSource();
+        var loop = Task.Run(() => runner.RunAsync(null, stop.Token));
+        var waits = new List<TimeSpan>();
+
+        for (var poll = 1; poll <= 8; poll++)
+        {
+            await source.WaitForPollAsync(poll);
+            // The loop's wait, not the attempt's time limit (2 minutes).
+            waits.Add(await clock.AdvanceWhenWaitingAsync(d => d < runner.Settings.Timeout));
+        }
+
+        // The first wait is anywhere in the interval (the phase), the next ones the interval ± 10%.
+        Assert.InRange(waits[0], TimeSpan.Zero, TimeSpan.FromSeconds(100));
+        Assert.All(waits.Skip(1), w => Assert.InRange(w, TimeSpan.FromSeconds(90), TimeSpan.FromSeconds(110)));
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loop);
     }
 
     [Fact]

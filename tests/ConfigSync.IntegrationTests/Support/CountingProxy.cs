@@ -29,6 +29,15 @@ public sealed class CountingProxy : IAsyncDisposable
 
     public ConcurrentQueue<(string Method, string PathAndQuery)> Requests { get; } = new();
 
+    /// <summary>When each request arrived (a monotonic clock), in order.</summary>
+    public ConcurrentQueue<TimeSpan> Arrivals { get; } = new();
+
+    /// <summary>While true, the proxy plays an origin that is down: every request is answered 503 without forwarding.</summary>
+    public bool Down { get; set; }
+
+    /// <summary>The monotonic clock <see cref="Arrivals"/> are read from.</summary>
+    public System.Diagnostics.Stopwatch Clock { get; } = System.Diagnostics.Stopwatch.StartNew();
+
     /// <summary>Object and blob listings (S3 <c>list-type=2</c>, Azure <c>comp=list</c>).</summary>
     public int Lists => Requests.Count(r => r.Method == "GET" && IsList(r.PathAndQuery));
 
@@ -62,6 +71,13 @@ public sealed class CountingProxy : IAsyncDisposable
     {
         var pathAndQuery = context.Request.Path + context.Request.QueryString;
         Requests.Enqueue((context.Request.Method, pathAndQuery.ToString()));
+        Arrivals.Enqueue(Clock.Elapsed);
+        if (Down)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
         using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(target, pathAndQuery.ToString()));
         if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
