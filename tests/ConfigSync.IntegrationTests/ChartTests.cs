@@ -445,6 +445,12 @@ public sealed partial class ChartTests
         var (code, output) = await Helm.RunAsync("template", "t", Chart, "-f", values, "--set", "volume.medium=");
         Assert.NotEqual(0, code);
         Assert.Contains("set volume.medium: Memory", output, StringComparison.Ordinal);
+        // OpenPGP secret keys go into a keyring in the private state volume: it must be in memory too.
+        var (gpg, gpgOutput) = await Helm.RunAsync("template", "t", Chart, "-f", values, "--set", "config.syncs[0].decrypt.sops.gpgKeysFile=/etc/configsync/sops/gpg.asc");
+        Assert.NotEqual(0, gpg);
+        Assert.Contains("set stateVolume.medium: Memory", gpgOutput, StringComparison.Ordinal);
+        var (gpgInMemory, gpgInMemoryOutput) = await Helm.RunAsync("template", "t", Chart, "-f", values, "--set", "config.syncs[0].decrypt.sops.gpgKeysFile=/etc/configsync/sops/gpg.asc", "--set", "stateVolume.medium=Memory");
+        Assert.True(gpgInMemory == 0, gpgInMemoryOutput);
         var (allowed, allowedOutput) = await Helm.RunAsync("template", "t", Chart, "-f", values, "--set", "volume.medium=", "--set", "config.syncs[0].decrypt.allowDiskTarget=true",
             "--set", "config.syncs[0].decrypt.sops.ageKeyFile=/etc/configsync/sops/keys.txt", "--set", "config.syncs[0].name=app", "--set", "config.syncs[0].source.type=git",
             "--set", "config.syncs[0].source.url=https://git.example.com/acme/config.git", "--set", "config.syncs[0].target.root=/config");

@@ -65,6 +65,12 @@ public sealed class SopsDaemonTests : IDisposable
         var blob = Encoding.UTF8.GetBytes(WorkRepo.Git(_repo.Work, "show", $"{first}:conf/database.yaml") + "\n");
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(blob)), entry.GetProperty("sourceSha256").GetString());
         Assert.Equal("sops", entry.GetProperty("transform").GetString());
+        // Over HTTP the plaintext's hash is not served (a short secret could be guessed from it); the blob's is.
+        var plaintextHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes($"password: {database}\nport: 5432\n")));
+        Assert.Equal(plaintextHash, entry.GetProperty("sha256").GetString());
+        var served = await http.GetStringAsync("/status/app");
+        Assert.DoesNotContain(plaintextHash, served, StringComparison.Ordinal);
+        Assert.Contains(entry.GetProperty("sourceSha256").GetString()!, served, StringComparison.Ordinal);
         var inode = Inode(Path.Combine(live, "database.yaml"));
 
         // A commit that changes one encrypted file: the other is hard-linked from the live tree, not decrypted again.

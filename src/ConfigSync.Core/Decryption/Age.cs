@@ -243,7 +243,7 @@ public static class Age
             return file.ToArray();
         }
 
-        if (!text.EndsWith(End, StringComparison.Ordinal))
+        if (text.Length < Begin.Length + End.Length || !text.EndsWith(End, StringComparison.Ordinal))
         {
             throw new SopsException("age armor: no END line");
         }

@@ -87,9 +87,15 @@ public sealed class GpgKeySource : IDataKeySource
             return new GpgKeySource(gpgHome);
         }
 
-        // One keyring per sync for the daemon's life (its gpg-agent with it): each publish imports the file again,
-        // which adds a rotated key; recreating the folder would orphan the agent of the old one.
+        // Made again from the key file at each publish, so a key removed from the Secret is gone from the keyring too;
+        // the old keyring's gpg-agent is stopped first (it would outlive its folder).
         var home = Path.Combine(stateFolder, "gnupg");
+        if (Directory.Exists(home))
+        {
+            await RunAsync(home, ["--kill", "gpg-agent"], null, cancellationToken, program: "gpgconf");
+            Directory.Delete(home, recursive: true);
+        }
+
         Directory.CreateDirectory(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var result = await RunAsync(home, ["--import", keysFile!], null, cancellationToken);
         if (result.ExitCode != 0)
@@ -114,7 +120,13 @@ public sealed class GpgKeySource : IDataKeySource
         return null;
     }
 
-    /// <summary>gpg --decrypt with the message on stdin; the data key's raw bytes from stdout (never text, never a file), or null.</summary>
+    /// <summary>
+    /// gpg --decrypt with the message on stdin; the data key's raw bytes from stdout (never text, never a file), or null.
+    /// Only a message gpg decrypted with a secret key of this keyring counts: its status lines must show a public-key
+    /// decryption (DECRYPTION_KEY, DECRYPTION_OKAY) and no failure. An unencrypted (literal or compressed) message, or
+    /// one encrypted with a passphrase, would otherwise hand gpg's output, an attacker's bytes, to the decryptor as the
+    /// data key. The output is cut at 64 bytes (a data key is 32) and gpg gets 30 seconds.
+    /// </summary>
     private static async Task<byte[]?> DecryptAsync(string home, byte[] message, CancellationToken cancellationToken)
     {
         var start = new System.Diagnostics.ProcessStartInfo("gpg")
@@ -124,7 +136,7 @@ public sealed class GpgKeySource : IDataKeySource
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in (string[])["--homedir", home, "--batch", "--quiet", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", string.Empty, "--decrypt"])
+        foreach (var argument in (string[])["--homedir", home, "--batch", "--quiet", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", string.Empty, "--status-fd", "2", "--max-output", "64", "--decrypt"])
         {
             start.ArgumentList.Add(argument);
         }
@@ -142,26 +154,62 @@ public sealed class GpgKeySource : IDataKeySource
         }
 
         using (process)
+        using (var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            using var output = new MemoryStream();
-            var reading = process.StandardOutput.BaseStream.CopyToAsync(output, cancellationToken);
-            var errors = process.StandardError.ReadToEndAsync(cancellationToken); // drained, never shown: it may name key ids only, but stays out of logs
-            await process.StandardInput.BaseStream.WriteAsync(message, cancellationToken);
-            process.StandardInput.Close();
-            await process.WaitForExitAsync(cancellationToken);
-            await reading;
-            await errors;
-            var bytes = output.ToArray();
-            return process.ExitCode == 0 ? bytes : null;
+            limit.CancelAfter(TimeSpan.FromSeconds(30));
+            try
+            {
+                var output = new byte[65];
+                var reading = ReadUpToAsync(process.StandardOutput.BaseStream, output, limit.Token);
+                var status = process.StandardError.ReadToEndAsync(limit.Token); // status lines and messages: read, never shown
+                await process.StandardInput.BaseStream.WriteAsync(message, limit.Token);
+                process.StandardInput.Close();
+                var length = await reading;
+                await process.WaitForExitAsync(limit.Token);
+                var lines = (await status).Split('\n').Where(l => l.StartsWith("[GNUPG:] ", StringComparison.Ordinal)).Select(l => l[9..].Split(' ')[0]).ToHashSet(StringComparer.Ordinal);
+                var decrypted = process.ExitCode == 0 && length <= 64
+                    && lines.Contains("DECRYPTION_KEY") && lines.Contains("DECRYPTION_OKAY") && lines.Contains("BEGIN_DECRYPTION")
+                    && !lines.Contains("DECRYPTION_FAILED") && !lines.Contains("NEED_PASSPHRASE_SYM");
+                return decrypted ? output[..length] : null;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return null; // gpg took too long (a message built to make it work hard): not opened
+            }
+            finally
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+            }
         }
     }
 
-    private static async Task<ProcessResult> RunAsync(string home, IReadOnlyList<string> arguments, byte[]? input, CancellationToken cancellationToken)
+    /// <summary>Reads into <paramref name="buffer"/> until it is full or the stream ends; returns the bytes read (more than fit: the length + 1 is never reached).</summary>
+    private static async Task<int> ReadUpToAsync(Stream stream, byte[] buffer, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken);
+            if (read == 0)
+            {
+                break;
+            }
+
+            total += read;
+        }
+
+        return total;
+    }
+
+    private static async Task<ProcessResult> RunAsync(string home, IReadOnlyList<string> arguments, byte[]? input, CancellationToken cancellationToken, string program = "gpg")
     {
         try
         {
             return await ChildProcess.RunAsync(
-                ["gpg", "--homedir", home, "--batch", "--quiet", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", string.Empty, .. arguments],
+                program == "gpg" ? ["gpg", "--homedir", home, "--batch", "--quiet", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", string.Empty, .. arguments] : [program, "--homedir", home, .. arguments],
                 environment: new Dictionary<string, string> { ["GNUPGHOME"] = home, ["LC_ALL"] = "C" },
                 input: input,
                 cancellationToken: cancellationToken);
@@ -182,6 +230,22 @@ public sealed class SopsDecryptor(IReadOnlyList<IDataKeySource> sources)
     /// <summary>The plaintext of <paramref name="content"/>, or null when it is not a SOPS file (published as it is).</summary>
     /// <exception cref="SopsException">A SOPS file that cannot be decrypted; the message names the reason, never a value.</exception>
     public async Task<byte[]?> DecryptAsync(string path, byte[] content, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await DecryptCheckedAsync(path, content, cancellationToken);
+        }
+        catch (Exception e) when (e is not SopsException and not OperationCanceledException)
+        {
+            // A malformed file this code did not foresee: refused like any other, by the kind of failure only (an
+            // exception's message may quote what it read).
+            throw new SopsException(e is System.Text.RegularExpressions.RegexMatchTimeoutException
+                ? "a regular expression of its metadata took too long"
+                : $"malformed ({e.GetType().Name})");
+        }
+    }
+
+    private async Task<byte[]?> DecryptCheckedAsync(string path, byte[] content, CancellationToken cancellationToken)
     {
         if (SopsFormats.Read(path, content) is not { } document)
         {

@@ -57,6 +57,12 @@ internal sealed class FileDecryption
             {
                 var home = stateFolder ?? throw new PublishException("decrypt.sops.gpgKeysFile needs the daemon's state folder (stateDir) for its keyring");
                 Directory.CreateDirectory(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                // The keyring holds the OpenPGP secret keys, unprotected: the same rule as the plaintext.
+                if (settings.Sops.GpgKeysFile is not null && !settings.AllowDiskTarget && !MemoryBacked(home))
+                {
+                    throw new PublishException($"decrypt.sops.gpgKeysFile: the keyring would be made in {home}, which is not on a memory-backed file system; put stateDir on tmpfs (the chart's stateVolume.medium: Memory), or set decrypt.allowDiskTarget: true");
+                }
+
                 sources.Add(await GpgKeySource.CreateAsync(settings.Sops.GpgKeysFile, settings.Sops.GpgHome, home, cancellationToken));
             }
         }
@@ -71,6 +77,8 @@ internal sealed class FileDecryption
     }
 
     public bool Selects(string path) => _files.Match(path).HasMatches;
+
+    private static bool MemoryBacked(string folder) => Libc.FileSystemType(folder) is Tmpfs or Ramfs;
 
     public async Task<ManifestFile> FetchAsync(SourceSnapshot snapshot, SourceEntry entry, UnixFileMode mode, VolumeFolder folder, string name, ByteBudget budget, TransferProgress progress, CancellationToken cancellationToken)
     {

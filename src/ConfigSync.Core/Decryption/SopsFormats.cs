@@ -52,7 +52,14 @@ internal static class SopsFormats
         }
         catch (Exception e) when (e is YamlException or JsonException or DecoderFallbackException or InvalidOperationException)
         {
-            return null; // not a file of its format: it cannot carry SOPS metadata either
+            // Not a file of its format. One that still carries encrypted values is a damaged SOPS file: refused, never
+            // published as it is (the app would read ENC[...] strings, or whatever an attacker left around them).
+            if (Encoding.UTF8.GetString(content).Contains("ENC[AES256_GCM,", StringComparison.Ordinal))
+            {
+                throw new SopsException($"it holds SOPS values but does not read as {format} ({e.GetType().Name})");
+            }
+
+            return null;
         }
     }
 
@@ -80,8 +87,18 @@ internal static class SopsFormats
                 leading.Add(new SopsComment(comment.Value, comment.IsInline));
             }
 
-            var anchors = new Dictionary<string, SopsNode?>(StringComparer.Ordinal);
-            var root = ReadYamlNode(parser, anchors);
+            if (parser.TryConsume<DocumentEnd>(out _))
+            {
+                continue; // an empty document (a stray "---"): nothing to decrypt
+            }
+
+            var root = ReadYamlNode(parser);
+            if (root is null)
+            {
+                parser.Consume<DocumentEnd>();
+                continue; // an empty document: nothing to decrypt
+            }
+
             if (root is not SopsMap map)
             {
                 return null; // SOPS stores only mappings at the top of a document
@@ -101,18 +118,21 @@ internal static class SopsFormats
         return TakeMetadata(SopsFormat.Yaml, branches);
     }
 
-    private static SopsNode? ReadYamlNode(IParser parser, Dictionary<string, SopsNode?> anchors)
+    /// <summary>
+    /// A node of a SOPS YAML file. Anchors, aliases and merge keys are refused: the MAC covers values in document order,
+    /// so an alias could publish a decrypted secret a second time under a key the MAC never saw (SOPS expands them).
+    /// </summary>
+    private static SopsNode? ReadYamlNode(IParser parser)
     {
-        if (parser.TryConsume<AnchorAlias>(out var alias))
+        if (parser.TryConsume<AnchorAlias>(out _))
         {
-            return anchors.TryGetValue(alias.Value.Value, out var target) ? target : throw new InvalidOperationException("unknown alias");
+            throw new SopsException("unsupported: YAML aliases (the MAC would not cover what they repeat)");
         }
 
         if (parser.TryConsume<Scalar>(out var scalar))
         {
-            var node = YamlScalar(scalar);
-            Remember(anchors, scalar.Anchor, node);
-            return node;
+            NoAnchor(scalar.Anchor);
+            return YamlScalar(scalar);
         }
 
         if (parser.TryConsume<SequenceStart>(out var sequenceStart))
@@ -120,10 +140,10 @@ internal static class SopsFormats
             var list = new SopsList();
             while (!parser.TryConsume<SequenceEnd>(out _))
             {
-                list.Items.Add(parser.TryConsume<YamlDotNet.Core.Events.Comment>(out var comment) ? new SopsComment(comment.Value, comment.IsInline) : ReadYamlNode(parser, anchors));
+                list.Items.Add(parser.TryConsume<YamlDotNet.Core.Events.Comment>(out var comment) ? new SopsComment(comment.Value, comment.IsInline) : ReadYamlNode(parser));
             }
 
-            Remember(anchors, sequenceStart.Anchor, list);
+            NoAnchor(sequenceStart.Anchor);
             return list;
         }
 
@@ -137,7 +157,19 @@ internal static class SopsFormats
                 continue;
             }
 
-            var key = parser.Consume<Scalar>().Value;
+            var keyScalar = parser.Consume<Scalar>();
+            NoAnchor(keyScalar.Anchor);
+            var key = keyScalar.Value;
+            if (key == "<<" && keyScalar.Style == ScalarStyle.Plain)
+            {
+                throw new SopsException("unsupported: YAML merge keys (<<)");
+            }
+
+            if (map.Items.Any(i => i.Key is string existing && existing == key))
+            {
+                throw new SopsException($"a key appears twice in one map (the MAC covers values, not keys)");
+            }
+
             var before = new List<SopsComment>();
             while (parser.TryConsume<YamlDotNet.Core.Events.Comment>(out var between))
             {
@@ -145,18 +177,18 @@ internal static class SopsFormats
             }
 
             map.Items.AddRange(before.Select(c => new SopsItem(c, null)));
-            map.Items.Add(new SopsItem(key, ReadYamlNode(parser, anchors)));
+            map.Items.Add(new SopsItem(key, ReadYamlNode(parser)));
         }
 
-        Remember(anchors, mappingStart.Anchor, map);
+        NoAnchor(mappingStart.Anchor);
         return map;
     }
 
-    private static void Remember(Dictionary<string, SopsNode?> anchors, AnchorName anchor, SopsNode? node)
+    private static void NoAnchor(AnchorName anchor)
     {
         if (!anchor.IsEmpty)
         {
-            anchors[anchor.Value] = node;
+            throw new SopsException("unsupported: YAML anchors (the MAC would not cover what an alias repeats)");
         }
     }
 
@@ -195,9 +227,16 @@ internal static class SopsFormats
             return new SopsScalar(hex);
         }
 
-        if (text.StartsWith("0o", StringComparison.Ordinal) && text.Length > 2 && text[2..].All(c => c is >= '0' and <= '7'))
+        if (text.StartsWith("0o", StringComparison.Ordinal) && text.Length is > 2 and <= 23 && text[2..].All(c => c is >= '0' and <= '7'))
         {
-            return new SopsScalar(Convert.ToInt64(text[2..], 8));
+            try
+            {
+                return new SopsScalar(Convert.ToInt64(text[2..], 8));
+            }
+            catch (OverflowException)
+            {
+                return new SopsScalar(text);
+            }
         }
 
         if (System.Text.RegularExpressions.Regex.IsMatch(text, @"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
@@ -268,18 +307,22 @@ internal static class SopsFormats
                 emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, "null", ScalarStyle.Plain, true, false));
                 break;
             case SopsScalar { Value: string s }:
-                // A string that plain would turn into another type (a number, true, null) is quoted.
-                var plainIsString = YamlScalar(new Scalar(s)) is SopsScalar { Value: string } && s.Trim() == s && s.Length > 0;
-                emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, s, plainIsString ? ScalarStyle.Any : ScalarStyle.DoubleQuoted, true, true));
+                // A string stays plain only when no YAML reader (1.1 or 1.2) could take it for anything else.
+                emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, s, SafePlain(s) ? ScalarStyle.Any : ScalarStyle.DoubleQuoted, true, true));
                 break;
             case SopsScalar { Value: byte[] bytes }:
-                emitter.Emit(new Scalar(AnchorName.Empty, new TagName("tag:yaml.org,2002:binary"), Convert.ToBase64String(bytes), ScalarStyle.Plain, false, false));
+                WriteYamlNode(emitter, new SopsScalar(Encoding.UTF8.GetString(bytes))); // SOPS writes bytes as their text
                 break;
             case SopsScalar scalar:
                 emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, PlainText(scalar), ScalarStyle.Plain, true, false));
                 break;
         }
     }
+
+    /// <summary>Whether <paramref name="text"/> reads back as the same string, plain, in YAML 1.1 and 1.2 alike.</summary>
+    private static bool SafePlain(string text) =>
+        System.Text.RegularExpressions.Regex.IsMatch(text, "^[A-Za-z][A-Za-z0-9_./@-]*$")
+        && !System.Text.RegularExpressions.Regex.IsMatch(text, "^(?i:y|n|yes|no|on|off|true|false|null)$");
 
     /// <summary>A comment's text as the emitter writes it after "# ": SOPS's text keeps the space that followed '#'.</summary>
     private static string CommentText(SopsComment comment) => comment.Text.StartsWith(' ') ? comment.Text[1..] : comment.Text;
@@ -289,6 +332,7 @@ internal static class SopsFormats
         bool b => b ? "true" : "false",
         long l => l.ToString(CultureInfo.InvariantCulture),
         double d => scalar.Text ?? SopsTree.FloatText(d),
+        byte[] bytes => Encoding.UTF8.GetString(bytes),
         _ => Convert.ToString(scalar.Value, CultureInfo.InvariantCulture)!,
     };
 
@@ -296,7 +340,18 @@ internal static class SopsFormats
 
     private static SopsDocument? ReadJson(byte[] content, bool binary)
     {
-        if (JsonNode.Parse(Strict(content), documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false }) is not JsonObject root)
+        JsonNode? parsed;
+        try
+        {
+            parsed = JsonNode.Parse(Strict(content), documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false });
+            parsed?.AsObject().Count.ToString(CultureInfo.InvariantCulture); // materializes the object: duplicate keys throw here
+        }
+        catch (ArgumentException)
+        {
+            throw new SopsException("a key appears twice in one object (the MAC covers values, not keys)");
+        }
+
+        if (parsed is not JsonObject root)
         {
             return null;
         }
@@ -306,7 +361,16 @@ internal static class SopsFormats
             return null;
         }
 
-        var map = (SopsMap)FromJson(root)!;
+        SopsMap map;
+        try
+        {
+            map = (SopsMap)FromJson(root)!;
+        }
+        catch (ArgumentException)
+        {
+            throw new SopsException("a key appears twice in one object (the MAC covers values, not keys)");
+        }
+
         return TakeMetadata(binary ? SopsFormat.Binary : SopsFormat.Json, [map]);
     }
 
@@ -318,7 +382,7 @@ internal static class SopsFormats
                 return null;
             case JsonObject map:
                 var result = new SopsMap();
-                foreach (var (key, value) in map)
+                foreach (var (key, value) in map.ToList())
                 {
                     result.Items.Add(new SopsItem(key, FromJson(value)));
                 }
@@ -385,6 +449,11 @@ internal static class SopsFormats
                 return null;
             }
 
+            if (map.Items.Any(i => i.Key is string existing && existing == line[..equals]))
+            {
+                throw new SopsException("a key appears twice (the MAC covers values, not keys)");
+            }
+
             map.Items.Add(new SopsItem(line[..equals], new SopsScalar(line[(equals + 1)..].Replace("\\n", "\n", StringComparison.Ordinal))));
         }
 
@@ -431,8 +500,14 @@ internal static class SopsFormats
             }
             else if (line[0] == '[' && line[^1] == ']')
             {
+                var name = line[1..^1].Trim();
+                if (root.Items.Any(i => i.Key is string existing && existing == name))
+                {
+                    throw new SopsException("a section appears twice (the MAC covers values, not sections)");
+                }
+
                 section = new SopsMap();
-                root.Items.Add(new SopsItem(line[1..^1].Trim(), section));
+                root.Items.Add(new SopsItem(name, section));
             }
             else
             {
@@ -448,7 +523,13 @@ internal static class SopsFormats
                     value = value[1..^1];
                 }
 
-                section.Items.Add(new SopsItem(line[..separator].Trim(), new SopsScalar(value)));
+                var key = line[..separator].Trim();
+                if (section.Items.Any(i => i.Key is string existing && existing == key))
+                {
+                    throw new SopsException("a key appears twice in one section (the MAC covers values, not keys)");
+                }
+
+                section.Items.Add(new SopsItem(key, new SopsScalar(value)));
             }
         }
 
@@ -496,10 +577,12 @@ internal static class SopsFormats
         {
             foreach (var item in branches[b].Items.Where(i => i.Key is "sops").ToList())
             {
-                if (b == 0 && metadata is null && ToJson(item.Value) is JsonObject found)
+                if (b > 0 || metadata is not null)
                 {
-                    metadata = found;
+                    throw new SopsException("more than one sops block");
                 }
+
+                metadata = ToJson(item.Value) as JsonObject ?? throw new SopsException("the sops block is not a map");
 
                 branches[b].Items.Remove(item);
             }

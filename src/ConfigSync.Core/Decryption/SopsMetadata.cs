@@ -65,19 +65,20 @@ internal sealed class SopsMetadata
         var keys = new List<SopsMasterKey>();
         foreach (var type in KeyTypes)
         {
-            foreach (var key in groups[0][type] as JsonArray ?? [])
+            foreach (var entry in groups[0][type] as JsonArray ?? [])
             {
+                var key = entry as JsonObject ?? throw new SopsException($"sops.{type}: an entry that is not a map");
                 var id = type switch
                 {
-                    "age" => Text(key?["recipient"]),
-                    "pgp" => Text(key?["fp"]),
-                    "kms" => Text(key?["arn"]),
-                    "azure_kv" => $"{Text(key?["vault_url"])}/keys/{Text(key?["name"])}",
-                    "gcp_kms" => Text(key?["resource_id"]),
-                    "hc_vault" => $"{Text(key?["vault_address"])}/{Text(key?["engine_path"])}/{Text(key?["key_name"])}",
-                    _ => Text(key?["key_id"]),
+                    "age" => Text(key["recipient"]),
+                    "pgp" => Text(key["fp"]),
+                    "kms" => Text(key["arn"]),
+                    "azure_kv" => $"{Text(key["vault_url"])}/keys/{Text(key["name"])}",
+                    "gcp_kms" => Text(key["resource_id"]),
+                    "hc_vault" => $"{Text(key["vault_address"])}/{Text(key["engine_path"])}/{Text(key["key_name"])}",
+                    _ => Text(key["key_id"]),
                 };
-                keys.Add(new SopsMasterKey(type, id, Text(key?["enc"])));
+                keys.Add(new SopsMasterKey(type, id, Text(key["enc"])));
             }
         }
 

@@ -273,6 +273,12 @@ internal sealed partial class SopsTree(SopsMetadata metadata, byte[] dataKey)
             throw new SopsException($"value at {where}: not base64 inside ENC[...]");
         }
 
+        // SOPS writes 16-byte tags (and 32-byte IVs): a shorter tag would make a forged value a matter of guessing it.
+        if (tag.Length != 16 || iv.Length < 12)
+        {
+            throw new SopsException($"value at {where}: not a SOPS AES-GCM value (a {tag.Length}-byte tag, a {iv.Length}-byte IV)");
+        }
+
         var cipher = new GcmBlockCipher(new AesEngine());
         cipher.Init(false, new AeadParameters(new KeyParameter(dataKey), tag.Length * 8, iv, Encoding.UTF8.GetBytes(additional)));
         var output = new byte[cipher.GetOutputSize(data.Length + tag.Length)];
@@ -374,6 +380,8 @@ internal sealed partial class SopsTree(SopsMetadata metadata, byte[] dataKey)
         _ => node.GetType().Name,
     };
 
-    [GeneratedRegex(@"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]", RegexOptions.None, 1000)]
+    // SOPS's pattern with the greedy (.+) of its base64 fields made [^,]+ (base64 has no comma): the same values,
+    // without backtracking over a long hostile one.
+    [GeneratedRegex(@"^ENC\[AES256_GCM,data:([^,]*),iv:([^,]+),tag:([^,]+),type:([^\]]+)\]", RegexOptions.None, 1000)]
     private static partial Regex EncryptedValue();
 }

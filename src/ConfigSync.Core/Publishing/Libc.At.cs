@@ -86,6 +86,13 @@ internal static partial class Libc
         return Fstatfs(file, ref MemoryMarshal.GetReference(buffer)) != 0 ? -1 : buffer[0];
     }
 
+    /// <summary>The file system magic of the file system holding <paramref name="path"/>; -1 when unknown.</summary>
+    public static long FileSystemType(string path)
+    {
+        Span<long> buffer = stackalloc long[16];
+        return Statfs(path, ref MemoryMarshal.GetReference(buffer)) != 0 ? -1 : buffer[0];
+    }
+
     /// <summary>Raises the soft limit of open files to the hard one (as Go's runtime does): a publish holds one descriptor per folder of the tree.</summary>
     public static void RaiseOpenFileLimit()
     {
@@ -99,6 +106,9 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
     private static partial int Fstatfs(SafeHandle file, ref long buffer);
+
+    [LibraryImport("libc", EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statfs(string path, ref long buffer);
 
     [LibraryImport("libc", EntryPoint = "getrlimit")]
     private static partial int GetRlimit(int resource, ref ulong limits);

@@ -105,6 +105,10 @@ public sealed record Manifest(
         }
     }
 
+    /// <summary>The manifest for network callers: each decrypted file's plaintext SHA-256 and size left out (the encrypted blob's hash stays).</summary>
+    public Manifest WithoutPlaintextHashes() =>
+        this with { Files = [.. Files.Select(f => f.SourceSha256 is null ? f : f with { Sha256 = "(decrypted: not shown)", Size = -1 })] };
+
     /// <summary>Parses a manifest, or returns null when it is not one.</summary>
     public static Manifest? TryParse(byte[]? json)
     {

@@ -38,7 +38,8 @@ internal static class Endpoints
                 return NotFound(name);
             }
 
-            var manifest = status.Manifest is null ? null : Manifest.TryRead(status.Manifest);
+            // A decrypted file's plaintext hash is not served: a short secret could be found from it by trying guesses.
+            var manifest = status.Manifest is null ? null : Manifest.TryRead(status.Manifest)?.WithoutPlaintextHashes();
             return Results.Json(new SyncDocument(status, manifest), StatusJsonContext.Default.SyncDocument);
         });
 

@@ -313,7 +313,125 @@ public sealed class SopsTests : IDisposable
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("literal")]
+    [InlineData("symmetric")]
+    public async Task AnOpenPgpMessageThatIsNotEncryptedToAKeyOfTheKeyring_IsNotADataKey(string kind)
+    {
+        // gpg "decrypts" (exit 0) an unencrypted literal message: it would hand an attacker's chosen bytes to the decryptor
+        // as the data key. A symmetric message is no public-key decryption either.
+        var (fingerprint, secretKeys) = NewGpgKey(_temp.Combine("maker-gnupg"), _temp.Path);
+        var writer = new SopsWriter { PgpFingerprints = [fingerprint], GpgHome = _temp.Combine("maker-gnupg") };
+        var document = JsonNode.Parse(writer.Json(Map(("password", Captured.Secret("pgp-forged-3e9a1c")))))!;
+        var dataKey = _temp.Combine("data.key");
+        File.WriteAllBytes(dataKey, writer.DataKey);
+        string[] arguments = kind == "literal"
+            ? ["--batch", "--homedir", _temp.Combine("maker-gnupg"), "--armor", "--store", "--output", "-", dataKey]
+            : ["--batch", "--homedir", _temp.Combine("maker-gnupg"), "--pinentry-mode", "loopback", "--passphrase", "x", "--armor", "--symmetric", "--output", "-", dataKey];
+        document["sops"]!["pgp"]![0]!["enc"] = Run("gpg", arguments);
+        var file = _temp.Combine("forged.json");
+        File.WriteAllText(file, document.ToJsonString());
+        var source = await GpgKeySource.CreateAsync(secretKeys, null, Directory.CreateDirectory(_temp.Combine("state")).FullName, CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<SopsException>(() => new SopsDecryptor([source]).DecryptAsync(file, File.ReadAllBytes(file), CancellationToken.None));
+
+        Assert.Contains("no configured pgp key opens it", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task YamlStrings_ThatAnotherTypeCouldReadThemAs_AreQuoted()
+    {
+        string[] values = ["123", "true", "null", "yes", "on", "0777", "1_000", "2024-01-01", ".inf", " padded", "~", "plain-word"];
+        var writer = new SopsWriter { AgeRecipients = [_key.Recipient] };
+        var file = _temp.Combine("strings.yaml");
+        File.WriteAllText(file, writer.Yaml([.. values.Select((v, i) => KeyValuePair.Create<string, object?>($"k{i}", v))]));
+
+        var plain = Encoding.UTF8.GetString((await DecryptAsync(file, _key.KeyFile))!);
+
+        foreach (var (value, i) in values.Select((v, i) => (v, i)))
+        {
+            Assert.Contains(value == "plain-word" ? $"k{i}: plain-word\n" : $"k{i}: \"{value}\"\n", plain, StringComparison.Ordinal);
+        }
+    }
+
+    public static TheoryData<string, string, string> Structure => new()
+    {
+        // What the MAC does not cover (keys, structure) may not be used to change what is published.
+        { "secrets.yaml", "duplicate key", "a key appears twice" },
+        { "secrets.yaml", "anchor", "unsupported: YAML anchors" },
+        { "secrets.yaml", "merge key", "unsupported: YAML merge keys" },
+        { "secrets.yaml", "second sops block", "more than one sops block" },
+        { "secrets.json", "duplicate key", "a key appears twice" },
+        { "app.env", "duplicate key", "a key appears twice" },
+        { "app.ini", "duplicate section", "a section appears twice" },
+        { "secrets.yaml", "broken syntax", "it holds SOPS values but does not read as Yaml" },
+        { "secrets.yaml", "short tag", "a 4-byte tag" },
+        { "secrets.json", "age entry not a map", "an entry that is not a map" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Structure))]
+    public async Task StructureTheMacDoesNotCover_AndMalformedFiles_AreRefused(string name, string change, string expected)
+    {
+        var writer = new SopsWriter { AgeRecipients = [_key.Recipient] };
+        var document = Map(("password", Captured.Secret("structure-secret-51f0")), ("user_unencrypted", "admin"));
+        var text = Path.GetExtension(name) switch
+        {
+            ".yaml" => writer.Yaml(document),
+            ".json" => writer.Json(document),
+            ".env" => writer.Dotenv(document),
+            _ => writer.Ini(Map(("db", document))),
+        };
+        text = change switch
+        {
+            "duplicate key" when name.EndsWith(".json", StringComparison.Ordinal) => text.Replace("\"user_unencrypted\": \"admin\"", "\"user_unencrypted\": \"admin\", \"user_unencrypted\": \"root\"", StringComparison.Ordinal),
+            "duplicate key" when name.EndsWith(".env", StringComparison.Ordinal) => text + "user_unencrypted=root\n",
+            "duplicate key" => "user_unencrypted: \"root\"\n" + text,
+            "anchor" => text.Replace("user_unencrypted: \"admin\"", "user_unencrypted: &a \"admin\"\nalso_unencrypted: *a", StringComparison.Ordinal),
+            "merge key" => "<<: {extra_unencrypted: x}\n" + text,
+            "second sops block" => text + "---\nother: 1\nsops: {mac: x}\n",
+            "duplicate section" => text + "[db]\nuser_unencrypted = root\n",
+            "broken syntax" => text.Replace("user_unencrypted: \"admin\"", "user_unencrypted: [unclosed", StringComparison.Ordinal),
+            "short tag" => System.Text.RegularExpressions.Regex.Replace(text, @"password: (""?)ENC\[([^\]]*),tag:[^,]+,", m => $"password: {m.Groups[1].Value}ENC[{m.Groups[2].Value},tag:AAAAAA==,"),
+            "age entry not a map" => text.Replace("\"age\": [", "\"age\": [1, ", StringComparison.Ordinal),
+            _ => throw new ArgumentException(change),
+        };
+        var file = _temp.Combine(name);
+        File.WriteAllText(file, text);
+
+        var error = await Assert.ThrowsAsync<SopsException>(() => DecryptAsync(file, _key.KeyFile));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        AssertNoSecret(error.Message);
+        Assert.DoesNotContain("structure-secret-51f0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnEmptyDocumentAfterTheSopsOne_IsNoReasonToPublishTheFileEncrypted()
+    {
+        var writer = new SopsWriter { AgeRecipients = [_key.Recipient] };
+        var file = _temp.Combine("trailing.yaml");
+        File.WriteAllText(file, writer.Yaml(Map(("password", Captured.Secret("trailing-secret-0c2d")))) + "---\n");
+
+        Assert.Equal("password: trailing-secret-0c2d\n", Encoding.UTF8.GetString((await DecryptAsync(file, _key.KeyFile))!));
+    }
+
     public void Dispose() => _temp.Dispose();
+
+    private static string Run(string file, string[] arguments)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        Assert.Equal(0, process.ExitCode);
+        return output;
+    }
 
     private static async Task<byte[]?> DecryptAsync(string file, string keyFile) =>
         await new SopsDecryptor([AgeKeySource.FromFile(keyFile)]).DecryptAsync(file, await File.ReadAllBytesAsync(file), CancellationToken.None);
