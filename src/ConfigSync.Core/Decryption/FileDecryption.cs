@@ -1,9 +1,9 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using ConfigSync.Configuration;
 using ConfigSync.Publishing;
 using ConfigSync.Sources;
 using Microsoft.Extensions.FileSystemGlobbing;
-using System.Runtime.InteropServices;
 
 namespace ConfigSync.Decryption;
 
