@@ -3,7 +3,9 @@
 #  - git (the CLI makes test repositories; git daemon and git-http-backend ship with it)
 #  - lighttpd: smart HTTP git with basic auth (runs git-http-backend as CGI)
 #  - openssh-server and openssh-client: sshd with key-only login, and the ssh program libgit2 runs
-#  - gnupg and gpgv: the tests sign commits with gpg; the daemon verifies OpenPGP signatures with gpgv
+#  - gnupg and gpgv: the tests sign commits with gpg; the daemon verifies OpenPGP signatures with gpgv and
+#    decrypts SOPS data keys for OpenPGP keys with gpg (the tests make those keys with it too)
+#  - age: age-keygen makes the SOPS tests' identities and age encrypts their data keys
 #  - clang and zlib's headers: the tests' daemon is a NativeAOT publish, which links with them
 #  - podman and what it needs here (runc, CNI plugins, debootstrap for the stand-in base images):
 #    scripts/image.sh builds docker/Dockerfile and the image and pod tests run it
@@ -23,6 +25,7 @@ command -v ssh >/dev/null || need+=(openssh-client)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v gpg >/dev/null || need+=(gnupg)
 command -v gpgv >/dev/null || need+=(gpgv)
+{ command -v age >/dev/null && command -v age-keygen >/dev/null; } || need+=(age)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v python3 >/dev/null || need+=(python3)
