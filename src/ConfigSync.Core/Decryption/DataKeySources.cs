@@ -69,6 +69,7 @@ public sealed class AgeKeySource(IReadOnlyList<AgeIdentity> identities) : IDataK
 /// </summary>
 public sealed class GpgKeySource : IDataKeySource
 {
+    private const string GpgMissing = "decrypt.sops: OpenPGP keys need the gpg program, which is not installed";
     private readonly string _home;
 
     private GpgKeySource(string home) => _home = home;
@@ -77,8 +78,8 @@ public sealed class GpgKeySource : IDataKeySource
     public string Type => "pgp";
 
     /// <summary>
-    /// A keyring in <paramref name="stateFolder"/>/gnupg made from <paramref name="keysFile"/> (imported again each time:
-    /// a rotated Secret's new key is added), or the GnuPG home <paramref name="gpgHome"/> as it is.
+    /// A keyring in <paramref name="stateFolder"/>/gnupg made from <paramref name="keysFile"/> (made again each time, so
+    /// the keyring holds exactly the keys the Secret holds now), or the GnuPG home <paramref name="gpgHome"/> as it is.
     /// </summary>
     public static async Task<GpgKeySource> CreateAsync(string? keysFile, string? gpgHome, string stateFolder, CancellationToken cancellationToken)
     {
@@ -92,12 +93,12 @@ public sealed class GpgKeySource : IDataKeySource
         var home = Path.Combine(stateFolder, "gnupg");
         if (Directory.Exists(home))
         {
-            await RunAsync(home, ["--kill", "gpg-agent"], null, cancellationToken, program: "gpgconf");
+            await RunAsync(["gpgconf", "--homedir", home, "--kill", "gpg-agent"], home, cancellationToken);
             Directory.Delete(home, recursive: true);
         }
 
         Directory.CreateDirectory(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var result = await RunAsync(home, ["--import", keysFile!], null, cancellationToken);
+        var result = await RunAsync(Gpg(home, "--import", keysFile!), home, cancellationToken);
         if (result.ExitCode != 0)
         {
             throw new SopsException($"decrypt.sops.gpgKeysFile {keysFile}: gpg could not import it (exit {result.ExitCode})");
@@ -129,20 +130,24 @@ public sealed class GpgKeySource : IDataKeySource
     /// </summary>
     private static async Task<byte[]?> DecryptAsync(string home, byte[] message, CancellationToken cancellationToken)
     {
-        var start = new System.Diagnostics.ProcessStartInfo("gpg")
+        var command = Gpg(home, "--status-fd", "2", "--max-output", "64", "--decrypt");
+        var start = new System.Diagnostics.ProcessStartInfo(command[0])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in (string[])["--homedir", home, "--batch", "--quiet", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", string.Empty, "--status-fd", "2", "--max-output", "64", "--decrypt"])
+        foreach (var argument in command[1..])
         {
             start.ArgumentList.Add(argument);
         }
 
-        start.Environment["GNUPGHOME"] = home;
-        start.Environment["LC_ALL"] = "C";
+        foreach (var (name, value) in Environment(home))
+        {
+            start.Environment[name] = value;
+        }
+
         System.Diagnostics.Process process;
         try
         {
@@ -150,7 +155,7 @@ public sealed class GpgKeySource : IDataKeySource
         }
         catch (System.ComponentModel.Win32Exception)
         {
-            throw new SopsException("decrypt.sops: OpenPGP keys need the gpg program, which is not installed");
+            throw new SopsException(GpgMissing);
         }
 
         using (process)
@@ -186,7 +191,7 @@ public sealed class GpgKeySource : IDataKeySource
         }
     }
 
-    /// <summary>Reads into <paramref name="buffer"/> until it is full or the stream ends; returns the bytes read (more than fit: the length + 1 is never reached).</summary>
+    /// <summary>Reads into <paramref name="buffer"/> until it is full or the stream ends; returns the number of bytes read.</summary>
     private static async Task<int> ReadUpToAsync(Stream stream, byte[] buffer, CancellationToken cancellationToken)
     {
         var total = 0;
@@ -204,19 +209,21 @@ public sealed class GpgKeySource : IDataKeySource
         return total;
     }
 
-    private static async Task<ProcessResult> RunAsync(string home, IReadOnlyList<string> arguments, byte[]? input, CancellationToken cancellationToken, string program = "gpg")
+    /// <summary>gpg with the keyring <paramref name="home"/>, never asking anyone for anything, then <paramref name="arguments"/>.</summary>
+    private static string[] Gpg(string home, params string[] arguments) =>
+        ["gpg", "--homedir", home, "--batch", "--quiet", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", string.Empty, .. arguments];
+
+    private static Dictionary<string, string> Environment(string home) => new() { ["GNUPGHOME"] = home, ["LC_ALL"] = "C" };
+
+    private static async Task<ProcessResult> RunAsync(IReadOnlyList<string> command, string home, CancellationToken cancellationToken)
     {
         try
         {
-            return await ChildProcess.RunAsync(
-                program == "gpg" ? ["gpg", "--homedir", home, "--batch", "--quiet", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", string.Empty, .. arguments] : [program, "--homedir", home, .. arguments],
-                environment: new Dictionary<string, string> { ["GNUPGHOME"] = home, ["LC_ALL"] = "C" },
-                input: input,
-                cancellationToken: cancellationToken);
+            return await ChildProcess.RunAsync(command, environment: Environment(home), cancellationToken: cancellationToken);
         }
         catch (System.ComponentModel.Win32Exception)
         {
-            throw new SopsException("decrypt.sops: OpenPGP keys need the gpg program, which is not installed");
+            throw new SopsException(GpgMissing);
         }
     }
 }
