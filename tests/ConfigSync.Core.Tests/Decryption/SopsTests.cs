@@ -328,7 +328,7 @@ public sealed class SopsTests : IDisposable
         string[] arguments = kind == "literal"
             ? ["--batch", "--homedir", _temp.Combine("maker-gnupg"), "--armor", "--store", "--output", "-", dataKey]
             : ["--batch", "--homedir", _temp.Combine("maker-gnupg"), "--pinentry-mode", "loopback", "--passphrase", "x", "--armor", "--symmetric", "--output", "-", dataKey];
-        document["sops"]!["pgp"]![0]!["enc"] = Run("gpg", arguments);
+        document["sops"]!["pgp"]![0]!["enc"] = Tool(null, "gpg", arguments);
         var file = _temp.Combine("forged.json");
         File.WriteAllText(file, document.ToJsonString());
         var source = await GpgKeySource.CreateAsync(secretKeys, null, Directory.CreateDirectory(_temp.Combine("state")).FullName, CancellationToken.None);
@@ -417,21 +417,6 @@ public sealed class SopsTests : IDisposable
     }
 
     public void Dispose() => _temp.Dispose();
-
-    private static string Run(string file, string[] arguments)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.Equal(0, process.ExitCode);
-        return output;
-    }
 
     private static async Task<byte[]?> DecryptAsync(string file, string keyFile) =>
         await new SopsDecryptor([AgeKeySource.FromFile(keyFile)]).DecryptAsync(file, await File.ReadAllBytesAsync(file), CancellationToken.None);

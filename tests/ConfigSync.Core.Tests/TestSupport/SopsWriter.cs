@@ -322,7 +322,7 @@ public sealed class SopsWriter
     }
 
     /// <summary>Runs a tool to completion (its input on stdin); returns its output, throws on failure.</summary>
-    private static string Tool(byte[]? input, string file, params string[] arguments)
+    public static string Tool(byte[]? input, string file, params string[] arguments)
     {
         var start = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
