@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Identity;
 using Azure.Storage;
 using Azure.Storage.Blobs;
@@ -16,12 +17,14 @@ namespace ConfigSync.Sources.AzureBlob;
 /// answered 304 or 412 must never become an empty or mixed file), and the Content-MD5 the listing
 /// gave checked against the bytes written.
 /// </summary>
-internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEntries = int.MaxValue) : IConfigSource
+internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEntries = int.MaxValue, SourceMeter? meter = null, TimeProvider? time = null) : IConfigSource
 {
     private static readonly string[] CredentialErrorCodes =
         ["AuthenticationFailed", "AuthorizationFailure", "AuthorizationPermissionMismatch", "InvalidAuthenticationInfo", "NoAuthenticationInformation", "AuthorizationResourceTypeMismatch"];
 
     private readonly AzureBlobSourceOptions _options = options;
+    private readonly SourceMeter _meter = meter ?? new SourceMeter(string.Empty, null);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private BlobContainerClient? _client;
     private string? _connectionString;
     private AzureSasCredential? _sas;
@@ -164,20 +167,26 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEnt
     private TokenCredential TokenCredential() => _options.Auth switch
     {
         // AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE, injected by the AKS workload identity webhook.
-        AzureBlobAuthMode.WorkloadIdentity => new WorkloadIdentityCredential(new WorkloadIdentityCredentialOptions { DisableInstanceDiscovery = _options.DisableInstanceDiscovery }),
-        AzureBlobAuthMode.ManagedIdentity => new ManagedIdentityCredential(_options.ManagedIdentityClientId is { } id
+        AzureBlobAuthMode.WorkloadIdentity => new WorkloadIdentityCredential(new WorkloadIdentityCredentialOptions { DisableInstanceDiscovery = _options.DisableInstanceDiscovery, Transport = Metered(static _ => SourceMeter.Token) }),
+        AzureBlobAuthMode.ManagedIdentity => new ManagedIdentityCredential(new ManagedIdentityCredentialOptions(_options.ManagedIdentityClientId is { } id
             ? ManagedIdentityId.FromUserAssignedClientId(id)
-            : ManagedIdentityId.SystemAssigned),
-        _ => new DefaultAzureCredential(new DefaultAzureCredentialOptions { DisableInstanceDiscovery = _options.DisableInstanceDiscovery }),
+            : ManagedIdentityId.SystemAssigned) { Transport = Metered(static _ => SourceMeter.Token) }),
+        _ => new DefaultAzureCredential(new DefaultAzureCredentialOptions { DisableInstanceDiscovery = _options.DisableInstanceDiscovery, Transport = Metered(static _ => SourceMeter.Token) }),
     };
+
+    /// <summary>A transport whose requests (the client's retries included) are counted by <paramref name="classify"/>, and whose 429 and 503 answers are reported.</summary>
+    private HttpClientTransport Metered(Func<HttpRequestMessage, string> classify) =>
+        new(new MeteredHttpHandler(_meter, classify, _time) { InnerHandler = MeteredHttpHandler.Transport() });
 
     private Uri ContainerUri() => new(_options.AccountUrl!.ToString().TrimEnd('/') + "/" + _options.Container);
 
-    private static BlobClientOptions ClientOptions()
+    private BlobClientOptions ClientOptions()
     {
-        var options = new BlobClientOptions();
-        options.Retry.MaxRetries = 2;
-        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        var options = new BlobClientOptions
+        {
+            Transport = Metered(static r => MeteredHttpHandler.ObjectStoreOperation(r, static q => q.Contains("comp=list", StringComparison.Ordinal))),
+            RetryPolicy = new ThrottleAwareRetry(),
+        };
         options.Retry.NetworkTimeout = TimeSpan.FromSeconds(30);
         return options;
     }
@@ -222,6 +231,8 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEnt
                 new SourceException($"{what} was deleted during the sync; it will be retried", e),
             RequestFailedException { ErrorCode: "ConditionNotMet" } or RequestFailedException { Status: 412 } =>
                 new SourceException($"{what} changed during the sync; it will be retried", e),
+            RequestFailedException f when MeteredHttpHandler.IsThrottling(f.Status) =>
+                new SourceException($"{what}: the account is throttling requests ({f.ErrorCode ?? "HTTP " + f.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)}); the next attempt waits for its Retry-After, or backs off", e),
             RequestFailedException f when f.Status is 401 or 403 || CredentialErrorCodes.Contains(f.ErrorCode) =>
                 new SourceException($"the credentials were refused for container '{_options.Container}' ({f.ErrorCode ?? f.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)}); check {AuthSetting}", e),
             // The service's message quotes request details; its code and status say what went wrong.
@@ -231,6 +242,19 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEnt
                 new SourceException($"{Describe}: cannot get a token ({_options.Auth}): {Errors.Describe(e)}", e),
             _ => new SourceException($"{what}: {Errors.Describe(e)}", e),
         };
+    }
+
+    /// <summary>
+    /// Two retries 200 ms apart for transient failures, none for a throttling answer (429, 503): the sync loop waits for
+    /// its Retry-After between attempts instead of holding the attempt open in the client.
+    /// </summary>
+    private sealed class ThrottleAwareRetry() : RetryPolicy(maxRetries: 2, DelayStrategy.CreateExponentialDelayStrategy(TimeSpan.FromMilliseconds(200)))
+    {
+        protected override bool ShouldRetry(HttpMessage message, Exception? exception) =>
+            !(message.HasResponse && MeteredHttpHandler.IsThrottling(message.Response.Status)) && base.ShouldRetry(message, exception);
+
+        protected override ValueTask<bool> ShouldRetryAsync(HttpMessage message, Exception? exception) =>
+            message.HasResponse && MeteredHttpHandler.IsThrottling(message.Response.Status) ? ValueTask.FromResult(false) : base.ShouldRetryAsync(message, exception);
     }
 
     private sealed class Snapshot(AzureBlobSource source, BlobContainerClient client, string revision, IReadOnlyList<SourceEntry> entries, Dictionary<string, byte[]> hashes)

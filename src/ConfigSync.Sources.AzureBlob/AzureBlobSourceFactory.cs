@@ -95,7 +95,7 @@ public sealed class AzureBlobSourceFactory : SourceFactory<AzureBlobSourceOption
     }
 
     /// <inheritdoc />
-    protected override IConfigSource Create(AzureBlobSourceOptions options, SourceContext context) => new AzureBlobSource(options, context.MaxEntries);
+    protected override IConfigSource Create(AzureBlobSourceOptions options, SourceContext context) => new AzureBlobSource(options, context.MaxEntries, context.Meter, context.TimeProvider);
 
     /// <summary>The account name in a blob service URL: the first label of ACCOUNT.blob.core.windows.net,
     /// or the first path segment of an emulator-style URL (http://127.0.0.1:10000/ACCOUNT).</summary>

@@ -46,6 +46,7 @@ internal sealed partial class GitSource
     {
         var remote = repo.Network.Remotes["origin"];
         var credentials = new GitCredentials(_options.Auth, _options.Url).Handler();
+        _context.Meter.Request(SourceMeter.Fetch);
         var advertised = (credentials is null ? repo.Network.ListReferences(remote) : repo.Network.ListReferences(remote, credentials)).ToList();
         var (name, sha, direct) = Resolve(Candidates(), candidate => Advertised(advertised, candidate));
         if (sha == context.LastRevision)
@@ -145,6 +146,7 @@ internal sealed partial class GitSource
             LogDepthUnsupported(_logger, _context.SyncName, _transport.ToString().ToLowerInvariant());
         }
 
+        _context.Meter.Request(SourceMeter.Fetch);
         Commands.Fetch(repo, "origin", refspecs, FetchOptions(cancellationToken, tags), null);
         cancellationToken.ThrowIfCancellationRequested();
     }
@@ -180,6 +182,7 @@ internal sealed partial class GitSource
                 options.BranchName = name["refs/heads/".Length..];
             }
 
+            _context.Meter.Request(SourceMeter.Fetch);
             Repository.Clone(_options.Url, fresh, options);
             using (var cloned = new Repository(fresh))
             {

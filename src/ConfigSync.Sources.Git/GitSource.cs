@@ -209,6 +209,13 @@ internal sealed partial class GitSource : IConfigSource
             }
         }
 
+        if (ThrottledStatus().IsMatch(message))
+        {
+            // libgit2 does not hand over the answer's headers: no Retry-After, the loop backs off.
+            _context.Meter.Throttled(null);
+            return $"the git server {url} is throttling requests: {message}; the next attempt backs off";
+        }
+
         if (message.Contains("not owned by current user", StringComparison.Ordinal))
         {
             return $"git {url}: {message}; libgit2 refuses a repository another user owns, as git does (a container's user on a mounted volume); if it is trusted, list its path in source.safeDirectories (git's safe.directory)";
@@ -226,6 +233,10 @@ internal sealed partial class GitSource : IConfigSource
 
         return $"git {url}: {message}";
     }
+
+    /// <summary>libgit2's message for an HTTP answer 429 or 503 ("unexpected http status code: 429").</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"status code: (429|503)\b", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex ThrottledStatus();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: the git object cache has {Packs} packs; starting a fresh cache")]
     private static partial void LogCompacting(ILogger logger, string sync, int packs);

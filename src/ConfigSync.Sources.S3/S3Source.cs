@@ -13,9 +13,10 @@ namespace ConfigSync.Sources.S3;
 /// each pinned to its listed ETag so an object replaced mid-sync fails the sync (and it is
 /// retried) instead of publishing a mix.
 /// </summary>
-internal sealed class S3Source(S3SourceOptions options, int maxEntries = int.MaxValue) : IConfigSource
+internal sealed class S3Source(S3SourceOptions options, int maxEntries = int.MaxValue, SourceMeter? meter = null, TimeProvider? time = null) : IConfigSource
 {
     private readonly S3SourceOptions _options = options;
+    private readonly SourceMeter _meter = meter ?? new SourceMeter(string.Empty, null);
     private AmazonS3Client? _client;
     private string? _credentialsStamp;
     private int _downloads;
@@ -123,6 +124,7 @@ internal sealed class S3Source(S3SourceOptions options, int maxEntries = int.Max
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
             Timeout = TimeSpan.FromSeconds(30),
             MaxErrorRetry = 2,
+            HttpClientFactory = new MeteredClientFactory(_meter, time ?? TimeProvider.System),
         };
         if (_options.Region is { } region)
         {
@@ -151,11 +153,30 @@ internal sealed class S3Source(S3SourceOptions options, int maxEntries = int.Max
 
     private SourceException Explain(AmazonServiceException e) => e.ErrorCode switch
     {
+        _ when MeteredHttpHandler.IsThrottling((int)e.StatusCode) || e.ErrorCode is "SlowDown" or "Throttling" or "RequestLimitExceeded" =>
+            new SourceException($"{Describe}: the store is throttling requests ({e.ErrorCode ?? "HTTP " + ((int)e.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)}); the next attempt waits for its Retry-After, or backs off", e),
         "NoSuchBucket" => new SourceException($"bucket '{_options.Bucket}' does not exist ({Describe})", e),
         "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "AccessDenied" or "ExpiredToken" or "InvalidToken" or "InvalidClientTokenId" =>
             new SourceException($"the credentials were refused for bucket '{_options.Bucket}' ({e.ErrorCode}); check auth.accessKeyIdFile and auth.secretAccessKeyFile, or the pod's IAM role", e),
         _ => new SourceException($"{Describe}: {e.ErrorCode ?? ((int)e.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)}: {e.Message}", e),
     };
+
+    /// <summary>Gives the SDK an HttpClient whose handler counts requests and throttling answers (the SDK's retries included).</summary>
+    private sealed class MeteredClientFactory(SourceMeter meter, TimeProvider time) : HttpClientFactory
+    {
+        public override HttpClient CreateHttpClient(IClientConfig clientConfig) =>
+            new(new MeteredHttpHandler(meter, static r => MeteredHttpHandler.ObjectStoreOperation(r, static q => q.Contains("list-type=", StringComparison.Ordinal)), time) { InnerHandler = MeteredHttpHandler.Transport() })
+            {
+                Timeout = clientConfig.Timeout ?? TimeSpan.FromSeconds(100),
+            };
+
+        // One client per S3 client (the meter is per sync): not shared through the SDK's cache.
+        public override bool UseSDKHttpClientCaching(IClientConfig clientConfig) => false;
+
+        public override bool DisposeHttpClientsAfterUse(IClientConfig clientConfig) => false;
+
+        public override string GetConfigUniqueString(IClientConfig clientConfig) => "configsync-metered";
+    }
 
     private sealed class Snapshot(S3Source source, AmazonS3Client client, string revision, IReadOnlyList<SourceEntry> entries) : SourceSnapshot(revision, entries)
     {

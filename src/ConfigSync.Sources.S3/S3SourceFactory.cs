@@ -50,5 +50,5 @@ public sealed class S3SourceFactory : SourceFactory<S3SourceOptions>
     }
 
     /// <inheritdoc />
-    protected override IConfigSource Create(S3SourceOptions options, SourceContext context) => new S3Source(options, context.MaxEntries);
+    protected override IConfigSource Create(S3SourceOptions options, SourceContext context) => new S3Source(options, context.MaxEntries, context.Meter, context.TimeProvider);
 }

@@ -105,7 +105,14 @@ public sealed class RequestCountTests : IAsyncLifetime
         Assert.Equal((expectedPages, 1), (oneChange.Lists - noChange.Lists, oneChange.Gets - noChange.Gets));
         Assert.Equal(expectedPages + 1, oneChange.All - beforeChange);
         Assert.Equal("changed", File.ReadAllText(Path.Combine(_scenario.Live, "dir0", "file500.yaml")));
+
+        // configsync_source_requests_total counts what the origin saw, by operation.
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Equal((proxy.Lists, proxy.Gets), (Requests(metrics, "list"), Requests(metrics, "get")));
     }
+
+    private static int Requests(string metrics, string operation) =>
+        (int)double.Parse(metrics.Split('\n').Single(l => l.StartsWith("configsync_source_requests_total{", StringComparison.Ordinal) && l.Contains($"operation=\"{operation}\"", StringComparison.Ordinal)).Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>POST /sync/app, then waits until the sync's last attempt moves past the trigger.</summary>
     private static async Task TriggerAndWaitAsync(DaemonHttp http)

@@ -34,6 +34,9 @@ public sealed record SourceContext(string SyncName, string CacheDirectory, ILogg
     /// <value>The default value is <see cref="int.MaxValue"/>.</value>
     /// </summary>
     public int MaxEntries { get; init; } = int.MaxValue;
+
+    /// <summary>Counts the source's requests to its origin and the answers that throttled it. <value>The default value counts without metrics.</value></summary>
+    public SourceMeter Meter { get; init; } = new(SyncName, null);
 }
 
 /// <summary>Base class binding a factory to its options type.</summary>

@@ -41,4 +41,11 @@ internal static class Backoff
         var exponent = Math.Min(Math.Max(failures - 1, 0), 30);
         return TimeSpan.FromTicks(Math.Min(FirstRetry.Ticks * (1L << exponent), interval.Ticks));
     }
+
+    /// <summary>
+    /// The delay after an attempt the origin throttled: the <paramref name="retryAfter"/> it asked for plus the
+    /// <paramref name="backoff"/> (itself full jitter), so a fleet told the same wait spreads after it; the backoff alone
+    /// when the origin named no wait.
+    /// </summary>
+    public static TimeSpan AfterThrottling(TimeSpan backoff, TimeSpan? retryAfter) => retryAfter is { } wait ? wait + backoff : backoff;
 }

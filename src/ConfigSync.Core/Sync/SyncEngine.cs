@@ -27,10 +27,11 @@ public sealed class SyncEngine : IAsyncDisposable
         {
             var logger = loggerFactory.CreateLogger("ConfigSync.Sync");
             var name = sync.Name;
-            var context = new SourceContext(name, settings.StateDirOf(sync), loggerFactory, time) { RequestSync = () => RequestSync(name), MaxEntries = sync.MaxFiles };
+            var meter = new SourceMeter(name, metrics);
+            var context = new SourceContext(name, settings.StateDirOf(sync), loggerFactory, time) { RequestSync = () => RequestSync(name), MaxEntries = sync.MaxFiles, Meter = meter };
             var source = sync.Source.Factory.Create(sync.Source.Options, context);
             var publisher = new TreePublisher(sync, source.Describe, time, loggerFactory.CreateLogger("ConfigSync.Publishing"), settings.StateDirOf(sync));
-            _runners[name] = new SyncRunner(sync, source, publisher, metrics, time, logger);
+            _runners[name] = new SyncRunner(sync, source, publisher, metrics, time, logger) { Meter = meter };
         }
 
         metrics.Registry.AddBeforeCollectCallback(() => metrics.Ready.Set(IsReady(time.GetUtcNow()) ? 1 : 0));

@@ -2,6 +2,7 @@ using ConfigSync.Configuration;
 using ConfigSync.Diagnostics;
 using ConfigSync.Publishing;
 using ConfigSync.Signaling;
+using ConfigSync.Sources;
 using Microsoft.Extensions.Logging;
 
 namespace ConfigSync.Sync;
@@ -76,7 +77,7 @@ internal sealed partial class SyncRecorder
         Attempted(outcome);
         _metrics.LastSuccess.WithLabels(Name).Set(outcome.Ended.ToUnixTimeMilliseconds() / 1000.0);
         _metrics.ConsecutiveFailures.WithLabels(Name).Set(0);
-        Update(s => s with { LastSuccess = outcome.Ended, LastError = null, ConsecutiveFailures = 0, Syncing = false });
+        Update(s => s with { LastSuccess = outcome.Ended, LastError = null, ConsecutiveFailures = 0, Syncing = false, Throttled = null });
         TouchManifest(outcome.Ended);
         _files.Succeeded(published: outcome is AttemptOutcome.Changed);
     }
@@ -105,6 +106,13 @@ internal sealed partial class SyncRecorder
     }
 
     public void NextAttempt(DateTimeOffset at) => Update(s => s with { NextAttempt = at });
+
+    /// <summary>The origin throttled the failed attempt; the next one waits until <paramref name="until"/>.</summary>
+    public void Throttled(Throttling throttling, DateTimeOffset until)
+    {
+        Update(s => s with { Throttled = new ThrottleState(_time.GetUtcNow(), throttling.Answers, throttling.RetryAfter?.TotalSeconds, until) });
+        LogThrottled(_logger, Name, throttling.Answers, throttling.RetryAfter is { } wait ? $"{wait.TotalSeconds:0.#} s" : "none", until);
+    }
 
     /// <summary>The app was signalled about <paramref name="manifest"/> and verification of its reload started.</summary>
     public void Verifying(Manifest manifest) => Update(s => s with { Reload = new ReloadState(manifest.Revision, ReloadPhase.Verifying, _time.GetUtcNow()) });
@@ -216,6 +224,9 @@ internal sealed partial class SyncRecorder
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: kept the verified live tree of revision {Revision} ({Files} files); ready at once")]
     private static partial void LogRecovered(ILogger logger, string sync, string revision, int files);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Sync}: the origin throttled the sync ({Answers} answers 429/503, Retry-After {RetryAfter}); next attempt at {Until:o}")]
+    private static partial void LogThrottled(ILogger logger, string sync, int answers, string retryAfter, DateTimeOffset until);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Sync}: sync failed ({Failures} in a row): {Error}")]
     private static partial void LogFailed(ILogger logger, string sync, int failures, string error);

@@ -27,6 +27,7 @@ internal sealed class SyncRunner : IAsyncDisposable
     private SyncSignals? _signals;
     private DateTimeOffset _lastTick;
     private bool _inPhase;
+    private Throttling? _lastThrottling;
 
     public SyncRunner(SyncSettings settings, IConfigSource source, TreePublisher publisher, SyncMetrics metrics, TimeProvider time, ILogger logger)
     {
@@ -48,6 +49,9 @@ internal sealed class SyncRunner : IAsyncDisposable
     public IConfigSource Source { get; }
 
     public SyncStatus Status => _recorder.Status;
+
+    /// <summary>What the source asked of its origin; after an attempt the loop reads the throttling answers from it.</summary>
+    public SourceMeter Meter { get; init; } = new(string.Empty, null);
 
     /// <summary>Called when <c>maxFailures</c> is reached.</summary>
     public Action? MaxFailuresReached { get; set; }
@@ -109,6 +113,14 @@ internal sealed class SyncRunner : IAsyncDisposable
                 ? (_inPhase ? Backoff.Jittered(_settings.Interval, _settings.Jitter, Random.Shared.NextDouble()) : Backoff.Phase(_settings.Interval, Random.Shared.NextDouble()))
                 : Backoff.AfterFailures(_recorder.Status.ConsecutiveFailures, _settings.Interval, Random.Shared.NextDouble());
             _inPhase = outcome.Succeeded;
+            if (_lastThrottling is { } throttling && !outcome.Succeeded)
+            {
+                // The origin asked for room: at least its Retry-After (plus a random part of the backoff, so a fleet told
+                // the same Retry-After does not come back in the same second), or the backoff when it gave none.
+                delay = Backoff.AfterThrottling(delay, throttling.RetryAfter);
+                _recorder.Throttled(throttling, _time.GetUtcNow() + delay);
+            }
+
             _recorder.NextAttempt(_time.GetUtcNow() + delay);
             await WaitAsync(delay, stoppingToken);
         }
@@ -131,6 +143,7 @@ internal sealed class SyncRunner : IAsyncDisposable
         }
 
         _lastTick = outcome.Ended;
+        _lastThrottling = Meter.Take();
         if (outcome is AttemptOutcome.Failed failed && _recorder.Failed(failed))
         {
             MaxFailuresReached?.Invoke();

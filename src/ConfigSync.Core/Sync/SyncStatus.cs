@@ -50,6 +50,9 @@ public sealed record SyncStatus
     /// <summary>When the next poll is due.</summary>
     public DateTimeOffset? NextAttempt { get; init; }
 
+    /// <summary>The origin's last throttling of a failed attempt (HTTP 429 or 503), until an attempt succeeds.</summary>
+    public ThrottleState? Throttled { get; init; }
+
     /// <summary>Whether a sync attempt is running now.</summary>
     public bool Syncing { get; init; }
 
@@ -65,6 +68,13 @@ public sealed record SyncStatus
     /// <summary>Files and bytes written so far while a new tree is being written; else null.</summary>
     public TransferState? Transfer { get; init; }
 }
+
+/// <summary>The origin throttled a failed attempt.</summary>
+/// <param name="At">When the attempt ended.</param>
+/// <param name="Answers">Answers 429 or 503 it got (the SDKs' own retries included).</param>
+/// <param name="RetryAfterSeconds">The longest <c>Retry-After</c> among them, or null.</param>
+/// <param name="Until">When the next attempt is due: at least that long after <paramref name="At"/>.</param>
+public sealed record ThrottleState(DateTimeOffset At, int Answers, double? RetryAfterSeconds, DateTimeOffset Until);
 
 /// <summary>How many files a publish added, changed and removed.</summary>
 /// <param name="Added">New paths.</param>

@@ -17,6 +17,8 @@ public sealed class CountingProxy : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly HttpClient _client = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, AutomaticDecompression = System.Net.DecompressionMethods.None });
 
+    private int _throttledAnswers;
+
     private CountingProxy(WebApplication app, int port)
     {
         _app = app;
@@ -34,6 +36,12 @@ public sealed class CountingProxy : IAsyncDisposable
 
     /// <summary>While true, the proxy plays an origin that is down: every request is answered 503 without forwarding.</summary>
     public bool Down { get; set; }
+
+    /// <summary>While set, the proxy plays an origin that throttles: every request gets this status, <c>Retry-After</c> (when not null) and body, without forwarding.</summary>
+    public (int Status, string? RetryAfter, string Body)? Throttle { get; set; }
+
+    /// <summary>Answers given by <see cref="Throttle"/>, and when the last one was given.</summary>
+    public int ThrottledAnswers => Volatile.Read(ref _throttledAnswers);
 
     /// <summary>The monotonic clock <see cref="Arrivals"/> are read from.</summary>
     public System.Diagnostics.Stopwatch Clock { get; } = System.Diagnostics.Stopwatch.StartNew();
@@ -75,6 +83,20 @@ public sealed class CountingProxy : IAsyncDisposable
         if (Down)
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
+        if (Throttle is { } throttle)
+        {
+            Interlocked.Increment(ref _throttledAnswers);
+            context.Response.StatusCode = throttle.Status;
+            if (throttle.RetryAfter is { } retryAfter)
+            {
+                context.Response.Headers.RetryAfter = retryAfter;
+            }
+
+            context.Response.ContentType = "application/xml";
+            await context.Response.WriteAsync(throttle.Body, context.RequestAborted);
             return;
         }
 
