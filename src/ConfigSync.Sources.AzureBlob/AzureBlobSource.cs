@@ -17,7 +17,7 @@ namespace ConfigSync.Sources.AzureBlob;
 /// answered 304 or 412 must never become an empty or mixed file), and the Content-MD5 the listing
 /// gave checked against the bytes written.
 /// </summary>
-internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEntries = int.MaxValue, SourceMeter? meter = null, TimeProvider? time = null) : IConfigSource
+internal sealed partial class AzureBlobSource(AzureBlobSourceOptions options, int maxEntries = int.MaxValue, SourceMeter? meter = null, TimeProvider? time = null) : IConfigSource
 {
     private static readonly string[] CredentialErrorCodes =
         ["AuthenticationFailed", "AuthorizationFailure", "AuthorizationPermissionMismatch", "InvalidAuthenticationInfo", "NoAuthenticationInformation", "AuthorizationResourceTypeMismatch"];
@@ -44,6 +44,11 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEnt
 
     public async Task<SourceSnapshot?> PollAsync(PollContext context, CancellationToken cancellationToken)
     {
+        if (_options.Index is not null)
+        {
+            return await PollIndexAsync(context, cancellationToken);
+        }
+
         var client = Client();
         var entries = new List<SourceEntry>();
         var hashes = new Dictionary<string, byte[]>(StringComparer.Ordinal);
@@ -91,7 +96,7 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEnt
 
     private static string ETag(ETag? etag) => (etag?.ToString() ?? string.Empty).Trim('"');
 
-    private BlobContainerClient Client()
+    internal BlobContainerClient Client()
     {
         // Secrets in files are re-read at every poll: a rotated Secret is picked up without a restart.
         switch (_options.Auth)
@@ -220,7 +225,7 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEnt
         _ => "auth (the container is not public)",
     };
 
-    private SourceException Explain(Exception e, string? name)
+    internal SourceException Explain(Exception e, string? name)
     {
         var what = name is null ? Describe : $"{Describe}: '{name}'";
         return e switch
@@ -257,9 +262,11 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEnt
             message.HasResponse && MeteredHttpHandler.IsThrottling(message.Response.Status) ? ValueTask.FromResult(false) : base.ShouldRetryAsync(message, exception);
     }
 
-    private sealed class Snapshot(AzureBlobSource source, BlobContainerClient client, string revision, IReadOnlyList<SourceEntry> entries, Dictionary<string, byte[]> hashes)
+    private sealed class Snapshot(AzureBlobSource source, BlobContainerClient client, string revision, IReadOnlyList<SourceEntry> entries, Dictionary<string, byte[]> hashes, SourceIndex? index = null)
         : SourceSnapshot(revision, entries)
     {
+        private readonly Dictionary<string, byte[]>? _sha256 = index?.Objects.ToDictionary(o => o.Path, o => Convert.FromHexString(o.Sha256), StringComparer.Ordinal);
+
         public override async Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken)
         {
             var name = source._options.Prefix + entry.Path;
@@ -286,13 +293,15 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEnt
 
             if (ETag(result.Details.ETag) != entry.Version)
             {
-                throw new SourceException($"{source.Describe}: '{name}' changed during the sync (listed ETag {entry.Version}, got {ETag(result.Details.ETag)}); it will be retried");
+                throw new SourceException($"{source.Describe}: '{name}' changed during the sync ({(index is null ? "listed" : $"index {index.Revision}'s")} ETag {entry.Version}, got {ETag(result.Details.ETag)}); it will be retried");
             }
+
+            var sha256 = _sha256?.GetValueOrDefault(entry.Path);
 
             bool matches;
             try
             {
-                matches = await CheckedCopy.CopyAsync(result.Content, destination, entry.Size, hashes.GetValueOrDefault(entry.Path), cancellationToken);
+                matches = await CheckedCopy.CopyAsync(result.Content, destination, entry.Size, sha256 ?? hashes.GetValueOrDefault(entry.Path), cancellationToken, sha256 is null ? null : System.Security.Cryptography.HashAlgorithmName.SHA256);
             }
             catch (Exception e) when (e is IOException or RequestFailedException)
             {
@@ -301,7 +310,7 @@ internal sealed class AzureBlobSource(AzureBlobSourceOptions options, int maxEnt
 
             if (!matches)
             {
-                throw new SourceException($"{source.Describe}: '{name}': the bytes received do not match the blob's Content-MD5; it will be retried");
+                throw new SourceException($"{source.Describe}: '{name}': the bytes received do not match {(sha256 is null ? "the blob's Content-MD5" : "the index's SHA-256")}; it will be retried");
             }
         }
     }

@@ -85,6 +85,7 @@ public sealed class AzureBlobSourceFactory : SourceFactory<AzureBlobSourceOption
             Prefix = reader.String("prefix", defaults.Prefix)!.Trim('/') is { Length: > 0 } prefix ? prefix + "/" : string.Empty,
             Parallelism = reader.Int("parallelism", defaults.Parallelism, 1, 256),
             PageSize = reader.Int("pageSize", defaults.PageSize, 1, 5000),
+            Index = IndexKey.Read(reader),
             Auth = mode,
             SecretFile = secretFile,
             SecretEnvironmentVariable = secretEnv,
@@ -96,6 +97,12 @@ public sealed class AzureBlobSourceFactory : SourceFactory<AzureBlobSourceOption
 
     /// <inheritdoc />
     protected override IConfigSource Create(AzureBlobSourceOptions options, SourceContext context) => new AzureBlobSource(options, context.MaxEntries, context.Meter, context.TimeProvider);
+
+    /// <inheritdoc />
+    protected override IObjectStore CreateStore(AzureBlobSourceOptions options, SourceContext context) => new AzureBlobObjectStore(options, context.Meter, context.TimeProvider);
+
+    /// <inheritdoc />
+    protected override string? IndexOf(AzureBlobSourceOptions options) => options.Index;
 
     /// <summary>The account name in a blob service URL: the first label of ACCOUNT.blob.core.windows.net,
     /// or the first path segment of an emulator-style URL (http://127.0.0.1:10000/ACCOUNT).</summary>

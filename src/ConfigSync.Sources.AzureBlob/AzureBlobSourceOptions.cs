@@ -64,4 +64,7 @@ public sealed class AzureBlobSourceOptions
 
     /// <summary>Client id of a user-assigned managed identity; null for the system-assigned one.</summary>
     public string? ManagedIdentityClientId { get; init; }
+
+    /// <summary>Name of the index blob, relative to <see cref="Prefix"/> (see <c>configsync publish</c>); null lists the prefix at every poll.</summary>
+    public string? Index { get; init; }
 }

@@ -13,7 +13,7 @@ namespace ConfigSync.Sources.S3;
 /// each pinned to its listed ETag so an object replaced mid-sync fails the sync (and it is
 /// retried) instead of publishing a mix.
 /// </summary>
-internal sealed class S3Source(S3SourceOptions options, int maxEntries = int.MaxValue, SourceMeter? meter = null, TimeProvider? time = null) : IConfigSource
+internal sealed partial class S3Source(S3SourceOptions options, int maxEntries = int.MaxValue, SourceMeter? meter = null, TimeProvider? time = null) : IConfigSource
 {
     private readonly S3SourceOptions _options = options;
     private readonly SourceMeter _meter = meter ?? new SourceMeter(string.Empty, null);
@@ -32,6 +32,11 @@ internal sealed class S3Source(S3SourceOptions options, int maxEntries = int.Max
 
     public async Task<SourceSnapshot?> PollAsync(PollContext context, CancellationToken cancellationToken)
     {
+        if (_options.Index is not null)
+        {
+            return await PollIndexAsync(context, cancellationToken);
+        }
+
         var client = Client();
         var entries = new List<SourceEntry>();
         var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = _options.Prefix, MaxKeys = _options.PageSize };
@@ -99,7 +104,7 @@ internal sealed class S3Source(S3SourceOptions options, int maxEntries = int.Max
         return encrypted || etag.Length != 32 || !etag.All(Uri.IsHexDigit) ? null : Convert.FromHexString(etag);
     }
 
-    private AmazonS3Client Client()
+    internal AmazonS3Client Client()
     {
         // Static keys are re-read at every poll: a rotated Secret is picked up without a restart.
         AWSCredentials? credentials = null;
@@ -151,7 +156,7 @@ internal sealed class S3Source(S3SourceOptions options, int maxEntries = int.Max
         }
     }
 
-    private SourceException Explain(AmazonServiceException e) => e.ErrorCode switch
+    internal SourceException Explain(AmazonServiceException e) => e.ErrorCode switch
     {
         _ when MeteredHttpHandler.IsThrottling((int)e.StatusCode) || e.ErrorCode is "SlowDown" or "Throttling" or "RequestLimitExceeded" =>
             new SourceException($"{Describe}: the store is throttling requests ({e.ErrorCode ?? "HTTP " + ((int)e.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)}); the next attempt waits for its Retry-After, or backs off", e),
@@ -178,8 +183,12 @@ internal sealed class S3Source(S3SourceOptions options, int maxEntries = int.Max
         public override string GetConfigUniqueString(IClientConfig clientConfig) => "configsync-metered";
     }
 
-    private sealed class Snapshot(S3Source source, AmazonS3Client client, string revision, IReadOnlyList<SourceEntry> entries) : SourceSnapshot(revision, entries)
+    private sealed class Snapshot(S3Source source, AmazonS3Client client, string revision, IReadOnlyList<SourceEntry> entries, SourceIndex? index = null) : SourceSnapshot(revision, entries)
     {
+        private readonly Dictionary<string, byte[]>? _sha256 = index?.Objects.ToDictionary(o => o.Path, o => Convert.FromHexString(o.Sha256), StringComparer.Ordinal);
+
+        private string Listed => index is null ? "listed" : $"index {index.Revision}'s";
+
         public override async Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken)
         {
             var key = source._options.Prefix + entry.Path;
@@ -198,21 +207,22 @@ internal sealed class S3Source(S3SourceOptions options, int maxEntries = int.Max
                 if (ETag(response.ETag) != entry.Version)
                 {
                     // Some S3-compatible stores ignore If-Match: check the ETag that came back too.
-                    throw new SourceException($"'{key}' changed during the sync (listed ETag {entry.Version}, got {ETag(response.ETag)}); it will be retried");
+                    throw new SourceException($"'{key}' changed during the sync ({Listed} ETag {entry.Version}, got {ETag(response.ETag)}); it will be retried");
                 }
 
-                if (!await CheckedCopy.CopyAsync(response.ResponseStream, destination, entry.Size, EtagMd5(response), cancellationToken))
+                var sha256 = _sha256?.GetValueOrDefault(entry.Path);
+                if (!await CheckedCopy.CopyAsync(response.ResponseStream, destination, entry.Size, sha256 ?? EtagMd5(response), cancellationToken, sha256 is null ? null : System.Security.Cryptography.HashAlgorithmName.SHA256))
                 {
-                    throw new SourceException($"'{key}': the bytes received do not match the object's ETag (an MD5); it will be retried");
+                    throw new SourceException($"'{key}': the bytes received do not match {(sha256 is null ? "the object's ETag (an MD5)" : "the index's SHA-256")}; it will be retried");
                 }
             }
             catch (AmazonS3Exception e) when (e.StatusCode is System.Net.HttpStatusCode.PreconditionFailed)
             {
-                throw new SourceException($"'{key}' changed during the sync; it will be retried", e);
+                throw new SourceException($"'{key}' changed during the sync (its ETag is no longer the {Listed} {entry.Version}); it will be retried", e);
             }
             catch (AmazonS3Exception e) when (e.ErrorCode == "NoSuchKey")
             {
-                throw new SourceException($"'{key}' was deleted during the sync; it will be retried", e);
+                throw new SourceException($"'{key}' was deleted during the sync{(index is null ? string.Empty : " (the index names it)")}; it will be retried", e);
             }
             catch (AmazonServiceException e)
             {

@@ -44,6 +44,7 @@ public sealed class S3SourceFactory : SourceFactory<S3SourceOptions>
             ForcePathStyle = reader.Bool("forcePathStyle", endpoint is not null),
             Parallelism = reader.Int("parallelism", defaults.Parallelism, 1, 256),
             PageSize = reader.Int("pageSize", defaults.PageSize, 1, 1000),
+            Index = IndexKey.Read(reader),
             AccessKeyIdFile = keyId is null ? null : Path.GetFullPath(keyId, baseDirectory),
             SecretAccessKeyFile = secret is null ? null : Path.GetFullPath(secret, baseDirectory),
         };
@@ -51,4 +52,10 @@ public sealed class S3SourceFactory : SourceFactory<S3SourceOptions>
 
     /// <inheritdoc />
     protected override IConfigSource Create(S3SourceOptions options, SourceContext context) => new S3Source(options, context.MaxEntries, context.Meter, context.TimeProvider);
+
+    /// <inheritdoc />
+    protected override IObjectStore CreateStore(S3SourceOptions options, SourceContext context) => new S3ObjectStore(options, context.Meter, context.TimeProvider);
+
+    /// <inheritdoc />
+    protected override string? IndexOf(S3SourceOptions options) => options.Index;
 }

@@ -32,4 +32,7 @@ public sealed class S3SourceOptions
 
     /// <summary>File holding the secret access key.</summary>
     public string? SecretAccessKeyFile { get; init; }
+
+    /// <summary>Key of the index object, relative to <see cref="Prefix"/> (see <c>configsync publish</c>); null lists the prefix at every poll.</summary>
+    public string? Index { get; init; }
 }

@@ -1,8 +1,29 @@
 namespace ConfigSync.Configuration;
 
-/// <summary>The optional features of a sync: pre-publish checks (<c>validate</c>), SOPS decryption (<c>decrypt</c>) and push webhooks (<c>webhook</c>).</summary>
+/// <summary>The optional features of a sync: pre-publish checks (<c>validate</c>), SOPS decryption (<c>decrypt</c>), push webhooks (<c>webhook</c>) and the store <c>configsync publish</c> writes to (<c>publish</c>).</summary>
 public static partial class SettingsLoader
 {
+    private static PublishSettings? ReadPublish(SettingsReader reader, Dictionary<string, Sources.ISourceFactory> factories, string baseDirectory)
+    {
+        var type = reader.RequiredString("type").ToLowerInvariant();
+        var grace = reader.Duration("gracePeriod", PublishSettings.DefaultGracePeriod);
+        if (type.Length == 0)
+        {
+            reader.KnownAll();
+            return null;
+        }
+
+        if (!factories.TryGetValue(type, out var factory) || type is not ("s3" or "azureblob"))
+        {
+            reader.Error("type", $"'{type}' is not one of: azureblob, s3 (the stores a tree can be published into)");
+            reader.KnownAll();
+            return null;
+        }
+
+        var options = factory.ReadOptions(reader, baseDirectory);
+        return new PublishSettings(type, factory, options, factory.IndexOf(options) ?? Sources.IndexKey.Default, grace);
+    }
+
     private static CheckSettings ReadCheck(SettingsReader reader, string baseDirectory)
     {
         var type = reader.Choice("type", string.Empty, "json", "yaml", "jsonschema", "exec");

@@ -112,7 +112,8 @@ public static partial class SettingsLoader
         }
 
         var defaults = SyncSettings.Defaults;
-        var target = ReadTarget(reader.Section("target"), baseDirectory);
+        var publish = reader.Has("publish") ? ReadPublish(reader.Section("publish"), factories, baseDirectory) : null;
+        var target = reader.Has("publish") && !reader.Has("target") ? TargetSettings.Defaults : ReadTarget(reader.Section("target"), baseDirectory);
         var interval = reader.Duration("interval", defaults.Interval, TimeSpan.FromMilliseconds(100));
         var jitter = reader.Double("jitter", defaults.Jitter, 0, 1);
         var timeout = reader.Duration("timeout", defaults.Timeout, TimeSpan.FromMilliseconds(100));
@@ -162,6 +163,7 @@ public static partial class SettingsLoader
             Validate = checks,
             Webhook = webhook,
             Decrypt = decrypt,
+            Publish = publish,
             TouchFile = touchFile,
             ErrorFile = errorFile,
         };
@@ -303,7 +305,7 @@ public static partial class SettingsLoader
         // One folder, however it is written: canonically (links resolved, no trailing '/'). A root inside
         // another sync's root is allowed (each sync owns only its link and .configsync folder).
         // An existing folder is known by device and inode, so a bind mount of it under another path is the same root too.
-        foreach (var group in syncs.GroupBy(s => CanonicalPath.Identity(s.Target.Root), StringComparer.Ordinal).Where(g => g.Count() > 1))
+        foreach (var group in syncs.Where(s => s.Target.Root.Length > 0).GroupBy(s => CanonicalPath.Identity(s.Target.Root), StringComparer.Ordinal).Where(g => g.Count() > 1))
         {
             var canonical = CanonicalPath.Of(group.First().Target.Root);
             var written = group.Select(s => s.Target.Root).Distinct(StringComparer.Ordinal).ToList();

@@ -51,6 +51,9 @@ public sealed record SyncSettings
     /// <summary>Checks run on the staged tree before it is published; any failure rejects the revision. <value>The default value is none.</value></summary>
     public IReadOnlyList<CheckSettings> Validate { get; init; } = [];
 
+    /// <summary>The bucket or container <c>configsync publish</c> writes this sync's tree into, or null (a sync onto a volume).</summary>
+    public PublishSettings? Publish { get; init; }
+
     /// <summary>Decryption of SOPS files at publish time, or null when off.</summary>
     public DecryptSettings? Decrypt { get; init; }
 

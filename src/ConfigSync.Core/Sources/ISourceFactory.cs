@@ -16,6 +16,12 @@ public interface ISourceFactory
 
     /// <summary>Creates the source for one sync.</summary>
     IConfigSource Create(object options, SourceContext context);
+
+    /// <summary>The bucket or container the same settings name, to publish into (<c>configsync publish</c>); null for types that cannot be written.</summary>
+    IObjectStore? CreateStore(object options, SourceContext context) => null;
+
+    /// <summary>The index key the options name (<c>index</c>), or null.</summary>
+    string? IndexOf(object options) => null;
 }
 
 /// <summary>What a source gets from the daemon.</summary>
@@ -52,6 +58,18 @@ public abstract class SourceFactory<TOptions> : ISourceFactory
 
     /// <inheritdoc />
     IConfigSource ISourceFactory.Create(object options, SourceContext context) => Create((TOptions)options, context);
+
+    /// <inheritdoc />
+    IObjectStore? ISourceFactory.CreateStore(object options, SourceContext context) => CreateStore((TOptions)options, context);
+
+    /// <inheritdoc />
+    string? ISourceFactory.IndexOf(object options) => IndexOf((TOptions)options);
+
+    /// <summary>The store to publish into; null when the type cannot be written.</summary>
+    protected virtual IObjectStore? CreateStore(TOptions options, SourceContext context) => null;
+
+    /// <summary>The index key of the options, or null.</summary>
+    protected virtual string? IndexOf(TOptions options) => null;
 
     /// <summary>Reads the options.</summary>
     protected abstract TOptions Read(SettingsReader reader, string baseDirectory);

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 
 namespace ConfigSync.Cli;
 
-/// <summary>The <c>configsync</c> command line: run, once, dev, validate, status; and git-sync's flags (<see cref="GitSyncFlags"/>).</summary>
+/// <summary>The <c>configsync</c> command line: run, once, dev, validate, publish, status; and git-sync's flags (<see cref="GitSyncFlags"/>).</summary>
 internal static class CommandLine
 {
     public static async Task<int> InvokeAsync(string[] args)
@@ -23,6 +23,7 @@ internal static class CommandLine
         root.Subcommands.Add(Once());
         root.Subcommands.Add(Dev());
         root.Subcommands.Add(Validate());
+        root.Subcommands.Add(Publish());
         root.Subcommands.Add(StatusCommand.Create());
 
         var parsed = root.Parse(args);
@@ -98,6 +99,21 @@ internal static class CommandLine
         return command;
     }
 
+    private static Command Publish()
+    {
+        var command = new Command("publish", "Write each sync's source into the bucket or container its 'publish' names, the index object last (for a fleet reading with source.index); objects the new index drops are deleted after publish.gracePeriod. Exit 0 when every sync published, 1 when one failed.");
+        var flags = new SyncFlags();
+        flags.AddTo(command);
+        var watch = new Option<bool>("--watch") { Description = "Keep publishing at each sync's interval (a Deployment) instead of once (a CI job)." };
+        command.Options.Add(watch);
+        command.SetAction(async (result, _) =>
+        {
+            var settings = Load(flags, result, publishing: true);
+            return settings is null ? ExitCodes.BadConfiguration : await PublishCommand.RunAsync(settings, result.GetValue(watch));
+        });
+        return command;
+    }
+
     private static Command Validate()
     {
         var command = new Command("validate", "Check the configuration, print every problem, exit 0 when valid and 2 when not.");
@@ -105,7 +121,7 @@ internal static class CommandLine
         flags.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
         {
-            var settings = Load(flags, result);
+            var settings = Load(flags, result, publishing: null);
             if (settings is null)
             {
                 return ExitCodes.BadConfiguration;
@@ -124,7 +140,7 @@ internal static class CommandLine
                 return ExitCodes.BadConfiguration;
             }
 
-            Console.WriteLine($"configuration is valid: {settings.Syncs.Count} sync(s): {string.Join(", ", settings.Syncs.Select(s => $"{s.Name} ({s.Source.Type} -> {s.Target.Root})"))}");
+            Console.WriteLine($"configuration is valid: {settings.Syncs.Count} sync(s): {string.Join(", ", settings.Syncs.Select(s => $"{s.Name} ({s.Source.Type} -> {(s.Publish is { } p ? $"{p.Type} index {p.Index}" : s.Target.Root)})"))}");
             return ExitCodes.Success;
         });
         return command;
@@ -157,12 +173,21 @@ internal static class CommandLine
             : await DaemonHost.RunAsync(settings, CancellationToken.None, new HostExtras { RootAnswersReadiness = true });
     }
 
-    private static DaemonSettings? Load(SyncFlags flags, ParseResult result, Action<Dictionary<string, string?>>? adjust = null)
+    /// <summary>Loads the settings; syncs with <c>publish</c> belong to <c>configsync publish</c> (<paramref name="publishing"/>) and only there, other commands write volumes. Null after reporting problems.</summary>
+    private static DaemonSettings? Load(SyncFlags flags, ParseResult result, Action<Dictionary<string, string?>>? adjust = null, bool? publishing = false)
     {
         var configuration = flags.ToConfiguration(result);
         adjust?.Invoke(configuration);
         var input = new ConfigurationInput { ConfigFile = result.GetValue(flags.Config), Flags = configuration };
         var settings = input.Load(out var errors);
+        if (settings is not null && publishing is { } publish && settings.Syncs.Where(s => (s.Publish is null) == publish).Select(s => s.Name).ToList() is { Count: > 0 } misplaced)
+        {
+            errors = [.. misplaced.Select(name => publish
+                ? $"syncs[{name}]: has no 'publish' (the bucket or container to publish into); 'configsync publish' runs only such syncs"
+                : $"syncs[{name}].publish: a sync that publishes into a store runs with 'configsync publish'; run, once and dev write to a volume (target)")];
+            settings = null;
+        }
+
         if (settings is null)
         {
             Report(errors, "configuration");

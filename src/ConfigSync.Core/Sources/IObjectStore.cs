@@ -1,0 +1,23 @@
+namespace ConfigSync.Sources;
+
+/// <summary>
+/// A bucket or container prefix that <c>configsync publish</c> writes a tree into (keys are relative to the prefix).
+/// Made by the factory of the same source type (<see cref="ISourceFactory.CreateStore"/>), from the same settings.
+/// </summary>
+public interface IObjectStore : IAsyncDisposable
+{
+    /// <summary>What it is, credentials removed.</summary>
+    string Describe { get; }
+
+    /// <summary>Every object under the prefix: key (relative) to ETag.</summary>
+    Task<IReadOnlyDictionary<string, string>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>An object's bytes, or null when there is none (at most <see cref="SourceIndex.MaxBytes"/>).</summary>
+    Task<byte[]?> ReadAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Writes an object; returns the ETag the store gave it (without quotes).</summary>
+    Task<string> PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
+
+    /// <summary>Deletes an object (no error when it is gone already).</summary>
+    Task DeleteAsync(string key, CancellationToken cancellationToken);
+}

@@ -1,0 +1,161 @@
+using System.Runtime.InteropServices;
+using ConfigSync.Configuration;
+using ConfigSync.Diagnostics;
+using ConfigSync.Hosting;
+using ConfigSync.Publishing;
+using ConfigSync.Sources;
+using ConfigSync.Sync;
+using Microsoft.Extensions.Logging;
+
+namespace ConfigSync.Cli;
+
+/// <summary>
+/// <c>configsync publish</c>: writes each sync's source into the bucket or container prefix its <c>publish</c>
+/// names, the index object last, for a fleet that reads it with <c>source.index</c>. Once (a CI job: the objects the
+/// new index dropped are deleted after <c>publish.gracePeriod</c>, then it exits), or with <c>--watch</c> at every
+/// interval (one Deployment), deleting dropped objects once their grace period passed.
+/// </summary>
+internal static partial class PublishCommand
+{
+    public static async Task<int> RunAsync(DaemonSettings settings, bool watch)
+    {
+        using var stop = new CancellationTokenSource();
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        using var loggerFactory = LoggerFactory.Create(b => Logging.Configure(b, settings.Log));
+        var logger = loggerFactory.CreateLogger("ConfigSync.Publish");
+        var metrics = new SyncMetrics();
+        var publishers = new List<(SyncSettings Sync, IConfigSource Source, IObjectStore Store, IndexPublisher Publisher)>();
+        try
+        {
+            foreach (var sync in settings.Syncs)
+            {
+                PrivateFolder.Create(settings.StateDir, settings.StateDirOf(sync));
+                var context = new SourceContext(sync.Name, settings.StateDirOf(sync), loggerFactory, TimeProvider.System) { MaxEntries = sync.MaxFiles, Meter = new SourceMeter(sync.Name, metrics) };
+                var source = sync.Source.Factory.Create(sync.Source.Options, context);
+                var store = sync.Publish!.Factory.CreateStore(sync.Publish.Options, context)!;
+                publishers.Add((sync, source, store, new IndexPublisher(source, store, sync.Publish.Index, sync.MaxFiles, sync.MaxBytes, TimeProvider.System)));
+            }
+
+            var results = await Task.WhenAll(publishers.Select(p => watch ? WatchAsync(p.Sync, p.Store, p.Publisher, logger, stop.Token) : OnceAsync(p.Sync, p.Store, p.Publisher, logger, stop.Token)));
+            return results.All(ok => ok) ? ExitCodes.Success : ExitCodes.SyncFailed;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return watch ? ExitCodes.Success : ExitCodes.SyncFailed;
+        }
+        catch (IOException e)
+        {
+            await Console.Error.WriteLineAsync($"configsync: {Errors.Describe(e)}");
+            return ExitCodes.SyncFailed;
+        }
+        finally
+        {
+            foreach (var (_, source, store, _) in publishers)
+            {
+                await source.DisposeAsync();
+                await store.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<bool> OnceAsync(SyncSettings sync, IObjectStore store, IndexPublisher publisher, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (await PublishAsync(sync, store, publisher, logger, cancellationToken) is not { } result)
+        {
+            return false;
+        }
+
+        if (result.Unnamed.Count > 0)
+        {
+            LogWaiting(logger, sync.Name, result.Unnamed.Count, sync.Publish!.GracePeriod);
+            await Task.Delay(sync.Publish.GracePeriod, cancellationToken);
+            return await DeleteAsync(sync, publisher, result.Unnamed, logger, cancellationToken);
+        }
+
+        return true;
+    }
+
+    private static async Task<bool> WatchAsync(SyncSettings sync, IObjectStore store, IndexPublisher publisher, ILogger logger, CancellationToken cancellationToken)
+    {
+        var due = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var now = DateTimeOffset.UtcNow;
+            if (await PublishAsync(sync, store, publisher, logger, cancellationToken) is { } result)
+            {
+                foreach (var key in due.Keys.Except(result.Unnamed, StringComparer.Ordinal).ToList())
+                {
+                    due.Remove(key); // named again
+                }
+
+                foreach (var key in result.Unnamed)
+                {
+                    due.TryAdd(key, now + sync.Publish!.GracePeriod);
+                }
+
+                var expired = due.Where(d => d.Value <= now).Select(d => d.Key).ToList();
+                if (expired.Count > 0 && await DeleteAsync(sync, publisher, expired, logger, cancellationToken))
+                {
+                    expired.ForEach(k => due.Remove(k));
+                }
+            }
+
+            await Task.Delay(Backoff.Jittered(sync.Interval, sync.Jitter, Random.Shared.NextDouble()), cancellationToken);
+        }
+
+        return true;
+    }
+
+    private static async Task<IndexPublishResult?> PublishAsync(SyncSettings sync, IObjectStore store, IndexPublisher publisher, ILogger logger, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await publisher.PublishAsync(cancellationToken);
+            if (result.Changed)
+            {
+                LogPublished(logger, sync.Name, result.Revision, store.Describe, result.Uploaded, result.Objects, sync.Publish!.Index);
+            }
+            else
+            {
+                LogUnchanged(logger, sync.Name, result.Revision, store.Describe);
+            }
+
+            return result;
+        }
+        catch (Exception e) when (e is SourceException or PublishException or RevisionRejectedException)
+        {
+            LogFailed(logger, sync.Name, Redact.Url(e.Message));
+            return null;
+        }
+    }
+
+    private static async Task<bool> DeleteAsync(SyncSettings sync, IndexPublisher publisher, IReadOnlyCollection<string> keys, ILogger logger, CancellationToken cancellationToken)
+    {
+        try
+        {
+            LogDeleted(logger, sync.Name, await publisher.DeleteUnnamedAsync(keys, cancellationToken));
+            return true;
+        }
+        catch (SourceException e)
+        {
+            LogFailed(logger, sync.Name, Redact.Url(e.Message));
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: published revision {Revision} to {Store} ({Uploaded} uploaded, {Objects} objects; index '{Index}' written last)")]
+    private static partial void LogPublished(ILogger logger, string sync, string revision, string store, int uploaded, int objects, string index);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: {Store} already holds revision {Revision}")]
+    private static partial void LogUnchanged(ILogger logger, string sync, string revision, string store);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: {Count} objects the index no longer names are deleted after the grace period ({Grace})")]
+    private static partial void LogWaiting(ILogger logger, string sync, int count, TimeSpan grace);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: deleted {Count} objects the index no longer names")]
+    private static partial void LogDeleted(ILogger logger, string sync, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Sync}: publish failed, the index was not changed: {Error}")]
+    private static partial void LogFailed(ILogger logger, string sync, string error);
+}
