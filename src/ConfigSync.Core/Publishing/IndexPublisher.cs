@@ -27,7 +27,10 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
     {
         var current = await CurrentIndexAsync(cancellationToken);
         var stored = await store.ListAsync(cancellationToken);
-        await using var snapshot = await source.PollAsync(new PollContext(current?.Revision), cancellationToken);
+
+        // An index whose objects the store no longer holds as indexed (replaced or deleted behind it) is published again.
+        var intact = current is not null && current.Objects.All(o => stored.TryGetValue(o.Path, out var etag) && etag == o.ETag);
+        await using var snapshot = await source.PollAsync(new PollContext(intact ? current!.Revision : null), cancellationToken);
         if (snapshot is null)
         {
             return new IndexPublishResult(current!.Revision, Changed: false, 0, current.Objects.Count, Unnamed(stored, current));

@@ -31,6 +31,9 @@ public sealed class CountingProxy : IAsyncDisposable
 
     public ConcurrentQueue<(string Method, string PathAndQuery)> Requests { get; } = new();
 
+    /// <summary>The status of each answer given, in order of answering.</summary>
+    public ConcurrentQueue<int> Statuses { get; } = new();
+
     /// <summary>When each request arrived (a monotonic clock), in order.</summary>
     public ConcurrentQueue<TimeSpan> Arrivals { get; } = new();
 
@@ -83,6 +86,7 @@ public sealed class CountingProxy : IAsyncDisposable
         if (Down)
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            Statuses.Enqueue(503);
             return;
         }
 
@@ -90,6 +94,7 @@ public sealed class CountingProxy : IAsyncDisposable
         {
             Interlocked.Increment(ref _throttledAnswers);
             context.Response.StatusCode = throttle.Status;
+            Statuses.Enqueue(throttle.Status);
             if (throttle.RetryAfter is { } retryAfter)
             {
                 context.Response.Headers.RetryAfter = retryAfter;
@@ -121,6 +126,7 @@ public sealed class CountingProxy : IAsyncDisposable
 
         using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
         context.Response.StatusCode = (int)response.StatusCode;
+        Statuses.Enqueue((int)response.StatusCode);
         foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
         {
             if (!HopByHop.Contains(name))

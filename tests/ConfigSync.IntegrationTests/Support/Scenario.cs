@@ -72,6 +72,6 @@ public sealed class Scenario : IDisposable
 
     public void Dispose() => Temp.Dispose();
 
-    private static string Indent(string yaml, int spaces) =>
+    public static string Indent(string yaml, int spaces) =>
         string.Join('\n', yaml.Split('\n').Select(line => line.Length == 0 ? line : new string(' ', spaces) + line));
 }
