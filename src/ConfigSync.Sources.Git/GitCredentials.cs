@@ -10,10 +10,18 @@ namespace ConfigSync.Sources.Git;
 /// operation means the server refused them, so it fails at once with a named error instead of
 /// retrying for many seconds.
 /// </summary>
-internal sealed class GitCredentials(GitAuthOptions auth, string url)
+internal sealed class GitCredentials(GitAuthOptions auth, string url, string? appToken = null)
 {
     public CredentialsHandler? Handler()
     {
+        if (appToken is not null)
+        {
+            var tries = 0;
+            return (_, _, _) => Interlocked.Increment(ref tries) > 1
+                ? throw new SourceException($"authentication failed for {Redact.Url(url)}: the server refused the GitHub App installation token (auth.githubApp: is the app installed on this repository, with Contents read?)")
+                : new UsernamePasswordCredentials { Username = "x-access-token", Password = appToken };
+        }
+
         if (!auth.HasPassword && auth.Username is null)
         {
             return null;

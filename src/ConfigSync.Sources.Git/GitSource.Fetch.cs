@@ -45,7 +45,7 @@ internal sealed partial class GitSource
     private Commit? TrackedShallow(Repository repo, PollContext context, CancellationToken cancellationToken)
     {
         var remote = repo.Network.Remotes["origin"];
-        var credentials = new GitCredentials(_options.Auth, _options.Url).Handler();
+        var credentials = new GitCredentials(_options.Auth, _options.Url, _appToken).Handler();
         _context.Meter.Request(SourceMeter.Fetch);
         var advertised = (credentials is null ? repo.Network.ListReferences(remote) : repo.Network.ListReferences(remote, credentials)).ToList();
         var (name, sha, direct) = Resolve(Candidates(), candidate => Advertised(advertised, candidate));
@@ -153,7 +153,7 @@ internal sealed partial class GitSource
 
     private FetchOptions FetchOptions(CancellationToken cancellationToken, bool tags = false) => new()
     {
-        CredentialsProvider = new GitCredentials(_options.Auth, _options.Url).Handler(),
+        CredentialsProvider = new GitCredentials(_options.Auth, _options.Url, _appToken).Handler(),
         TagFetchMode = tags ? TagFetchMode.All : TagFetchMode.None,
         Prune = false,
         OnTransferProgress = _ => !cancellationToken.IsCancellationRequested,

@@ -25,10 +25,12 @@ internal sealed partial class GitSource : IConfigSource
     private readonly string _repoPath;
     private readonly SubmoduleCache _submodules;
     private readonly SignatureVerifier? _verifier;
+    private readonly GitHubAppTokens? _appTokens;
     private Repository? _repository;
     private Task? _busy;
     private bool _warnedDepth;
     private string? _signedBy;
+    private string? _appToken;
 
     public GitSource(GitSourceOptions options, SourceContext context)
     {
@@ -39,6 +41,7 @@ internal sealed partial class GitSource : IConfigSource
         _repoPath = Path.Combine(context.CacheDirectory, "repo.git");
         _submodules = new SubmoduleCache(context.CacheDirectory, options, Prepare);
         _verifier = options.Verify is null ? null : new SignatureVerifier(options.Verify, context.CacheDirectory);
+        _appTokens = options.Auth.GitHubApp is { } app ? new GitHubAppTokens(app, context.Meter, context.TimeProvider) : null;
     }
 
     public string Describe => $"git:{Redact.Url(_options.Url)}{(_options.Ref is null ? string.Empty : "@" + _options.Ref)}{(_options.Path is null ? string.Empty : "//" + _options.Path)}";
@@ -48,6 +51,12 @@ internal sealed partial class GitSource : IConfigSource
         if (_busy is { IsCompleted: false })
         {
             throw new SourceException($"the previous git operation against {Redact.Url(_options.Url)} has not returned yet (the server stopped answering); waiting for it");
+        }
+
+        if (_appTokens is not null)
+        {
+            // Minted (or reused) before the git operation: libgit2 asks for credentials synchronously.
+            _appToken = await _appTokens.TokenAsync(cancellationToken);
         }
 
         var work = Task.Run(() => Poll(context, cancellationToken), CancellationToken.None);
@@ -65,6 +74,7 @@ internal sealed partial class GitSource : IConfigSource
 
     public ValueTask DisposeAsync()
     {
+        _appTokens?.Dispose();
         if (_busy is null || _busy.IsCompleted)
         {
             _repository?.Dispose();

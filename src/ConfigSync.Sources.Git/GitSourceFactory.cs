@@ -57,6 +57,7 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
                 SshKeyFile = ResolvePath(auth.String("sshKeyFile"), baseDirectory),
                 KnownHostsFile = ResolvePath(auth.String("knownHostsFile"), baseDirectory),
                 StrictHostKeyChecking = auth.Bool("strictHostKeyChecking", defaults.Auth.StrictHostKeyChecking),
+                GitHubApp = auth.Has("githubApp") ? ReadGitHubApp(auth.Section("githubApp"), baseDirectory) : null,
             },
         };
 
@@ -69,6 +70,11 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
         if (kind == GitTransport.Ssh && options.Auth.StrictHostKeyChecking && options.Auth.KnownHostsFile is null)
         {
             auth.Error("knownHostsFile", "is required for ssh URLs (or set auth.strictHostKeyChecking: false, which trusts any host)");
+        }
+
+        if (options.Auth.GitHubApp is not null && (options.Auth.HasPassword || options.Auth.Username is not null || options.Auth.SshKeyFile is not null || kind is not (GitTransport.Http or null)))
+        {
+            auth.Error("githubApp", "authenticates an http(s) URL on its own: remove auth.username, auth.passwordFile, auth.passwordEnv and auth.sshKeyFile");
         }
 
         if (kind is not null and not GitTransport.Ssh && options.Auth.SshKeyFile is not null)
@@ -110,6 +116,36 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
         }
 
         return verify;
+    }
+
+    private static GitHubAppOptions? ReadGitHubApp(SettingsReader reader, string baseDirectory)
+    {
+        string Id(string key)
+        {
+            var value = reader.Has(key) ? reader.String(key) ?? string.Empty : string.Empty;
+            if (!reader.Has(key))
+            {
+                reader.Error(key, "is required (a number GitHub shows on the app's page)");
+            }
+            else if (value.Length is 0 or > 20 || !value.All(char.IsAsciiDigit))
+            {
+                reader.Error(key, $"'{value}' is not a number");
+            }
+
+            return value;
+        }
+
+        var appId = Id("appId");
+        var installationId = Id("installationId");
+        var keyFile = reader.RequiredString("privateKeyFile");
+        var apiUrl = new GitHubAppOptions { AppId = string.Empty, InstallationId = string.Empty, PrivateKeyFile = string.Empty }.ApiUrl;
+        if (reader.String("apiUrl") is { } text && UrlCredentials.Check(reader, "apiUrl", text, "the API URL takes no credentials")
+            && (!Uri.TryCreate(text, UriKind.Absolute, out apiUrl) || apiUrl.Scheme is not ("http" or "https")))
+        {
+            reader.Error("apiUrl", $"'{Diagnostics.Redact.Url(text)}' is not an http:// or https:// URL");
+        }
+
+        return new GitHubAppOptions { AppId = appId, InstallationId = installationId, PrivateKeyFile = Path.GetFullPath(keyFile, baseDirectory), ApiUrl = apiUrl! };
     }
 
     /// <inheritdoc />

@@ -70,8 +70,27 @@ public sealed class GitAuthOptions
     /// <summary>Refuse ssh hosts whose key is not in <see cref="KnownHostsFile"/>. <value>The default value is true.</value></summary>
     public bool StrictHostKeyChecking { get; init; } = true;
 
+    /// <summary>A GitHub App whose installation tokens are the password (user <c>x-access-token</c>), or null.</summary>
+    public GitHubAppOptions? GitHubApp { get; init; }
+
     /// <summary>Whether a password is configured.</summary>
     public bool HasPassword => PasswordFile is not null || PasswordEnv is not null;
+}
+
+/// <summary>A GitHub App installation to authenticate as (<c>auth.githubApp</c>).</summary>
+public sealed class GitHubAppOptions
+{
+    /// <summary>The app's id.</summary>
+    public required string AppId { get; init; }
+
+    /// <summary>The installation's id (the organisation or repositories the app is installed on).</summary>
+    public required string InstallationId { get; init; }
+
+    /// <summary>The app's private key (PEM).</summary>
+    public required string PrivateKeyFile { get; init; }
+
+    /// <summary>The REST API. <value>The default value is <c>https://api.github.com</c>; GitHub Enterprise Server: <c>https://HOST/api/v3</c>.</value></summary>
+    public Uri ApiUrl { get; init; } = new("https://api.github.com");
 }
 
 /// <summary>What must carry the signature.</summary>

@@ -55,13 +55,13 @@ public sealed class SmartHttpServer : IAsyncDisposable
 
     public int Port { get; }
 
-    public static async Task<SmartHttpServer> StartAsync(string reposFolder, string workFolder)
+    public static async Task<SmartHttpServer> StartAsync(string reposFolder, string workFolder, string user = User, string password = Password)
     {
         var port = AppListener.FreePort();
         var docroot = Path.Combine(workFolder, "docroot");
         Directory.CreateDirectory(docroot);
         var users = Path.Combine(workFolder, "users");
-        File.WriteAllText(users, $"{User}:{Captured.Secret(Password)}\n");
+        File.WriteAllText(users, $"{user}:{Captured.Secret(password)}\n");
         var config = Path.Combine(workFolder, "lighttpd.conf");
         File.WriteAllText(config, $$"""
             server.modules = ( "mod_auth", "mod_authn_file", "mod_alias", "mod_setenv", "mod_cgi" )

@@ -1,0 +1,116 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using ConfigSync.Diagnostics;
+
+namespace ConfigSync.Sources.Git;
+
+/// <summary>
+/// Installation tokens of a GitHub App (<c>auth.githubApp</c>), as git-sync mints them: a JWT signed with the app's
+/// private key (RS256, issued a minute in the past, valid nine minutes) is exchanged at
+/// <c>POST {apiUrl}/app/installations/{id}/access_tokens</c> for a token valid an hour, used as the password of user
+/// <c>x-access-token</c>. A token is reused until five minutes before it expires; the key file is read at each
+/// mint (a rotated Secret works). The JWT and the tokens are registered with <see cref="Redact"/>.
+/// </summary>
+internal sealed class GitHubAppTokens : IDisposable
+{
+    /// <summary>A token is replaced this long before it expires.</summary>
+    public static readonly TimeSpan RefreshBefore = TimeSpan.FromMinutes(5);
+
+    private readonly GitHubAppOptions _options;
+    private readonly TimeProvider _time;
+    private readonly HttpClient _http;
+    private (string Token, DateTimeOffset Expires)? _current;
+
+    public GitHubAppTokens(GitHubAppOptions options, SourceMeter meter, TimeProvider time)
+    {
+        _options = options;
+        _time = time;
+        _http = new HttpClient(new MeteredHttpHandler(meter, static _ => SourceMeter.Token, time) { InnerHandler = MeteredHttpHandler.Transport() })
+        {
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+    }
+
+    /// <summary>A token valid for at least <see cref="RefreshBefore"/>, minted when needed.</summary>
+    /// <exception cref="SourceException">The key or the endpoint failed (named; no secret in the message).</exception>
+    public async Task<string> TokenAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (_current is { } current && current.Expires - now > RefreshBefore)
+        {
+            return current.Token;
+        }
+
+        var url = new Uri($"{_options.ApiUrl.ToString().TrimEnd('/')}/app/installations/{_options.InstallationId}/access_tokens");
+        using var request = new HttpRequestMessage(HttpMethod.Post, url);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Jwt(now));
+        request.Headers.Accept.ParseAdd("application/vnd.github+json");
+        request.Headers.UserAgent.ParseAdd("configsync");
+        request.Headers.Add("X-GitHub-Api-Version", "2022-11-28");
+        string body;
+        System.Net.HttpStatusCode status;
+        try
+        {
+            using var response = await _http.SendAsync(request, cancellationToken);
+            status = response.StatusCode;
+            body = await response.Content.ReadAsStringAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new SourceException($"auth.githubApp: the token endpoint {Redact.Url(url.ToString())} cannot be reached: {Errors.Describe(e)}", e);
+        }
+
+        if (status != System.Net.HttpStatusCode.Created && status != System.Net.HttpStatusCode.OK)
+        {
+            throw new SourceException((int)status switch
+            {
+                401 => $"auth.githubApp: GitHub refused the app's JWT (HTTP 401); check appId ({_options.AppId}) and privateKeyFile",
+                403 or 429 => $"auth.githubApp: GitHub refused to mint a token (HTTP {(int)status}: rate limited, or the app is suspended)",
+                404 => $"auth.githubApp: installation {_options.InstallationId} of app {_options.AppId} was not found (HTTP 404); check installationId",
+                _ => $"auth.githubApp: the token endpoint answered HTTP {(int)status}",
+            });
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var token = document.RootElement.GetProperty("token").GetString() ?? throw new KeyNotFoundException();
+            var expires = document.RootElement.GetProperty("expires_at").GetDateTimeOffset();
+            Redact.Register(token);
+            _current = (token, expires);
+            return token;
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new SourceException("auth.githubApp: the token endpoint's answer has no 'token' and 'expires_at'", e);
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private string Jwt(DateTimeOffset now)
+    {
+        var pem = SecretFile.Read(_options.PrivateKeyFile, "auth.githubApp.privateKeyFile");
+        using var rsa = RSA.Create();
+        try
+        {
+            rsa.ImportFromPem(pem);
+        }
+        catch (Exception e) when (e is ArgumentException or CryptographicException)
+        {
+            throw new SourceException("auth.githubApp.privateKeyFile: not an RSA private key in PEM (the .pem file GitHub gives for the app)", e);
+        }
+
+        var header = Base64Url("""{"alg":"RS256","typ":"JWT"}"""u8);
+        var payload = Base64Url(Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $$"""{"iat":{{now.AddSeconds(-60).ToUnixTimeSeconds()}},"exp":{{now.AddMinutes(9).ToUnixTimeSeconds()}},"iss":"{{_options.AppId}}"}""")));
+        var signature = rsa.SignData(Encoding.ASCII.GetBytes($"{header}.{payload}"), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var jwt = $"{header}.{payload}.{Base64Url(signature)}";
+        Redact.Register(jwt);
+        return jwt;
+    }
+
+    private static string Base64Url(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

@@ -1,0 +1,180 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using ConfigSync.IntegrationTests.Support;
+using ConfigSync.Sources.Git.Tests.TestSupport;
+using ConfigSync.Tests.TestSupport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace ConfigSync.IntegrationTests;
+
+/// <summary>
+/// <c>auth.githubApp</c> with the published daemon: a stand-in of GitHub's installation-token endpoint (checking the
+/// RS256 JWT against the app's public key, its issuer and lifetime, as GitHub does) mints the token that the git
+/// http-backend accepts for user <c>x-access-token</c>; a token near its expiry is replaced before the next fetch,
+/// a valid one reused; a wrong key or installation fails by name, and neither the JWT nor a token is printed.
+/// </summary>
+public sealed class GitHubAppTests : IAsyncLifetime
+{
+    private const string AppId = "123456";
+    private const string InstallationId = "987";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly Scenario _scenario = new();
+    private readonly RSA _appKey = RSA.Create(2048);
+    private readonly ConcurrentQueue<string> _jwts = new();
+    private readonly string _token = Captured.Secret("ghs_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(18)));
+    private WebApplication? _github;
+    private int _port;
+
+    /// <summary>The lifetime of the next token minted (GitHub's is an hour).</summary>
+    private TimeSpan NextLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    public async Task InitializeAsync()
+    {
+        _port = AppListener.FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, _port));
+        _github = builder.Build();
+        _github.MapPost("/api/v3/app/installations/{id}/access_tokens", (string id, HttpRequest request) =>
+        {
+            var jwt = request.Headers.Authorization.ToString() is { } header && header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..] : string.Empty;
+            _jwts.Enqueue(jwt);
+            if (!ValidJwt(jwt))
+            {
+                return Results.Json(new Dictionary<string, string> { ["message"] = "A JSON web token could not be decoded" }, statusCode: 401);
+            }
+
+            if (id != InstallationId)
+            {
+                return Results.Json(new Dictionary<string, string> { ["message"] = "Not Found" }, statusCode: 404);
+            }
+
+            var expires = DateTimeOffset.UtcNow + NextLifetime;
+            NextLifetime = TimeSpan.FromHours(1);
+            return Results.Json(new Dictionary<string, string> { ["token"] = _token, ["expires_at"] = expires.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) }, statusCode: 201);
+        });
+        await _github.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_github is not null)
+        {
+            await _github.DisposeAsync();
+        }
+
+        _appKey.Dispose();
+        _scenario.Dispose();
+    }
+
+    [Fact]
+    public async Task InstallationTokens_AreMinted_ReusedWhileValid_AndReplacedBeforeTheyExpire()
+    {
+        await using var server = await StartGitAsync();
+        NextLifetime = GitHubAppRefresh + TimeSpan.FromSeconds(3); // the first token is near its end in 3 s
+        await using var daemon = StartDaemon(server, _appKey, InstallationId);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilReadyAsync(daemon, Patience);
+        Assert.Equal("v: 1\n", File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")));
+        Assert.Single(_jwts);
+
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        await SyncAndWaitAsync(http); // the token has less than 5 minutes left: a new one
+        await SyncAndWaitAsync(http); // the new one is valid an hour: reused
+        Assert.Equal(2, _jwts.Count);
+        var status = await http.SyncStatusAsync("app");
+        Assert.Equal(0, status.GetProperty("consecutiveFailures").GetInt32());
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Contains("configsync_source_requests_total{sync=\"app\",operation=\"token\"} 2", metrics, StringComparison.Ordinal);
+        Assert.Contains("configsync_source_requests_total{sync=\"app\",operation=\"fetch\"} 3", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain(_token, daemon.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false, "GitHub refused the app's JWT (HTTP 401); check appId (123456) and privateKeyFile")]
+    [InlineData(true, "installation 555 of app 123456 was not found (HTTP 404); check installationId")]
+    public async Task AWrongKeyOrInstallation_FailsByName_AndPrintsNoJwt(bool rightKey, string expected)
+    {
+        await using var server = await StartGitAsync();
+        using var otherKey = RSA.Create(2048);
+        await using var daemon = StartDaemon(server, rightKey ? _appKey : otherKey, rightKey ? "555" : InstallationId);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilUpAsync(daemon, Patience);
+        await DaemonHttp.Eventually(async () => (await http.SyncStatusAsync("app")).GetProperty("lastError").GetString() is not null, Patience, () => "no error reported");
+
+        Assert.Contains(expected, (await http.SyncStatusAsync("app")).GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        Assert.NotEmpty(_jwts);
+        Assert.All(_jwts, jwt => Assert.DoesNotContain(jwt.Split('.')[2], daemon.Output, StringComparison.Ordinal));
+        Assert.False(Directory.Exists(_scenario.Live));
+    }
+
+    private static TimeSpan GitHubAppRefresh => TimeSpan.FromMinutes(5);
+
+    private async Task<SmartHttpServer> StartGitAsync()
+    {
+        var repo = new WorkRepo(Directory.CreateDirectory(_scenario.Temp.Combine("git")).FullName);
+        repo.Commit("app.yaml", "v: 1\n", "first");
+        return await SmartHttpServer.StartAsync(Path.GetDirectoryName(repo.Bare)!, _scenario.Temp.Combine("http"), user: "x-access-token", password: _token);
+    }
+
+    private Daemon StartDaemon(SmartHttpServer server, RSA key, string installation)
+    {
+        var keyFile = _scenario.Temp.Write("secret/app.pem", key.ExportRSAPrivateKeyPem());
+        _scenario.WriteSourceConfig($"""
+            type: git
+            url: http://127.0.0.1:{server.Port}/git/repo.git
+            ref: main
+            auth:
+              githubApp:
+                appId: "{AppId}"
+                installationId: "{installation}"
+                privateKeyFile: {keyFile}
+                apiUrl: http://127.0.0.1:{_port}/api/v3
+            """);
+        return Daemon.Start(["run", "--config", _scenario.ConfigFile]);
+    }
+
+    /// <summary>As GitHub checks an app's JWT: RS256 over header.payload with the app's public key, issuer the app id, issued in the past, at most ten minutes.</summary>
+    private bool ValidJwt(string jwt)
+    {
+        var parts = jwt.Split('.');
+        if (parts.Length != 3)
+        {
+            return false;
+        }
+
+        using var header = JsonDocument.Parse(Base64Url(parts[0]));
+        using var payload = JsonDocument.Parse(Base64Url(parts[1]));
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var iat = payload.RootElement.GetProperty("iat").GetInt64();
+        var exp = payload.RootElement.GetProperty("exp").GetInt64();
+        return header.RootElement.GetProperty("alg").GetString() == "RS256"
+            && payload.RootElement.GetProperty("iss").ToString() == AppId
+            && iat <= now && exp > now && exp - iat <= 600
+            && _appKey.VerifyData(Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]), Base64Url(parts[2]), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+    }
+
+    private static byte[] Base64Url(string text)
+    {
+        var padded = text.Replace('-', '+').Replace('_', '/');
+        return Convert.FromBase64String(padded.PadRight(padded.Length + ((4 - (padded.Length % 4)) % 4), '='));
+    }
+
+    private static async Task SyncAndWaitAsync(DaemonHttp http)
+    {
+        var before = (await http.SyncStatusAsync("app")).GetProperty("lastAttempt").GetString();
+        Assert.Equal(HttpStatusCode.Accepted, await http.PostAsync("/sync/app"));
+        await DaemonHttp.Eventually(async () =>
+        {
+            var status = await http.SyncStatusAsync("app");
+            return status.GetProperty("lastAttempt").GetString() != before && !status.GetProperty("syncing").GetBoolean();
+        }, Patience, () => "the triggered sync did not finish");
+    }
+}
