@@ -191,7 +191,8 @@ public sealed class PublishTests : IAsyncLifetime
 
         // Unchanged: one conditional GET of the index, answered 304.
         var seen = proxy.Requests.Count;
-        await SyncAndWaitAsync(http);
+        var unchanged = await SyncAndWaitAsync(http);
+        Assert.Equal(0, unchanged.GetProperty("consecutiveFailures").GetInt32());
         Assert.Equal(1, proxy.Requests.Count - seen);
         Assert.Equal(304, proxy.Statuses.Last());
         Assert.Equal(0, proxy.Lists);
