@@ -26,14 +26,14 @@ internal sealed class AzureBlobObjectStore(AzureBlobSourceOptions options, Sourc
         return keys;
     }
 
-    public Task<byte[]?> ReadAsync(string key, CancellationToken cancellationToken) =>
-        CallAsync(key, async client =>
+    public Task<(byte[] Bytes, string ETag)?> ReadAsync(string key, CancellationToken cancellationToken) =>
+        CallAsync<(byte[] Bytes, string ETag)?>(key, async client =>
         {
             try
             {
                 var response = await client.GetBlobClient(options.Prefix + key).DownloadStreamingAsync(cancellationToken: cancellationToken);
                 using var result = response.Value;
-                return await SourceIndex.ReadAsync(result.Content, key, cancellationToken);
+                return (await SourceIndex.ReadAsync(result.Content, key, cancellationToken), result.Details.ETag.ToString().Trim('"'));
             }
             catch (RequestFailedException e) when (e.ErrorCode == "BlobNotFound")
             {
@@ -47,6 +47,22 @@ internal sealed class AzureBlobObjectStore(AzureBlobSourceOptions options, Sourc
             var response = await client.GetBlobClient(options.Prefix + key).UploadAsync(BinaryData.FromBytes(content), overwrite: true, cancellationToken);
             return response.Value.ETag.ToString().Trim('"');
         });
+
+    public async Task<bool> ReplaceAsync(string key, ReadOnlyMemory<byte> content, string? replacing, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await CallAsync(key, async client => await client.GetBlobClient(options.Prefix + key).UploadAsync(
+                BinaryData.FromBytes(content),
+                new BlobUploadOptions { Conditions = replacing is null ? new BlobRequestConditions { IfNoneMatch = ETag.All } : new BlobRequestConditions { IfMatch = new ETag($"\"{replacing}\"") } },
+                cancellationToken));
+            return true;
+        }
+        catch (SourceException e) when (e.InnerException is RequestFailedException { Status: 412 or 409 })
+        {
+            return false;
+        }
+    }
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
         CallAsync(key, async client => await client.GetBlobClient(options.Prefix + key).DeleteIfExistsAsync(cancellationToken: cancellationToken));

@@ -265,11 +265,12 @@ internal sealed partial class AzureBlobSource(AzureBlobSourceOptions options, in
     private sealed class Snapshot(AzureBlobSource source, BlobContainerClient client, string revision, IReadOnlyList<SourceEntry> entries, Dictionary<string, byte[]> hashes, SourceIndex? index = null)
         : SourceSnapshot(revision, entries)
     {
-        private readonly Dictionary<string, byte[]>? _sha256 = index?.Objects.ToDictionary(o => o.Path, o => Convert.FromHexString(o.Sha256), StringComparer.Ordinal);
+        private readonly Dictionary<string, IndexedObject>? _indexed = index?.Objects.ToDictionary(o => o.Path, StringComparer.Ordinal);
 
         public override async Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken)
         {
-            var name = source._options.Prefix + entry.Path;
+            var indexed = _indexed?[entry.Path];
+            var name = source._options.Prefix + (indexed?.Key ?? entry.Path);
             Interlocked.Increment(ref source._downloads);
             Response<BlobDownloadStreamingResult> response;
             try
@@ -296,7 +297,7 @@ internal sealed partial class AzureBlobSource(AzureBlobSourceOptions options, in
                 throw new SourceException($"{source.Describe}: '{name}' changed during the sync ({(index is null ? "listed" : $"index {index.Revision}'s")} ETag {entry.Version}, got {ETag(result.Details.ETag)}); it will be retried");
             }
 
-            var sha256 = _sha256?.GetValueOrDefault(entry.Path);
+            var sha256 = indexed is null ? null : Convert.FromHexString(indexed.Sha256);
 
             bool matches;
             try

@@ -11,7 +11,7 @@ namespace ConfigSync.Sources.Git;
 /// private key (RS256, issued a minute in the past, valid nine minutes) is exchanged at
 /// <c>POST {apiUrl}/app/installations/{id}/access_tokens</c> for a token valid an hour, used as the password of user
 /// <c>x-access-token</c>. A token is reused until five minutes before it expires; the key file is read at each
-/// mint (a rotated Secret works). The JWT and the tokens are registered with <see cref="Redact"/>.
+/// mint (a rotated Secret works). Tokens are registered with <see cref="Redact"/>; a token git refuses is dropped.
 /// </summary>
 internal sealed class GitHubAppTokens : IDisposable
 {
@@ -21,7 +21,10 @@ internal sealed class GitHubAppTokens : IDisposable
     private readonly GitHubAppOptions _options;
     private readonly TimeProvider _time;
     private readonly HttpClient _http;
-    private (string Token, DateTimeOffset Expires)? _current;
+    /// <summary>The largest answer read from the token endpoint.</summary>
+    private const int MaxAnswerBytes = 64 * 1024;
+
+    private (string Token, DateTimeOffset ReuseUntil)? _current;
 
     public GitHubAppTokens(GitHubAppOptions options, SourceMeter meter, TimeProvider time)
     {
@@ -38,7 +41,7 @@ internal sealed class GitHubAppTokens : IDisposable
     public async Task<string> TokenAsync(CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        if (_current is { } current && current.Expires - now > RefreshBefore)
+        if (_current is { } current && now < current.ReuseUntil)
         {
             return current.Token;
         }
@@ -53,9 +56,23 @@ internal sealed class GitHubAppTokens : IDisposable
         System.Net.HttpStatusCode status;
         try
         {
-            using var response = await _http.SendAsync(request, cancellationToken);
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             status = response.StatusCode;
-            body = await response.Content.ReadAsStringAsync(cancellationToken);
+            using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var buffer = new byte[MaxAnswerBytes + 1];
+            var length = 0;
+            int read;
+            while (length < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
+            {
+                length += read;
+            }
+
+            if (length > MaxAnswerBytes)
+            {
+                throw new SourceException($"auth.githubApp: the token endpoint's answer is larger than {MaxAnswerBytes / 1024} KiB");
+            }
+
+            body = Encoding.UTF8.GetString(buffer, 0, length);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
@@ -79,7 +96,11 @@ internal sealed class GitHubAppTokens : IDisposable
             var token = document.RootElement.GetProperty("token").GetString() ?? throw new KeyNotFoundException();
             var expires = document.RootElement.GetProperty("expires_at").GetDateTimeOffset();
             Redact.Register(token);
-            _current = (token, expires);
+
+            // Reused until five minutes before it expires, and at least a minute: an answer whose expiry is near or past
+            // (clock skew, a hostile endpoint) costs one mint a minute, not one per poll.
+            var reuseUntil = expires - RefreshBefore;
+            _current = (token, reuseUntil > now + TimeSpan.FromMinutes(1) ? reuseUntil : now + TimeSpan.FromMinutes(1));
             return token;
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
@@ -87,6 +108,9 @@ internal sealed class GitHubAppTokens : IDisposable
             throw new SourceException("auth.githubApp: the token endpoint's answer has no 'token' and 'expires_at'", e);
         }
     }
+
+    /// <summary>Forgets the token (git refused it: revoked, or the app was reinstalled); the next fetch mints a new one.</summary>
+    public void Invalidate() => _current = null;
 
     public void Dispose() => _http.Dispose();
 
@@ -107,9 +131,9 @@ internal sealed class GitHubAppTokens : IDisposable
         var payload = Base64Url(Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $$"""{"iat":{{now.AddSeconds(-60).ToUnixTimeSeconds()}},"exp":{{now.AddMinutes(9).ToUnixTimeSeconds()}},"iss":"{{_options.AppId}}"}""")));
         var signature = rsa.SignData(Encoding.ASCII.GetBytes($"{header}.{payload}"), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var jwt = $"{header}.{payload}.{Base64Url(signature)}";
-        Redact.Register(jwt);
-        return jwt;
+        // Not registered with Redact: it goes only into the Authorization header (a new one per mint would push
+        // older secrets out of Redact's bounded list).
+        return $"{header}.{payload}.{Base64Url(signature)}";
     }
 
     private static string Base64Url(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

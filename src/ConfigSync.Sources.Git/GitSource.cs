@@ -61,7 +61,15 @@ internal sealed partial class GitSource : IConfigSource
 
         var work = Task.Run(() => Poll(context, cancellationToken), CancellationToken.None);
         _busy = work;
-        return await work.WaitAsync(cancellationToken);
+        try
+        {
+            return await work.WaitAsync(cancellationToken);
+        }
+        catch (SourceException e) when (_appTokens is not null && e.Message.StartsWith("authentication failed", StringComparison.Ordinal))
+        {
+            _appTokens.Invalidate();
+            throw;
+        }
     }
 
     public bool MatchesPush(string pushedRef, string? defaultBranch) => _options.Ref switch

@@ -144,6 +144,10 @@ public sealed class GitSourceFactory : SourceFactory<GitSourceOptions>
         {
             reader.Error("apiUrl", $"'{Diagnostics.Redact.Url(text)}' is not an http:// or https:// URL");
         }
+        else if (apiUrl is { Scheme: "http", IsLoopback: false })
+        {
+            reader.Error("apiUrl", $"'{apiUrl}' is plain http: the app's signed JWT would cross the network in clear; use https (http is for a local stand-in on loopback only)");
+        }
 
         return new GitHubAppOptions { AppId = appId, InstallationId = installationId, PrivateKeyFile = Path.GetFullPath(keyFile, baseDirectory), ApiUrl = apiUrl! };
     }

@@ -14,7 +14,7 @@ internal enum GitTransport
 /// <summary>Recognises the URL forms git accepts.</summary>
 internal static partial class GitUrl
 {
-    [GeneratedRegex(@"^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:(?!//)\S+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:(?!//)\S+\z", RegexOptions.CultureInvariant)]
     private static partial Regex ScpLike();
 
     public static GitTransport? Classify(string url)

@@ -36,14 +36,14 @@ internal sealed class S3ObjectStore(S3SourceOptions options, SourceMeter meter, 
         return keys;
     }
 
-    public async Task<byte[]?> ReadAsync(string key, CancellationToken cancellationToken)
+    public async Task<(byte[] Bytes, string ETag)?> ReadAsync(string key, CancellationToken cancellationToken)
     {
         try
         {
             return await CallAsync($"reading '{key}'", async client =>
             {
                 using var response = await client.GetObjectAsync(options.Bucket, options.Prefix + key, cancellationToken);
-                return await SourceIndex.ReadAsync(response.ResponseStream, key, cancellationToken);
+                return (await SourceIndex.ReadAsync(response.ResponseStream, key, cancellationToken), (response.ETag ?? string.Empty).Trim('"'));
             });
         }
         catch (SourceException e) when (e.InnerException is AmazonS3Exception { StatusCode: HttpStatusCode.NotFound, ErrorCode: "NoSuchKey" or null })
@@ -53,27 +53,51 @@ internal sealed class S3ObjectStore(S3SourceOptions options, SourceMeter meter, 
     }
 
     public Task<string> PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
-        CallAsync($"uploading '{key}'", async client =>
+        CallAsync($"uploading '{key}'", client => PutAsync(client, key, content, null, ifNoneMatch: false, cancellationToken));
+
+    public async Task<bool> ReplaceAsync(string key, ReadOnlyMemory<byte> content, string? replacing, CancellationToken cancellationToken)
+    {
+        try
         {
-            using var body = new MemoryStream(content.ToArray(), writable: false);
-            var response = await client.PutObjectAsync(
-                new PutObjectRequest
-                {
-                    BucketName = options.Bucket,
-                    Key = options.Prefix + key,
-                    InputStream = body,
-                    UseChunkEncoding = false, // S3-compatible stores over plain HTTP
-                    AutoCloseStream = false,
-                    ContentType = "application/octet-stream",
-                },
-                cancellationToken);
-            return (response.ETag ?? string.Empty).Trim('"');
-        });
+            // S3 conditional writes: If-Match on the ETag read, or If-None-Match: * when there was none.
+            await CallAsync($"uploading '{key}'", client => PutAsync(client, key, content, replacing, ifNoneMatch: replacing is null, cancellationToken));
+            return true;
+        }
+        catch (SourceException e) when (e.InnerException is AmazonS3Exception { StatusCode: HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict })
+        {
+            return false;
+        }
+    }
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
         CallAsync($"deleting '{key}'", async client => await client.DeleteObjectAsync(options.Bucket, options.Prefix + key, cancellationToken));
 
     public ValueTask DisposeAsync() => _source.DisposeAsync();
+
+    private async Task<string> PutAsync(AmazonS3Client client, string key, ReadOnlyMemory<byte> content, string? ifMatch, bool ifNoneMatch, CancellationToken cancellationToken)
+    {
+        using var body = new MemoryStream(content.ToArray(), writable: false);
+        var request = new PutObjectRequest
+        {
+            BucketName = options.Bucket,
+            Key = options.Prefix + key,
+            InputStream = body,
+            UseChunkEncoding = false, // S3-compatible stores over plain HTTP
+            AutoCloseStream = false,
+            ContentType = "application/octet-stream",
+        };
+        if (ifMatch is not null)
+        {
+            request.IfMatch = $"\"{ifMatch}\"";
+        }
+        else if (ifNoneMatch)
+        {
+            request.IfNoneMatch = "*";
+        }
+
+        var response = await client.PutObjectAsync(request, cancellationToken);
+        return (response.ETag ?? string.Empty).Trim('"');
+    }
 
     private async Task<T> CallAsync<T>(string what, Func<AmazonS3Client, Task<T>> call)
     {

@@ -39,9 +39,13 @@ internal sealed partial class S3Source
 
             (_index, _indexETag) = (index, ETag(response.ETag));
         }
-        catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotModified)
+        catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotModified && _index is not null)
         {
             // Unchanged since the last read: the index read then stands.
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotModified)
+        {
+            throw new SourceException($"{Describe}: index '{key}': the store answered 304 to a request without a condition; nothing is published from it", e);
         }
         catch (AmazonS3Exception e) when (e.ErrorCode == "NoSuchKey")
         {

@@ -185,13 +185,14 @@ internal sealed partial class S3Source(S3SourceOptions options, int maxEntries =
 
     private sealed class Snapshot(S3Source source, AmazonS3Client client, string revision, IReadOnlyList<SourceEntry> entries, SourceIndex? index = null) : SourceSnapshot(revision, entries)
     {
-        private readonly Dictionary<string, byte[]>? _sha256 = index?.Objects.ToDictionary(o => o.Path, o => Convert.FromHexString(o.Sha256), StringComparer.Ordinal);
+        private readonly Dictionary<string, IndexedObject>? _indexed = index?.Objects.ToDictionary(o => o.Path, StringComparer.Ordinal);
 
         private string Listed => index is null ? "listed" : $"index {index.Revision}'s";
 
         public override async Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken)
         {
-            var key = source._options.Prefix + entry.Path;
+            var indexed = _indexed?[entry.Path];
+            var key = source._options.Prefix + (indexed?.Key ?? entry.Path);
             var request = new GetObjectRequest { BucketName = source._options.Bucket, Key = key, EtagToMatch = $"\"{entry.Version}\"" };
             if (entry.Size > 0)
             {
@@ -210,7 +211,7 @@ internal sealed partial class S3Source(S3SourceOptions options, int maxEntries =
                     throw new SourceException($"'{key}' changed during the sync ({Listed} ETag {entry.Version}, got {ETag(response.ETag)}); it will be retried");
                 }
 
-                var sha256 = _sha256?.GetValueOrDefault(entry.Path);
+                var sha256 = indexed is null ? null : Convert.FromHexString(indexed.Sha256);
                 if (!await CheckedCopy.CopyAsync(response.ResponseStream, destination, entry.Size, sha256 ?? EtagMd5(response), cancellationToken, sha256 is null ? null : System.Security.Cryptography.HashAlgorithmName.SHA256))
                 {
                     throw new SourceException($"'{key}': the bytes received do not match {(sha256 is null ? "the object's ETag (an MD5)" : "the index's SHA-256")}; it will be retried");
@@ -222,7 +223,7 @@ internal sealed partial class S3Source(S3SourceOptions options, int maxEntries =
             }
             catch (AmazonS3Exception e) when (e.ErrorCode == "NoSuchKey")
             {
-                throw new SourceException($"'{key}' was deleted during the sync{(index is null ? string.Empty : " (the index names it)")}; it will be retried", e);
+                throw new SourceException($"'{key}' was deleted during the sync{(index is null ? string.Empty : $" (index {index.Revision} names it for '{entry.Path}')")}; it will be retried", e);
             }
             catch (AmazonServiceException e)
             {

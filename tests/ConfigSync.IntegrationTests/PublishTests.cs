@@ -67,10 +67,10 @@ public sealed class PublishTests : IAsyncLifetime
 
         WriteTree(("a.yaml", "a: 2\n"), ("b.yaml", "b: 1\n"));
         Assert.Equal(0, (await PublishAsync(S3Store(s3, s3.Endpoint))).ExitCode);
-        await s3.PutAsync("prod/a.yaml", "a: tampered\n"); // replaced behind the index
+        await s3.PutAsync("prod/" + Key("a: 2\n"), "a: tampered\n"); // replaced behind the index
         var status = await SyncAndWaitAsync(http);
 
-        Assert.Contains("'prod/a.yaml' changed during the sync", status.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        Assert.Contains($"'prod/{Key("a: 2\n")}' changed during the sync", status.GetProperty("lastError").GetString(), StringComparison.Ordinal);
         Assert.Equal("a: 1\n", File.ReadAllText(Path.Combine(_scenario.Live, "a.yaml")));
 
         // Publishing again finds the store no longer as its index says, and repairs it; the reader then takes it.
@@ -101,25 +101,14 @@ public sealed class PublishTests : IAsyncLifetime
             segments.Insert(random.Next(segments.Count + 1), ".."); // at least one segment that leaves
             return string.Join('/', segments) + ".yaml";
         });
+        // The object the index names exists, with the right ETag (an MD5 for s3rver) and SHA-256: only the path is hostile.
+        await s3.PutAsync("prod/evil/object", "evil: 1\n");
+#pragma warning disable CA5351 // s3rver's ETag is an MD5, computed here to match it
+        var etag = Convert.ToHexStringLower(MD5.HashData("evil: 1\n"u8));
+#pragma warning restore CA5351
         var revision = 0;
         foreach (var path in fixedPaths.Concat(generated))
         {
-            // Where the store can hold the key, the object exists with the right ETag (an MD5 for s3rver) and SHA-256: only its path is hostile.
-#pragma warning disable CA5351 // s3rver's ETag is an MD5, computed here to match it
-            var etag = Convert.ToHexStringLower(MD5.HashData("evil: 1\n"u8));
-#pragma warning restore CA5351
-            if (!path.Any(char.IsControl))
-            {
-                try
-                {
-                    await s3.PutAsync("prod/" + path, "evil: 1\n");
-                }
-                catch (Amazon.S3.AmazonS3Exception)
-                {
-                    // The SDK resolved the '..' in the URL to a key outside the bucket: no such object then.
-                }
-            }
-
             await s3.PutAsync("prod/" + Index, HostileIndex($"hostile{revision++}", path, etag, "evil: 1\n"));
             var status = await SyncAndWaitAsync(http);
 
@@ -129,6 +118,11 @@ public sealed class PublishTests : IAsyncLifetime
             Assert.False(File.Exists("/tmp/escape.yaml"));
         }
 
+        // The control: the same object under a plain path publishes, so the refusals above were the paths' doing.
+        await s3.PutAsync("prod/" + Index, HostileIndex("plain", "ok.yaml", etag, "evil: 1\n"));
+        Assert.Equal(0, (await SyncAndWaitAsync(http)).GetProperty("consecutiveFailures").GetInt32());
+        Assert.Equal("evil: 1\n", File.ReadAllText(Path.Combine(_scenario.Live, "ok.yaml")));
+
         Assert.Equal(before.Where(p => !p.Contains("volume", StringComparison.Ordinal) && !p.Contains("/s3", StringComparison.Ordinal)),
             Listing(_scenario.Temp.Path).Where(p => !p.Contains("volume", StringComparison.Ordinal) && !p.Contains("/s3", StringComparison.Ordinal)));
     }
@@ -137,6 +131,7 @@ public sealed class PublishTests : IAsyncLifetime
     public async Task S3_ObjectsTheNewIndexDrops_StayForTheGracePeriod_ThenAreDeleted()
     {
         await using var s3 = await S3rver.StartAsync(_scenario.Temp.Combine("s3"));
+        await s3.PutAsync("prod/notes/theirs.txt", "not ours\n");
         WriteTree(("a.yaml", "a: 1\n"), ("gone.yaml", "g: 1\n"));
         Assert.Equal(0, (await PublishAsync(S3Store(s3, s3.Endpoint))).ExitCode);
         var first = await IndexRevisionAsync(s3);
@@ -146,11 +141,13 @@ public sealed class PublishTests : IAsyncLifetime
         await using var publish = Daemon.Start(["publish", "--config", config]);
         await DaemonHttp.Eventually(async () => await IndexRevisionAsync(s3) != first, Patience, () => "the new index was not written");
 
-        // The new index is live and the dropped object is still there for readers of the old one.
-        Assert.True(await S3ExistsAsync(s3, "prod/gone.yaml"));
+        // The new index is live and the dropped object is still there for readers of the old one; an object no index
+        // of ours named is never deleted.
+        Assert.True(await S3ExistsAsync(s3, "prod/" + Key("g: 1\n")));
         Assert.Equal(0, await publish.WaitForExitAsync(Patience));
-        Assert.False(await S3ExistsAsync(s3, "prod/gone.yaml"));
-        Assert.True(await S3ExistsAsync(s3, "prod/a.yaml"));
+        Assert.False(await S3ExistsAsync(s3, "prod/" + Key("g: 1\n")));
+        Assert.True(await S3ExistsAsync(s3, "prod/" + Key("a: 1\n")));
+        Assert.True(await S3ExistsAsync(s3, "prod/notes/theirs.txt"));
         Assert.Contains("deleted 1 objects", publish.Output, StringComparison.Ordinal);
     }
 
@@ -202,7 +199,8 @@ public sealed class PublishTests : IAsyncLifetime
         (code, output) = await PublishAsync(publishStore);
         Assert.True(code == 0, output);
         Assert.Contains("(2 uploaded, 3 objects;", output, StringComparison.Ordinal);
-        Assert.False(await exists("prod/b.yaml")); // gracePeriod 0s
+        Assert.False(await exists("prod/" + Key("b: 1\n"))); // retired, gracePeriod 0s
+        Assert.True(await exists("prod/" + Key("a: 2\n")));
         seen = proxy.Requests.Count;
         var status = await SyncAndWaitAsync(http);
         Assert.Equal(0, status.GetProperty("consecutiveFailures").GetInt32());
@@ -256,8 +254,10 @@ public sealed class PublishTests : IAsyncLifetime
 
     private static string HostileIndex(string revision, string path, string etag, string content) => $$"""
         {"format":"configsync.io/index/v1","revision":"{{revision}}","created":"2026-12-01T00:00:00Z","source":"attacker",
-         "objects":[{"path":{{System.Text.Json.JsonSerializer.Serialize(path)}},"etag":"{{etag}}","size":{{Encoding.UTF8.GetByteCount(content)}},"sha256":"{{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)))}}"}]}
+         "objects":[{"path":{{System.Text.Json.JsonSerializer.Serialize(path)}},"key":"evil/object","etag":"{{etag}}","size":{{Encoding.UTF8.GetByteCount(content)}},"sha256":"{{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)))}}"}]}
         """;
+
+    private static string Key(string content) => ConfigSync.Sources.IndexedObject.ObjectKey(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content))));
 
     private static List<string> Listing(string root) =>
         [.. Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)];

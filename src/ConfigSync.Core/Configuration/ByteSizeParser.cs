@@ -6,7 +6,7 @@ namespace ConfigSync.Configuration;
 /// <summary>Parses byte sizes in the Kubernetes quantity style: <c>1024</c>, <c>64Ki</c>, <c>256Mi</c>, <c>1G</c>.</summary>
 public static partial class ByteSizeParser
 {
-    [GeneratedRegex(@"^(\d+)\s*(Ki|Mi|Gi|Ti|K|k|M|G|T|B)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(\d+)\s*(Ki|Mi|Gi|Ti|K|k|M|G|T|B)?\z", RegexOptions.CultureInvariant)]
     private static partial Regex Size();
 
     /// <summary>Parses <paramref name="text"/>.</summary>

@@ -15,4 +15,7 @@ public sealed record PublishSettings(string Type, ISourceFactory Factory, object
 {
     /// <summary>The default <see cref="GracePeriod"/>: longer than a reader's poll and download.</summary>
     public static readonly TimeSpan DefaultGracePeriod = TimeSpan.FromMinutes(2);
+
+    /// <summary>The longest <see cref="GracePeriod"/> accepted.</summary>
+    public static readonly TimeSpan LongestGracePeriod = TimeSpan.FromDays(1);
 }

@@ -7,6 +7,11 @@ public static partial class SettingsLoader
     {
         var type = reader.RequiredString("type").ToLowerInvariant();
         var grace = reader.Duration("gracePeriod", PublishSettings.DefaultGracePeriod);
+        if (grace > PublishSettings.LongestGracePeriod)
+        {
+            reader.Error("gracePeriod", $"must be at most {DurationParser.Format(PublishSettings.LongestGracePeriod)} (readers of an index finish within minutes)");
+        }
+
         if (type.Length == 0)
         {
             reader.KnownAll();

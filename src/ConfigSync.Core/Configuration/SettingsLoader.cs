@@ -12,7 +12,7 @@ namespace ConfigSync.Configuration;
 /// </summary>
 public static partial class SettingsLoader
 {
-    [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\z", RegexOptions.CultureInvariant)]
     private static partial Regex SyncName();
 
     /// <summary>Reads and validates. Returns the settings, or <c>null</c> and at least one error.</summary>
@@ -113,7 +113,12 @@ public static partial class SettingsLoader
 
         var defaults = SyncSettings.Defaults;
         var publish = reader.Has("publish") ? ReadPublish(reader.Section("publish"), factories, baseDirectory) : null;
-        var target = reader.Has("publish") && !reader.Has("target") ? TargetSettings.Defaults : ReadTarget(reader.Section("target"), baseDirectory);
+        if (reader.Has("publish") && reader.Has("target"))
+        {
+            reader.Error("target", "a sync with 'publish' writes into a bucket or container, not a volume: remove target, or publish from another sync");
+        }
+
+        var target = reader.Has("publish") ? TargetSettings.Defaults : ReadTarget(reader.Section("target"), baseDirectory);
         var interval = reader.Duration("interval", defaults.Interval, TimeSpan.FromMilliseconds(100));
         var jitter = reader.Double("jitter", defaults.Jitter, 0, 1);
         var timeout = reader.Duration("timeout", defaults.Timeout, TimeSpan.FromMilliseconds(100));

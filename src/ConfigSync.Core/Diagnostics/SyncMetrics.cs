@@ -31,7 +31,7 @@ public sealed class SyncMetrics
         ReloadVerified = factory.CreateCounter("configsync_reload_verified_total", "Revisions the app was verified to have applied.", "sync");
         ReloadFailed = factory.CreateCounter("configsync_reload_failed_total", "Revisions the app did not report as applied within signal.verify.timeout.", "sync");
         RollbackTotal = factory.CreateCounter("configsync_rollback_total", "Times the live link was moved back to the previous tree after a failed reload verification.", "sync");
-        SourceRequests = factory.CreateCounter("configsync_source_requests_total", "Requests to the origin by operation (list, get, head, fetch, token; put and delete when publishing), SDK retries included.", "sync", "operation");
+        SourceRequests = factory.CreateCounter("configsync_source_requests_total", "Requests to the origin by operation (list, get, head, fetch, token), SDK retries included.", "sync", "operation");
         SourceThrottled = factory.CreateCounter("configsync_source_throttled_total", "Answers of the origin that throttled the sync (HTTP 429 or 503: S3 SlowDown, Azure ServerBusy, git over HTTP).", "sync");
     }
 

@@ -25,7 +25,7 @@ internal sealed partial class CopyLayout(VolumePaths paths, string linkName, Uni
 
     public bool IsTreeId(string treeId) => TreeName().IsMatch(treeId);
 
-    [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9]{1,12}-[0-9]+$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9]{1,12}-[0-9]+\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex TreeName();
 
     public string? ReservedName(string topLevelName) => null;

@@ -5,11 +5,14 @@ using ConfigSync.Sources;
 namespace ConfigSync.Publishing;
 
 /// <summary>
-/// Writes a source's tree into a bucket or container prefix for a fleet reading it in index mode: the objects whose
-/// bytes changed are uploaded (their SHA-256 against the current index), then the index object naming the revision
-/// and every object's ETag and SHA-256 is written last; objects the new index no longer names stay for a grace period
-/// (readers that fetched the previous index finish their downloads) and are deleted after it. An object under the
-/// prefix that no index names (a run stopped before its deletes) is deleted the same way by a later run.
+/// Writes a source's tree into a bucket or container prefix for a fleet reading it in index mode. Bytes go to
+/// content-addressed objects (<see cref="IndexedObject.ObjectKey"/>), uploaded only when the store does not already
+/// hold them as an index of ours recorded; then the index naming the revision and, for every file, its object's key,
+/// ETag and SHA-256 is written last, only if the index is still the one read (a conditional write: two publishers never
+/// roll each other back unseen). Nothing an index names is ever overwritten, so readers of the previous index finish
+/// and a publish that fails halfway leaves the live index whole. Objects an index of ours named and the new one does
+/// not are listed in it as <see cref="SourceIndex.Retired"/> and deleted after the grace period; objects no index of
+/// ours named are never touched.
 /// </summary>
 /// <param name="source">Where the tree comes from (git, dir, or another bucket).</param>
 /// <param name="store">The prefix it goes to.</param>
@@ -21,19 +24,21 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
 {
     private const int Parallelism = 8;
 
-    /// <summary>Publishes the source's current revision, unless the index already names it; never deletes.</summary>
-    /// <exception cref="SourceException">The source, the store, or the tree failed (named); the index is then not written.</exception>
+    /// <summary>Publishes the source's current revision, unless the live index already names it whole; never deletes.</summary>
+    /// <exception cref="SourceException">The source, the store, or the tree failed, or another publisher wrote the index meanwhile (named); the index is then not written.</exception>
+    /// <exception cref="PublishException">The tree breaks the path rules (named); the index is not written.</exception>
     public async Task<IndexPublishResult> PublishAsync(CancellationToken cancellationToken)
     {
-        var current = await CurrentIndexAsync(cancellationToken);
+        var (current, currentETag) = await CurrentIndexAsync(cancellationToken);
         var stored = await store.ListAsync(cancellationToken);
 
-        // An index whose objects the store no longer holds as indexed (replaced or deleted behind it) is published again.
-        var intact = current is not null && current.Objects.All(o => stored.TryGetValue(o.Path, out var etag) && etag == o.ETag);
+        // An index whose objects the store no longer holds as recorded, or written from another source (a changed path),
+        // is published again even at the same revision.
+        var intact = current is not null && current.Source == source.Describe && current.Objects.All(o => stored.TryGetValue(o.Key, out var etag) && etag == o.ETag);
         await using var snapshot = await source.PollAsync(new PollContext(intact ? current!.Revision : null), cancellationToken);
         if (snapshot is null)
         {
-            return new IndexPublishResult(current!.Revision, Changed: false, 0, current.Objects.Count, Unnamed(stored, current));
+            return new IndexPublishResult(current!.Revision, Changed: false, 0, current.Objects.Count, Retired(current, current.Objects.Select(o => o.Key).ToHashSet(StringComparer.Ordinal), stored));
         }
 
         var entries = PathRules.Validate(snapshot.Entries, maxFiles, maxBytes);
@@ -42,19 +47,16 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
             throw new SourceException($"'{PathRules.Shown(link.Path)}' is a symbolic link: an object store holds files only; nothing is published (replace the link by a copy, or exclude it)");
         }
 
-        if (entries.FirstOrDefault(e => e.Path == indexKey) is { } clash)
-        {
-            throw new SourceException($"the tree has a file '{PathRules.Shown(clash.Path)}', the index key; nothing is published (set publish.index to another key)");
-        }
-
-        var before = current?.Objects.ToDictionary(o => o.Path, StringComparer.Ordinal) ?? [];
+        // Objects an index of ours recorded, and the store still holds as recorded: reused without an upload.
+        var recorded = (current?.Objects ?? []).Where(o => stored.TryGetValue(o.Key, out var etag) && etag == o.ETag)
+            .GroupBy(o => o.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().ETag, StringComparer.Ordinal);
+        var uploads = new ConcurrentDictionary<string, Lazy<Task<string>>>(StringComparer.Ordinal);
         var objects = new ConcurrentBag<IndexedObject>();
-        var uploaded = 0;
         long total = 0;
         await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken }, async (entry, token) =>
         {
             using var buffer = new MemoryStream();
-            await snapshot.WriteContentAsync(entry, buffer, token);
+            await snapshot.WriteContentAsync(entry, new CappedStream(buffer, entry.Path, maxBytes - Interlocked.Read(ref total)), token);
             if (Interlocked.Add(ref total, buffer.Length) > maxBytes)
             {
                 throw new SourceException($"the tree is larger than limits.maxBytes ({maxBytes} bytes); nothing is published");
@@ -62,35 +64,43 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
 
             var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
             var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes.Span));
-
-            // Unchanged bytes at an object the store still holds as indexed: no upload.
-            string etag;
-            if (before.TryGetValue(entry.Path, out var old) && old.Sha256 == sha256 && stored.TryGetValue(entry.Path, out var storedETag) && storedETag == old.ETag)
-            {
-                etag = old.ETag;
-            }
-            else
-            {
-                etag = await store.PutAsync(entry.Path, bytes, token);
-                Interlocked.Increment(ref uploaded);
-            }
-
-            objects.Add(new IndexedObject(entry.Path, etag, bytes.Length, sha256, entry.Executable));
+            var key = IndexedObject.ObjectKey(sha256);
+            var etag = recorded.TryGetValue(key, out var known)
+                ? known
+                : await uploads.GetOrAdd(key, k => new Lazy<Task<string>>(() => store.PutAsync(k, bytes.ToArray(), token))).Value;
+            objects.Add(new IndexedObject(entry.Path, key, etag, bytes.Length, sha256, entry.Executable));
         });
         await snapshot.ConfirmAsync(cancellationToken);
 
-        var index = new SourceIndex(snapshot.Revision, time.GetUtcNow(), source.Describe, [.. objects.OrderBy(o => o.Path, StringComparer.Ordinal)]);
-        await store.PutAsync(indexKey, index.ToJson(), cancellationToken);
-        return new IndexPublishResult(index.Revision, Changed: true, uploaded, index.Objects.Count, Unnamed(stored, index));
+        var named = objects.Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
+        var index = new SourceIndex(snapshot.Revision, time.GetUtcNow(), source.Describe, [.. objects.OrderBy(o => o.Path, StringComparer.Ordinal)])
+        {
+            Retired = Retired(current, named, stored),
+        };
+        if (!await store.ReplaceAsync(indexKey, index.ToJson(), currentETag, cancellationToken))
+        {
+            throw new SourceException($"index '{indexKey}' was written by another publisher while this one ran; nothing of this run is live (run one publisher per prefix; the next run publishes on top of the other's)");
+        }
+
+        return new IndexPublishResult(index.Revision, Changed: true, uploads.Count, index.Objects.Count, index.Retired);
     }
 
-    /// <summary>Deletes the <paramref name="keys"/> the index now live still does not name (it is read again first: a newer publish may name them).</summary>
-    public async Task<int> DeleteUnnamedAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes the retired <paramref name="keys"/> the live index (read again) still lists as retired and does not name;
+    /// deletes nothing when the live index cannot be read. Returns how many were deleted.
+    /// </summary>
+    public async Task<int> DeleteRetiredAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
     {
-        var live = await CurrentIndexAsync(cancellationToken);
-        var named = live?.Objects.Select(o => o.Path).ToHashSet(StringComparer.Ordinal) ?? [];
+        var (live, _) = await CurrentIndexAsync(cancellationToken);
+        if (live is null)
+        {
+            return 0; // unreadable or gone: nothing is known to be unused
+        }
+
+        var named = live.Objects.Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
+        var retired = live.Retired.ToHashSet(StringComparer.Ordinal);
         var deleted = 0;
-        foreach (var key in keys.Where(k => k != indexKey && !named.Contains(k)))
+        foreach (var key in keys.Where(k => k != indexKey && retired.Contains(k) && !named.Contains(k)))
         {
             await store.DeleteAsync(key, cancellationToken);
             deleted++;
@@ -99,28 +109,90 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
         return deleted;
     }
 
-    private async Task<SourceIndex?> CurrentIndexAsync(CancellationToken cancellationToken)
+    /// <summary>The live index and its ETag; (null, ETag or null) when there is none or it cannot be read (then everything is published afresh).</summary>
+    private async Task<(SourceIndex? Index, string? ETag)> CurrentIndexAsync(CancellationToken cancellationToken)
     {
-        var bytes = await store.ReadAsync(indexKey, cancellationToken);
-        if (bytes is null)
+        (byte[] Bytes, string ETag)? read;
+        try
         {
-            return null;
+            read = await store.ReadAsync(indexKey, cancellationToken);
+        }
+        catch (SourceException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Over the size limit, or unreadable: written over (conditionally, on its ETag, read from the listing).
+            var stored = await store.ListAsync(cancellationToken);
+            return (null, stored.GetValueOrDefault(indexKey));
+        }
+
+        if (read is not { } found)
+        {
+            return (null, null);
         }
 
         try
         {
-            return SourceIndex.Parse(bytes, indexKey, int.MaxValue);
+            return (SourceIndex.Parse(found.Bytes, indexKey, int.MaxValue), found.ETag);
         }
         catch (SourceException)
         {
-            return null; // unreadable: publish everything afresh and write a good one
+            return (null, found.ETag);
         }
     }
 
-    private IReadOnlyList<string> Unnamed(IReadOnlyDictionary<string, string> stored, SourceIndex index)
+    /// <summary>Keys an index of ours named (or already retired) that <paramref name="named"/> does not, and that the store still holds.</summary>
+    private IReadOnlyList<string> Retired(SourceIndex? current, IReadOnlySet<string> named, IReadOnlyDictionary<string, string> stored) =>
+        current is null
+            ? []
+            : [.. current.Objects.Select(o => o.Key).Concat(current.Retired)
+                .Where(k => k != indexKey && !named.Contains(k) && stored.ContainsKey(k))
+                .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+
+    /// <summary>A stream that refuses to grow past the tree's remaining byte budget (a hostile source cannot fill memory).</summary>
+    private sealed class CappedStream(MemoryStream inner, string path, long budget) : Stream
     {
-        var named = index.Objects.Select(o => o.Path).ToHashSet(StringComparer.Ordinal);
-        return [.. stored.Keys.Where(k => k != indexKey && !named.Contains(k)).Order(StringComparer.Ordinal)];
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => inner.Length;
+
+        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (inner.Length + buffer.Length > budget)
+            {
+                throw new SourceException($"'{PathRules.Shown(path)}' takes the tree past limits.maxBytes; nothing is published");
+            }
+
+            inner.Write(buffer);
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Write(buffer.Span);
+            return ValueTask.CompletedTask;
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            Write(buffer.AsSpan(offset, count));
+            return Task.CompletedTask;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
 
@@ -128,6 +200,6 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
 /// <param name="Revision">The revision the index names now.</param>
 /// <param name="Changed">Whether a new index was written.</param>
 /// <param name="Uploaded">Objects uploaded.</param>
-/// <param name="Objects">Objects the index names.</param>
-/// <param name="Unnamed">Keys under the prefix the index does not name: deleted after the grace period.</param>
-public sealed record IndexPublishResult(string Revision, bool Changed, int Uploaded, int Objects, IReadOnlyList<string> Unnamed);
+/// <param name="Objects">Files the index names.</param>
+/// <param name="Retired">Keys the live index lists as retired: deleted after the grace period.</param>
+public sealed record IndexPublishResult(string Revision, bool Changed, int Uploaded, int Objects, IReadOnlyList<string> Retired);

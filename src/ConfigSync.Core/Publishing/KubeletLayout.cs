@@ -97,6 +97,6 @@ internal sealed partial class KubeletLayout(VolumePaths paths) : IPublishLayout
     /// <summary>Exactly the names <see cref="NewTreeId"/> makes: a link target like <c>..1/../../x</c> is not one.</summary>
     public bool IsTreeId(string name) => TreeName().IsMatch(name);
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^\.\.[0-9]{4}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}\.[0-9]{7}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\.\.[0-9]{4}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}\.[0-9]{7}\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex TreeName();
 }

@@ -12,7 +12,7 @@ internal sealed partial class LinkLayout(VolumePaths paths, string linkName) : I
 
     public string? ReservedName(string topLevelName) => null;
 
-    [GeneratedRegex("^[a-z0-9]{1,12}-([0-9]+)$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z0-9]{1,12}-([0-9]+)\\z", RegexOptions.CultureInvariant)]
     private static partial Regex TreeName();
 
     public string NewTreeId(string revision, DateTimeOffset now)

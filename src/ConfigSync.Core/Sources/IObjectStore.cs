@@ -12,11 +12,17 @@ public interface IObjectStore : IAsyncDisposable
     /// <summary>Every object under the prefix: key (relative) to ETag.</summary>
     Task<IReadOnlyDictionary<string, string>> ListAsync(CancellationToken cancellationToken);
 
-    /// <summary>An object's bytes, or null when there is none (at most <see cref="SourceIndex.MaxBytes"/>).</summary>
-    Task<byte[]?> ReadAsync(string key, CancellationToken cancellationToken);
+    /// <summary>An object's bytes and ETag, or null when there is none (at most <see cref="SourceIndex.MaxBytes"/>).</summary>
+    Task<(byte[] Bytes, string ETag)?> ReadAsync(string key, CancellationToken cancellationToken);
 
     /// <summary>Writes an object; returns the ETag the store gave it (without quotes).</summary>
     Task<string> PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes an object only if it is still the one read: its ETag is <paramref name="replacing"/>, or, when that is
+    /// null, there is none. Returns false (nothing written) when another writer came first.
+    /// </summary>
+    Task<bool> ReplaceAsync(string key, ReadOnlyMemory<byte> content, string? replacing, CancellationToken cancellationToken);
 
     /// <summary>Deletes an object (no error when it is gone already).</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken);

@@ -5,16 +5,21 @@ namespace ConfigSync.Sources;
 
 /// <summary>
 /// The index object <c>configsync publish</c> writes last into a bucket or container prefix: the revision it names and,
-/// for every object of that revision, its path (relative to the prefix), the ETag the store gave it, its size and the
-/// SHA-256 of its bytes. A reader with <c>source.index</c> fetches only this object at each poll (conditionally: an
-/// unchanged index is one 304), then downloads exactly the objects it names, each pinned to its ETag.
+/// for every file of that revision, its path in the tree, the key of the object holding its bytes (content-addressed,
+/// relative to the prefix), the ETag the store gave that object, its size and the SHA-256 of its bytes; and the keys
+/// an earlier index named that this one no longer does (<see cref="Retired"/>), deleted after a grace period. A reader
+/// with <c>source.index</c> fetches only this object at each poll (conditionally: an unchanged index is one 304), then
+/// downloads exactly the objects its live tree lacks, each pinned to its ETag and checked against its SHA-256.
 /// </summary>
 /// <param name="Revision">The revision (a git commit, or the hash of a listing).</param>
 /// <param name="Created">When it was published.</param>
 /// <param name="Source">What it was published from (credentials removed).</param>
-/// <param name="Objects">The objects, sorted by path.</param>
+/// <param name="Objects">The files, sorted by path.</param>
 public sealed partial record SourceIndex(string Revision, DateTimeOffset Created, string Source, IReadOnlyList<IndexedObject> Objects)
 {
+    /// <summary>Keys an earlier index named and this one does not: the publisher deletes them once readers of that index are done.</summary>
+    public IReadOnlyList<string> Retired { get; init; } = [];
+
     /// <summary>The value of the <c>format</c> field this version reads and writes.</summary>
     public const string Format = "configsync.io/index/v1";
 
@@ -37,6 +42,7 @@ public sealed partial record SourceIndex(string Revision, DateTimeOffset Created
             {
                 json.WriteStartObject();
                 json.WriteString("path", item.Path);
+                json.WriteString("key", item.Key);
                 json.WriteString("etag", item.ETag);
                 json.WriteNumber("size", item.Size);
                 json.WriteString("sha256", item.Sha256);
@@ -46,6 +52,13 @@ public sealed partial record SourceIndex(string Revision, DateTimeOffset Created
                 }
 
                 json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("retired");
+            foreach (var key in Retired.Order(StringComparer.Ordinal))
+            {
+                json.WriteStringValue(key);
             }
 
             json.WriteEndArray();
@@ -113,6 +126,12 @@ public sealed partial record SourceIndex(string Revision, DateTimeOffset Created
 
                 var path = String(item, "path", name);
                 var shown = Publishing.PathRules.Shown(path);
+                var key = String(item, "key", name);
+                if (IndexKey.Problem(key) is { } problem)
+                {
+                    throw new SourceException($"index '{name}': object '{shown}' has key {problem}; nothing is published from it");
+                }
+
                 var etag = String(item, "etag", name);
                 var sha256 = String(item, "sha256", name);
                 if (!item.TryGetProperty("size", out var size) || !size.TryGetInt64(out var bytes) || bytes < 0)
@@ -136,10 +155,24 @@ public sealed partial record SourceIndex(string Revision, DateTimeOffset Created
                 }
 
                 var executable = item.TryGetProperty("executable", out var x) && x.ValueKind == JsonValueKind.True;
-                items.Add(new IndexedObject(path, etag, bytes, sha256, executable));
+                items.Add(new IndexedObject(path, key, etag, bytes, sha256, executable));
             }
 
-            return new SourceIndex(revision, created, source, items);
+            var retired = new List<string>();
+            if (root.TryGetProperty("retired", out var keys) && keys.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var key in keys.EnumerateArray())
+                {
+                    if (key.ValueKind != JsonValueKind.String || IndexKey.Problem(Text(key, "retired", name)) is not null)
+                    {
+                        throw new SourceException($"index '{name}': an entry of 'retired' is not a key relative to the prefix; nothing is published from it");
+                    }
+
+                    retired.Add(key.GetString()!);
+                }
+            }
+
+            return new SourceIndex(revision, created, source, items) { Retired = retired };
         }
     }
 
@@ -167,17 +200,39 @@ public sealed partial record SourceIndex(string Revision, DateTimeOffset Created
 
     private static string String(JsonElement element, string property, string name) =>
         element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()!
+            ? Text(value, property, name)
             : throw new SourceException($"index '{name}': '{property}' is missing or not a string; nothing is published from it");
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$", RegexOptions.CultureInvariant)]
+    /// <summary>A JSON string's text; an escape that is no text (a lone surrogate, <c>\ud800</c>) is refused by name.</summary>
+    private static string Text(JsonElement value, string property, string name)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new SourceException($"index '{name}': '{property}' is not valid text ({e.Message}); nothing is published from it", e);
+        }
+    }
+
+    // \z, not $: $ also matches before a final newline, which would pass "abc\n" into a header.
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\z", RegexOptions.CultureInvariant)]
     private static partial Regex RevisionPattern();
 }
 
-/// <summary>One object an index names.</summary>
-/// <param name="Path">Its path relative to the prefix (the published file's path).</param>
-/// <param name="ETag">The ETag the store gave it, without quotes.</param>
+/// <summary>One file an index names, and the object holding its bytes.</summary>
+/// <param name="Path">The published file's path in the tree.</param>
+/// <param name="Key">The object's key, relative to the prefix (<see cref="ObjectKey"/>).</param>
+/// <param name="ETag">The ETag the store gave the object, without quotes.</param>
 /// <param name="Size">Its size in bytes.</param>
 /// <param name="Sha256">The SHA-256 of its bytes, lowercase hex.</param>
 /// <param name="Executable">Whether it is published executable.</param>
-public sealed record IndexedObject(string Path, string ETag, long Size, string Sha256, bool Executable = false);
+public sealed record IndexedObject(string Path, string Key, string ETag, long Size, string Sha256, bool Executable = false)
+{
+    /// <summary>
+    /// The key <c>configsync publish</c> stores bytes under: their SHA-256, so a changed file is a new object and the
+    /// objects an earlier index names stay untouched (its readers finish; a publish that fails halfway breaks nothing).
+    /// </summary>
+    public static string ObjectKey(string sha256) => $".configsync/objects/{sha256[..2]}/{sha256}";
+}

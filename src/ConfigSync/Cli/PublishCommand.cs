@@ -66,11 +66,11 @@ internal static partial class PublishCommand
             return false;
         }
 
-        if (result.Unnamed.Count > 0)
+        if (result.Retired.Count > 0)
         {
-            LogWaiting(logger, sync.Name, result.Unnamed.Count, sync.Publish!.GracePeriod);
+            LogWaiting(logger, sync.Name, result.Retired.Count, sync.Publish!.GracePeriod);
             await Task.Delay(sync.Publish.GracePeriod, cancellationToken);
-            return await DeleteAsync(sync, publisher, result.Unnamed, logger, cancellationToken);
+            return await DeleteAsync(sync, publisher, result.Retired, logger, cancellationToken);
         }
 
         return true;
@@ -81,15 +81,16 @@ internal static partial class PublishCommand
         var due = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         while (!cancellationToken.IsCancellationRequested)
         {
-            var now = DateTimeOffset.UtcNow;
             if (await PublishAsync(sync, store, publisher, logger, cancellationToken) is { } result)
             {
-                foreach (var key in due.Keys.Except(result.Unnamed, StringComparer.Ordinal).ToList())
+                // The grace of a retired object runs from when the index retiring it was live.
+                var now = DateTimeOffset.UtcNow;
+                foreach (var key in due.Keys.Except(result.Retired, StringComparer.Ordinal).ToList())
                 {
-                    due.Remove(key); // named again
+                    due.Remove(key); // named again, or gone
                 }
 
-                foreach (var key in result.Unnamed)
+                foreach (var key in result.Retired)
                 {
                     due.TryAdd(key, now + sync.Publish!.GracePeriod);
                 }
@@ -134,7 +135,7 @@ internal static partial class PublishCommand
     {
         try
         {
-            LogDeleted(logger, sync.Name, await publisher.DeleteUnnamedAsync(keys, cancellationToken));
+            LogDeleted(logger, sync.Name, await publisher.DeleteRetiredAsync(keys, cancellationToken));
             return true;
         }
         catch (SourceException e)
@@ -150,10 +151,10 @@ internal static partial class PublishCommand
     [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: {Store} already holds revision {Revision}")]
     private static partial void LogUnchanged(ILogger logger, string sync, string revision, string store);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: {Count} objects the index no longer names are deleted after the grace period ({Grace})")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: {Count} objects the index retired are deleted after the grace period ({Grace})")]
     private static partial void LogWaiting(ILogger logger, string sync, int count, TimeSpan grace);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: deleted {Count} objects the index no longer names")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: deleted {Count} objects the index retired")]
     private static partial void LogDeleted(ILogger logger, string sync, int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Sync}: publish failed, the index was not changed: {Error}")]

@@ -9,7 +9,10 @@ public sealed class SourceIndexTests
         "9f1c2e",
         new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero),
         "git https://example.com/config.git",
-        [new IndexedObject("b/c.yaml", "etag-2", 3, new string('b', 64)), new IndexedObject("a.yaml", "etag-1", 5, new string('a', 64), Executable: true)]);
+        [new IndexedObject("b/c.yaml", "objects/b", "etag-2", 3, new string('b', 64)), new IndexedObject("a.yaml", "objects/a", "etag-1", 5, new string('a', 64), Executable: true)])
+    {
+        Retired = ["objects/old"],
+    };
 
     [Fact]
     public void WrittenIndex_ReadsBack_SortedByPath()
@@ -20,6 +23,7 @@ public sealed class SourceIndexTests
         Assert.Equal(Sample.Created, read.Created);
         Assert.Equal(Sample.Source, read.Source);
         Assert.Equal(Sample.Objects.OrderBy(o => o.Path, StringComparer.Ordinal), read.Objects);
+        Assert.Equal(Sample.Retired, read.Retired);
         Assert.Equal([new SourceEntry("a.yaml", 5, "etag-1", true), new SourceEntry("b/c.yaml", 3, "etag-2")], read.Entries());
     }
 
@@ -31,10 +35,15 @@ public sealed class SourceIndexTests
     [InlineData("""{"format":"configsync.io/index/v1","revision":"a/../b","objects":[]}""", "revision 'a/../b'")]
     [InlineData("""{"format":"configsync.io/index/v1","revision":"a\r\nX-Injected: 1","objects":[]}""", "is not 1-128 letters")]
     [InlineData("""{"format":"configsync.io/index/v1","revision":"a"}""", "'objects' is missing")]
-    [InlineData("""{"format":"configsync.io/index/v1","revision":"a","objects":[{"path":"x","etag":"e","size":-1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}""", "object 'x' has no valid 'size'")]
-    [InlineData("""{"format":"configsync.io/index/v1","revision":"a","objects":[{"path":"x","etag":"e","size":1,"sha256":"ABC"}]}""", "object 'x' has no valid 'sha256'")]
-    [InlineData("""{"format":"configsync.io/index/v1","revision":"a","objects":[{"path":"x","etag":"","size":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}""", "object 'x' has no valid 'etag'")]
-    [InlineData("""{"format":"configsync.io/index/v1","revision":"a","objects":[{"path":"x","etag":"e","size":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},{"path":"x","etag":"e","size":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}""", "names 'x' twice")]
+    [InlineData("""{"format":"configsync.io/index/v1","revision":"abc\n","objects":[]}""", "is not 1-128 letters")]
+    [InlineData("""{"format":"configsync.io/index/v1","revision":"\ud800","objects":[]}""", "'revision' is not valid text")]
+    [InlineData("""{"format":"configsync.io/index/v1","revision":"a","objects":[{"path":"\udc00","key":"k","etag":"e","size":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}""", "'path' is not valid text")]
+    [InlineData("""{"format":"configsync.io/index/v1","revision":"a","objects":[{"path":"x","key":"../k","etag":"e","size":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}""", "object 'x' has key '../k' is not a key")]
+    [InlineData("""{"format":"configsync.io/index/v1","revision":"a","objects":[],"retired":["/etc/passwd"]}""", "an entry of 'retired' is not a key")]
+    [InlineData("""{"format":"configsync.io/index/v1","revision":"a","objects":[{"path":"x","key":"k","etag":"e","size":-1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}""", "object 'x' has no valid 'size'")]
+    [InlineData("""{"format":"configsync.io/index/v1","revision":"a","objects":[{"path":"x","key":"k","etag":"e","size":1,"sha256":"ABC"}]}""", "object 'x' has no valid 'sha256'")]
+    [InlineData("""{"format":"configsync.io/index/v1","revision":"a","objects":[{"path":"x","key":"k","etag":"","size":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}""", "object 'x' has no valid 'etag'")]
+    [InlineData("""{"format":"configsync.io/index/v1","revision":"a","objects":[{"path":"x","key":"k","etag":"e","size":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},{"path":"x","key":"k","etag":"e","size":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}""", "names 'x' twice")]
     public void BadIndexes_AreRefused_ByName(string json, string expected)
     {
         var e = Assert.Throws<SourceException>(() => SourceIndex.Parse(Encoding.UTF8.GetBytes(json), "prod/.configsync-index.json", 10));

@@ -1,0 +1,244 @@
+using System.Security.Cryptography;
+using System.Text;
+using ConfigSync.Publishing;
+using ConfigSync.Sources;
+using ConfigSync.Sources.Dir;
+using ConfigSync.Tests.TestSupport;
+
+namespace ConfigSync.Tests.Publishing;
+
+/// <summary>
+/// The publisher against an in-memory store that keeps S3's semantics (ETags, conditional writes), with a real folder
+/// as the source: what the live index names is never overwritten or deleted, a publish that fails halfway leaves the
+/// live index whole, a second publisher's index is not overwritten unseen, and objects no index of ours named survive.
+/// </summary>
+public sealed class IndexPublisherTests : IDisposable
+{
+    private const string Index = ".configsync-index.json";
+    private readonly TempFolder _temp = new();
+    private readonly MemoryStore _store = new();
+
+    private string Tree => _temp.Combine("tree");
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task AChangedFile_IsANewObject_TheOldOneStaysUntilRetiredAndDeleted()
+    {
+        Write(("a.yaml", "a: 1\n"), ("b.yaml", "b: 1\n"));
+        var first = await PublishAsync();
+        var oldA = Key("a: 1\n");
+
+        Write(("a.yaml", "a: 2\n"), ("b.yaml", "b: 1\n"));
+        var second = await PublishAsync();
+
+        Assert.Equal((2, 1), (first.Uploaded, second.Uploaded));
+        Assert.True(_store.Objects.ContainsKey(oldA)); // readers of the first index can still fetch it
+        Assert.Equal([oldA], second.Retired);
+        Assert.Equal([oldA], LiveIndex().Retired);
+        Assert.Equal(1, await Publisher().DeleteRetiredAsync(second.Retired, CancellationToken.None));
+        Assert.False(_store.Objects.ContainsKey(oldA));
+        Assert.All(LiveIndex().Objects, o => Assert.Equal(o.ETag, _store.Objects[o.Key].ETag));
+    }
+
+    [Fact]
+    public async Task ObjectsNoIndexOfOursNamed_AreNeverDeleted()
+    {
+        _store.Put("other-team/app.yaml", "theirs");
+        _store.Put("nested/" + Index, "{}");
+        Write(("a.yaml", "a: 1\n"));
+        await PublishAsync();
+        Write(("a.yaml", "a: 2\n"));
+        var result = await PublishAsync();
+
+        Assert.DoesNotContain("other-team/app.yaml", result.Retired);
+        Assert.DoesNotContain("nested/" + Index, result.Retired);
+        await Publisher().DeleteRetiredAsync(["other-team/app.yaml", "nested/" + Index, .. result.Retired], CancellationToken.None);
+        Assert.True(_store.Objects.ContainsKey("other-team/app.yaml"));
+        Assert.True(_store.Objects.ContainsKey("nested/" + Index));
+    }
+
+    [Fact]
+    public async Task APublishThatFailsHalfway_LeavesTheLiveIndexWhole()
+    {
+        Write(("a.yaml", "a: 1\n"), ("b.yaml", "b: 1\n"));
+        await PublishAsync();
+        var live = _store.Objects[Index];
+
+        Write(("a.yaml", "a: 2\n"), ("b.yaml", "b: 2\n"));
+        _store.FailPutAfter = 1; // the second upload fails
+        await Assert.ThrowsAsync<SourceException>(PublishAsync);
+        _store.FailPutAfter = null;
+
+        Assert.Equal(live, _store.Objects[Index]);
+        Assert.All(LiveIndex().Objects, o => Assert.Equal(o.Sha256, Sha(_store.Objects[o.Key].Bytes)));
+    }
+
+    [Fact]
+    public async Task AnIndexWrittenByAnotherPublisherMeanwhile_IsNotOverwritten()
+    {
+        Write(("a.yaml", "a: 1\n"));
+        await PublishAsync();
+        Write(("a.yaml", "a: 2\n"));
+        _store.BeforeIndexWrite = () => _store.Put(Index, new SourceIndex("other", DateTimeOffset.UnixEpoch, "another publisher", []).ToJson());
+
+        var e = await Assert.ThrowsAsync<SourceException>(PublishAsync);
+
+        Assert.Contains("was written by another publisher while this one ran", e.Message, StringComparison.Ordinal);
+        Assert.Equal("other", LiveIndex().Revision);
+    }
+
+    [Fact]
+    public async Task AnUnreadableLiveIndex_DeletesNothing_AndIsPublishedOverAfresh()
+    {
+        Write(("a.yaml", "a: 1\n"));
+        await PublishAsync();
+        Write(("a.yaml", "a: 2\n"));
+        var result = await PublishAsync();
+        _store.Put(Index, "{ damaged");
+
+        Assert.Equal(0, await Publisher().DeleteRetiredAsync(result.Retired, CancellationToken.None));
+        Assert.All(result.Retired, k => Assert.True(_store.Objects.ContainsKey(k)));
+        var again = await PublishAsync();
+        Assert.True(again.Changed);
+        Assert.Equal(Sha("a: 2\n"), LiveIndex().Objects.Single().Sha256);
+    }
+
+    [Fact]
+    public async Task AnObjectReplacedBehindTheIndex_IsUploadedAgain_EvenAtTheSameRevision()
+    {
+        Write(("a.yaml", "a: 1\n"));
+        await PublishAsync();
+        _store.Put(Key("a: 1\n"), "tampered");
+
+        var result = await PublishAsync();
+
+        Assert.True(result.Changed);
+        Assert.Equal(1, result.Uploaded);
+        Assert.Equal("a: 1\n", Encoding.UTF8.GetString(_store.Objects[Key("a: 1\n")].Bytes));
+    }
+
+    [Fact]
+    public async Task ATreePastMaxBytes_IsRefused_WithoutWritingTheIndex()
+    {
+        Write(("a.yaml", new string('a', 4000)), ("b.yaml", new string('b', 4000)));
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => Publisher(maxBytes: 5000).PublishAsync(CancellationToken.None));
+
+        Assert.Contains("limits.maxBytes", e.Message, StringComparison.Ordinal);
+        Assert.False(_store.Objects.ContainsKey(Index));
+    }
+
+    private static string Sha(string text) => Sha(Encoding.UTF8.GetBytes(text));
+
+    private static string Sha(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    private static string Key(string content) => IndexedObject.ObjectKey(Sha(content));
+
+    private SourceIndex LiveIndex() => SourceIndex.Parse(_store.Objects[Index].Bytes, Index, int.MaxValue);
+
+    private IndexPublisher Publisher(long maxBytes = long.MaxValue) =>
+        new(new DirectorySource(new DirectorySourceOptions { Path = Tree }, () => { }), _store, Index, 1000, maxBytes, TimeProvider.System);
+
+    private Task<IndexPublishResult> PublishAsync() => Publisher().PublishAsync(CancellationToken.None);
+
+    private void Write(params (string Path, string Content)[] files)
+    {
+        if (Directory.Exists(Tree))
+        {
+            Directory.Delete(Tree, recursive: true);
+        }
+
+        Directory.CreateDirectory(Tree);
+        foreach (var (path, content) in files)
+        {
+            _temp.Write("tree/" + path, content);
+        }
+    }
+
+    /// <summary>A bucket prefix in memory: ETags change with every write, conditional writes as S3 does them.</summary>
+    private sealed class MemoryStore : IObjectStore
+    {
+        private int _version;
+
+        public Dictionary<string, (byte[] Bytes, string ETag)> Objects { get; } = new(StringComparer.Ordinal);
+
+        public int? FailPutAfter { get; set; }
+
+        public Action? BeforeIndexWrite { get; set; }
+
+        public string Describe => "memory";
+
+        public void Put(string key, string content) => Put(key, Encoding.UTF8.GetBytes(content));
+
+        public void Put(string key, byte[] content)
+        {
+            lock (Objects)
+            {
+                Objects[key] = (content, $"v{++_version}");
+            }
+        }
+
+        public Task<IReadOnlyDictionary<string, string>> ListAsync(CancellationToken cancellationToken)
+        {
+            lock (Objects)
+            {
+                return Task.FromResult<IReadOnlyDictionary<string, string>>(Objects.ToDictionary(o => o.Key, o => o.Value.ETag, StringComparer.Ordinal));
+            }
+        }
+
+        public Task<(byte[] Bytes, string ETag)?> ReadAsync(string key, CancellationToken cancellationToken)
+        {
+            lock (Objects)
+            {
+                return Task.FromResult(Objects.TryGetValue(key, out var found) ? found : ((byte[], string)?)null);
+            }
+        }
+
+        public Task<string> PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+        {
+            lock (Objects)
+            {
+                if (FailPutAfter is { } left)
+                {
+                    if (left <= 0)
+                    {
+                        throw new SourceException($"memory: uploading '{key}': refused");
+                    }
+
+                    FailPutAfter = left - 1;
+                }
+
+                Put(key, content.ToArray());
+                return Task.FromResult(Objects[key].ETag);
+            }
+        }
+
+        public Task<bool> ReplaceAsync(string key, ReadOnlyMemory<byte> content, string? replacing, CancellationToken cancellationToken)
+        {
+            BeforeIndexWrite?.Invoke();
+            lock (Objects)
+            {
+                var current = Objects.TryGetValue(key, out var found) ? found.ETag : null;
+                if (current != replacing)
+                {
+                    return Task.FromResult(false);
+                }
+
+                Put(key, content.ToArray());
+                return Task.FromResult(true);
+            }
+        }
+
+        public Task DeleteAsync(string key, CancellationToken cancellationToken)
+        {
+            lock (Objects)
+            {
+                Objects.Remove(key);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
