@@ -23,16 +23,13 @@ internal sealed partial class AzureBlobSource
         try
         {
             var response = await client.GetBlobClient(name).DownloadStreamingAsync(new BlobDownloadOptions { Conditions = conditions }, cancellationToken);
-            using var result = response.Value;
-            var status = response.GetRawResponse().Status;
-            if (status == 200)
-            {
-                var index = SourceIndex.Parse(await SourceIndex.ReadAsync(result.Content, name, cancellationToken), name, maxEntries);
-                if (index.Objects.Any(o => o.Path == _options.Index))
-                {
-                    throw new SourceException($"index '{name}' names itself as an object; nothing is published from it");
-                }
 
+            // A 304 answer has no value: reading Value would throw (ResponseBodyNotFoundException); the status comes first.
+            var status = response.GetRawResponse().Status;
+            if (status == 200 && response.HasValue)
+            {
+                using var result = response.Value;
+                var index = SourceIndex.Parse(await SourceIndex.ReadAsync(result.Content, name, cancellationToken), name, maxEntries);
                 (_index, _indexETag) = (index, result.Details.ETag);
             }
             else if (status != 304 || _index is null)

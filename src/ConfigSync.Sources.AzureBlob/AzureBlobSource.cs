@@ -284,13 +284,14 @@ internal sealed partial class AzureBlobSource(AzureBlobSourceOptions options, in
                 throw source.Explain(e, name);
             }
 
-            using var result = response.Value;
             var status = response.GetRawResponse().Status;
-            if (status is not 200)
+            if (status is not 200 || !response.HasValue)
             {
-                // A conditional download answered 304 (or anything else) does not throw, and has no content.
+                // A conditional download answered 304 (or anything else) does not throw, and has no content (its Value throws).
                 throw new SourceException($"{source.Describe}: '{name}': the download answered HTTP {status} instead of the content; nothing is published from it");
             }
+
+            using var result = response.Value;
 
             if (ETag(result.Details.ETag) != entry.Version)
             {

@@ -18,6 +18,9 @@ internal sealed class GitHubAppTokens : IDisposable
     /// <summary>A token is replaced this long before it expires.</summary>
     public static readonly TimeSpan RefreshBefore = TimeSpan.FromMinutes(5);
 
+    /// <summary>A token is reused at least this long, whatever expiry the endpoint claims.</summary>
+    public static readonly TimeSpan ShortestReuse = TimeSpan.FromSeconds(30);
+
     private readonly GitHubAppOptions _options;
     private readonly TimeProvider _time;
     private readonly HttpClient _http;
@@ -97,10 +100,10 @@ internal sealed class GitHubAppTokens : IDisposable
             var expires = document.RootElement.GetProperty("expires_at").GetDateTimeOffset();
             Redact.Register(token);
 
-            // Reused until five minutes before it expires, and at least a minute: an answer whose expiry is near or past
-            // (clock skew, a hostile endpoint) costs one mint a minute, not one per poll.
+            // Reused until five minutes before it expires, and at least ShortestReuse: an answer whose expiry is near or
+            // past (clock skew, a hostile endpoint) costs two mints a minute, not one per poll.
             var reuseUntil = expires - RefreshBefore;
-            _current = (token, reuseUntil > now + TimeSpan.FromMinutes(1) ? reuseUntil : now + TimeSpan.FromMinutes(1));
+            _current = (token, reuseUntil > now + ShortestReuse ? reuseUntil : now + ShortestReuse);
             return token;
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)

@@ -32,11 +32,6 @@ internal sealed partial class S3Source
         {
             using var response = await client.GetObjectAsync(request, cancellationToken);
             var index = SourceIndex.Parse(await SourceIndex.ReadAsync(response.ResponseStream, key, cancellationToken), key, maxEntries);
-            if (index.Objects.Any(o => o.Path == _options.Index))
-            {
-                throw new SourceException($"index '{key}' names itself as an object; nothing is published from it");
-            }
-
             (_index, _indexETag) = (index, ETag(response.ETag));
         }
         catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotModified && _index is not null)

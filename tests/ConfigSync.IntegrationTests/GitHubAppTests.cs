@@ -28,7 +28,7 @@ public sealed class GitHubAppTests : IAsyncLifetime
     private readonly Scenario _scenario = new();
     private readonly RSA _appKey = RSA.Create(2048);
     private readonly ConcurrentQueue<string> _jwts = new();
-    private readonly string _token = Captured.Secret("ghs_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(18)));
+    private string _token = NewToken();
     private WebApplication? _github;
     private int _port;
 
@@ -78,14 +78,18 @@ public sealed class GitHubAppTests : IAsyncLifetime
     public async Task InstallationTokens_AreMinted_ReusedWhileValid_AndReplacedBeforeTheyExpire()
     {
         await using var server = await StartGitAsync();
-        NextLifetime = GitHubAppRefresh + TimeSpan.FromSeconds(3); // the first token is near its end in 3 s
+        NextLifetime = GitHubAppRefresh + TimeSpan.FromSeconds(3); // the first token is near its end in 3 s, reused 30 s all the same
         await using var daemon = StartDaemon(server, _appKey, InstallationId);
         using var http = new DaemonHttp(_scenario.Port);
         await http.WaitUntilReadyAsync(daemon, Patience);
+        var minted = DateTimeOffset.UtcNow;
         Assert.Equal("v: 1\n", File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")));
         Assert.Single(_jwts);
 
-        await Task.Delay(TimeSpan.FromSeconds(4));
+        await SyncAndWaitAsync(http); // reused: at least 30 s, however near its expiry
+        Assert.Single(_jwts);
+        var rest = minted + TimeSpan.FromSeconds(31) - DateTimeOffset.UtcNow;
+        await Task.Delay(rest > TimeSpan.Zero ? rest : TimeSpan.Zero);
         await SyncAndWaitAsync(http); // the token has less than 5 minutes left: a new one
         await SyncAndWaitAsync(http); // the new one is valid an hour: reused
         Assert.Equal(2, _jwts.Count);
@@ -93,8 +97,30 @@ public sealed class GitHubAppTests : IAsyncLifetime
         Assert.Equal(0, status.GetProperty("consecutiveFailures").GetInt32());
         var metrics = await http.GetStringAsync("/metrics");
         Assert.Contains("configsync_source_requests_total{sync=\"app\",operation=\"token\"} 2", metrics, StringComparison.Ordinal);
-        Assert.Contains("configsync_source_requests_total{sync=\"app\",operation=\"fetch\"} 3", metrics, StringComparison.Ordinal);
+        Assert.Contains("configsync_source_requests_total{sync=\"app\",operation=\"fetch\"} 4", metrics, StringComparison.Ordinal);
         Assert.DoesNotContain(_token, daemon.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ATokenGitRefuses_IsDropped_AndTheNextFetchMintsANewOne()
+    {
+        await using var server = await StartGitAsync();
+        await using var daemon = StartDaemon(server, _appKey, InstallationId);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilReadyAsync(daemon, Patience);
+        Assert.Single(_jwts);
+
+        // The installation's token is revoked: the git server takes only a new one, which the endpoint now mints.
+        _token = NewToken();
+        File.WriteAllText(_scenario.Temp.Combine("http", "users"), $"x-access-token:{_token}\n");
+        await SyncAndWaitAsync(http);
+        var refused = await http.SyncStatusAsync("app");
+        Assert.Contains("refused the GitHub App installation token", refused.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        Assert.Single(_jwts); // the token still looked valid for an hour
+
+        await SyncAndWaitAsync(http);
+        Assert.Equal(2, _jwts.Count);
+        Assert.Equal(0, (await http.SyncStatusAsync("app")).GetProperty("consecutiveFailures").GetInt32());
     }
 
     [Theory]
@@ -116,6 +142,8 @@ public sealed class GitHubAppTests : IAsyncLifetime
     }
 
     private static TimeSpan GitHubAppRefresh => TimeSpan.FromMinutes(5);
+
+    private static string NewToken() => Captured.Secret("ghs_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(18)));
 
     private async Task<SmartHttpServer> StartGitAsync()
     {

@@ -18,7 +18,6 @@ namespace ConfigSync.IntegrationTests;
 public sealed class ThrottleTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(4);
     private readonly Scenario _scenario = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -47,8 +46,8 @@ public sealed class ThrottleTests : IAsyncLifetime
               accessKeyIdFile: {keyId}
               secretAccessKeyFile: {secret}
             """,
-            (503, "4", "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"),
-            RetryAfter,
+            (503, () => "4", "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"),
+            (4, 4),
             "throttling requests (SlowDown)");
     }
 
@@ -61,8 +60,7 @@ public sealed class ThrottleTests : IAsyncLifetime
         await using var proxy = await CountingProxy.StartAsync($"http://127.0.0.1:{azurite.Port}");
         var connection = _scenario.Temp.Write("secret/connection-string", azurite.ConnectionString.Replace($"127.0.0.1:{azurite.Port}", $"127.0.0.1:{proxy.Port}", StringComparison.Ordinal));
 
-        // An HTTP date has a resolution of one second: ask for 5 s from now, so at least 4 s remain when it is read.
-        var date = DateTimeOffset.UtcNow.AddSeconds(5).ToString("r", CultureInfo.InvariantCulture);
+        // An HTTP date has a resolution of one second: the answer asks for 6 s from when it is given, whole seconds.
         var answersBefore = await ThrottledAsync(proxy, $"""
             type: azureblob
             container: config
@@ -70,8 +68,8 @@ public sealed class ThrottleTests : IAsyncLifetime
             auth:
               connectionStringFile: {connection}
             """,
-            (429, date, "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>ServerBusy</Code><Message>Ingress is over the account limit.</Message></Error>"),
-            RetryAfter,
+            (429, () => DateTimeOffset.UtcNow.AddSeconds(6).ToString("r", CultureInfo.InvariantCulture), "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>ServerBusy</Code><Message>Ingress is over the account limit.</Message></Error>"),
+            (4.9, 6), // 6 s after the answer, in whole seconds: 5-6 s, read milliseconds later
             "throttling requests (ServerBusy)");
 
         // The client does not retry a throttling answer itself (the loop waits instead): one answer per attempt.
@@ -94,7 +92,7 @@ public sealed class ThrottleTests : IAsyncLifetime
               username: {SmartHttpServer.User}
               passwordFile: {password}
             """,
-            (429, null, "slow down"),
+            (429, () => null, "slow down"),
             null,
             "is throttling requests",
             sameRequests: false);
@@ -106,7 +104,7 @@ public sealed class ThrottleTests : IAsyncLifetime
     /// backoff) passed, and that the sync recovers once the origin answers. Returns the throttling answers of the first
     /// throttled attempt.
     /// </summary>
-    private async Task<int> ThrottledAsync(CountingProxy proxy, string source, (int Status, string? RetryAfter, string Body) throttle, TimeSpan? retryAfter, string message, bool sameRequests = true)
+    private async Task<int> ThrottledAsync(CountingProxy proxy, string source, (int Status, Func<string?> RetryAfter, string Body) throttle, (double Min, double Max)? retryAfter, string message, bool sameRequests = true)
     {
         _scenario.WriteSourceConfig(source);
         await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile]);
@@ -138,10 +136,13 @@ public sealed class ThrottleTests : IAsyncLifetime
         Assert.Equal(answers, await MetricSumAsync(http, "configsync_source_throttled_total"));
         var at = throttled.GetProperty("at").GetDateTimeOffset();
         var until = throttled.GetProperty("until").GetDateTimeOffset();
-        if (retryAfter is { } wait)
+        var asked = TimeSpan.Zero;
+        if (retryAfter is { } range)
         {
-            Assert.InRange(throttled.GetProperty("retryAfterSeconds").GetDouble(), wait.TotalSeconds, wait.TotalSeconds + 1);
-            Assert.True(until - at >= wait, $"next attempt due {until - at} after the throttled one, Retry-After asked {wait}");
+            var seconds = throttled.GetProperty("retryAfterSeconds").GetDouble();
+            Assert.InRange(seconds, range.Min, range.Max);
+            asked = TimeSpan.FromSeconds(seconds);
+            Assert.True(until - at >= asked, $"next attempt due {until - at} after the throttled one, Retry-After asked {asked}");
         }
         else
         {
@@ -156,7 +157,7 @@ public sealed class ThrottleTests : IAsyncLifetime
         await DaemonHttp.Eventually(async () =>
             (await http.SyncStatusAsync("app")).GetProperty("consecutiveFailures").GetInt32() == 0, Patience, () => "the sync did not recover after the throttling ended");
         var next = proxy.Arrivals.First(a => a > lastAnswer);
-        Assert.True(next - lastAnswer >= (retryAfter ?? TimeSpan.FromMilliseconds(100)) - TimeSpan.FromMilliseconds(50), $"the origin was asked again {next - lastAnswer} after it throttled");
+        Assert.True(next - lastAnswer >= (retryAfter is null ? TimeSpan.FromMilliseconds(100) : asked) - TimeSpan.FromMilliseconds(50), $"the origin was asked again {next - lastAnswer} after it throttled");
         Assert.Equal(JsonValueKind.Null, (await http.SyncStatusAsync("app")).GetProperty("throttled").ValueKind);
         if (sameRequests)
         {

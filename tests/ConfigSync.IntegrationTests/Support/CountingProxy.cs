@@ -40,8 +40,8 @@ public sealed class CountingProxy : IAsyncDisposable
     /// <summary>While true, the proxy plays an origin that is down: every request is answered 503 without forwarding.</summary>
     public bool Down { get; set; }
 
-    /// <summary>While set, the proxy plays an origin that throttles: every request gets this status, <c>Retry-After</c> (when not null) and body, without forwarding.</summary>
-    public (int Status, string? RetryAfter, string Body)? Throttle { get; set; }
+    /// <summary>While set, the proxy plays an origin that throttles: every request gets this status, <c>Retry-After</c> (made at answer time; none when null) and body, without forwarding.</summary>
+    public (int Status, Func<string?> RetryAfter, string Body)? Throttle { get; set; }
 
     /// <summary>Answers given by <see cref="Throttle"/>, and when the last one was given.</summary>
     public int ThrottledAnswers => Volatile.Read(ref _throttledAnswers);
@@ -95,7 +95,7 @@ public sealed class CountingProxy : IAsyncDisposable
             Interlocked.Increment(ref _throttledAnswers);
             context.Response.StatusCode = throttle.Status;
             Statuses.Enqueue(throttle.Status);
-            if (throttle.RetryAfter is { } retryAfter)
+            if (throttle.RetryAfter() is { } retryAfter)
             {
                 context.Response.Headers.RetryAfter = retryAfter;
             }
