@@ -81,6 +81,15 @@ def http(port, path, method="GET"):
         return response.read().decode()
 
 
+def s3rver_put(port, key, body):
+    """A PUT to s3rver, which checks the key id and the date but not the signature (TEST-SERVERS.md): seeding only."""
+    date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/config/{key}", data=body, method="PUT", headers={
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=S3RVER/{date[:8]}/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+        "x-amz-date": date, "x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    urllib.request.urlopen(request, timeout=10).read()
+
+
 def requests_so_far(port):
     counts = {}
     for line in http(port, "/metrics").splitlines():
@@ -158,8 +167,13 @@ def main():
         wait_port(s3_port)
         time.sleep(1)
         s3_relay = Relay(s3_port)
-        store = lambda port: (f"type: s3\nbucket: config\nprefix: fleet\nregion: us-east-1\nendpoint: http://127.0.0.1:{port}\n"
-                              f"auth:\n  accessKeyIdFile: {work}/key-id\n  secretAccessKeyFile: {work}/secret\n")
+        store = lambda port, prefix="fleet": (f"type: s3\nbucket: config\nprefix: {prefix}\nregion: us-east-1\nendpoint: http://127.0.0.1:{port}\n"
+                                              f"auth:\n  accessKeyIdFile: {work}/key-id\n  secretAccessKeyFile: {work}/secret\n")
+        # The listing reader's prefix holds the tree at its paths, as a bucket written by hand or by a sync job does.
+        for folder, _, names in os.walk(tree):
+            for name in names:
+                with open(os.path.join(folder, name), "rb") as f:
+                    s3rver_put(s3_port, "list/" + os.path.relpath(os.path.join(folder, name), tree), f.read())
         publish_config = os.path.join(work, "publish.yaml")
         with open(publish_config, "w") as f:
             f.write("syncs:\n  - name: app\n    source:\n      type: dir\n      path: " + tree + "\n    publish:\n"
@@ -185,7 +199,7 @@ def main():
 
         rows = []
         for name, relay, source in (
-            ("S3, listing the prefix", s3_relay, store(s3_relay.port)),
+            ("S3, listing the prefix", s3_relay, store(s3_relay.port, "list")),
             ("S3, index (`source.index`)", s3_relay, store(s3_relay.port) + "index: .configsync-index.json\n"),
             ("git fetch (git://)", git_relay, f"type: git\nurl: git://127.0.0.1:{git_relay.port}/config.git\nref: main\n"),
         ):
