@@ -152,6 +152,30 @@ public sealed class PublishTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task S3_Watch_PublishesEachChange_AndServesHealthReadinessAndMetrics()
+    {
+        await using var s3 = await S3rver.StartAsync(_scenario.Temp.Combine("s3"));
+        WriteTree(("a.yaml", "a: 1\n"));
+        var config = PublishConfig(S3Store(s3, s3.Endpoint), grace: "1s", extraTop: $"http:\n  listen: \"127.0.0.1:{_scenario.Port}\"\n", extraSync: "    interval: 1s\n");
+        await using var publish = Daemon.Start(["publish", "--watch", "--config", config]);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilReadyAsync(publish, Patience);
+        Assert.Equal(HttpStatusCode.OK, await http.StatusOfAsync("/healthz"));
+        Assert.Contains("configsync_sync_total{sync=\"app\",result=\"changed\"} 1", await http.GetStringAsync("/metrics"), StringComparison.Ordinal);
+
+        WriteTree(("a.yaml", "a: 2\n"));
+        await DaemonHttp.Eventually(async () => (await http.GetStringAsync("/metrics")).Contains("configsync_sync_total{sync=\"app\",result=\"changed\"} 2", StringComparison.Ordinal),
+            Patience, () => "the change was not published");
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Contains("configsync_ready 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("configsync_source_requests_total{sync=\"app\",operation=\"put\"} 4", metrics, StringComparison.Ordinal); // two objects, two indexes
+        await DaemonHttp.Eventually(async () => !await S3ExistsAsync(s3, "prod/" + Key("a: 1\n")), Patience, () => "the retired object was not deleted after its grace");
+
+        publish.Terminate();
+        Assert.Equal(0, await publish.WaitForExitAsync(Patience));
+    }
+
+    [Fact]
     public async Task Publish_RefusesASyncWithoutPublish_AndRunRefusesOneWithIt()
     {
         var store = """
@@ -282,9 +306,9 @@ public sealed class PublishTests : IAsyncLifetime
         Assert.Equal(files.Order().ToList(), live);
     }
 
-    private string PublishConfig(string store, string grace) =>
+    private string PublishConfig(string store, string grace, string extraTop = "", string extraSync = "") =>
         _scenario.Temp.Write("publish.yaml", string.Create(CultureInfo.InvariantCulture, $"""
-            syncs:
+            {extraTop}syncs:
               - name: app
                 source:
                   type: dir
@@ -292,6 +316,7 @@ public sealed class PublishTests : IAsyncLifetime
                 publish:
             {Scenario.Indent(store, 6)}
                   gracePeriod: {grace}
+            {extraSync}
             """));
 
     private async Task<(int ExitCode, string Output)> PublishAsync(string store) =>

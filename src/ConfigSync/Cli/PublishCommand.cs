@@ -12,8 +12,8 @@ namespace ConfigSync.Cli;
 /// <summary>
 /// <c>configsync publish</c>: writes each sync's source into the bucket or container prefix its <c>publish</c>
 /// names, the index object last, for a fleet that reads it with <c>source.index</c>. Once (a CI job: the objects the
-/// new index dropped are deleted after <c>publish.gracePeriod</c>, then it exits), or with <c>--watch</c> at every
-/// interval (one Deployment), deleting dropped objects once their grace period passed.
+/// new index retired are deleted after <c>publish.gracePeriod</c>, then it exits), or with <c>--watch</c> at every
+/// interval (one Deployment; see <see cref="PublishWatch"/>).
 /// </summary>
 internal static partial class PublishCommand
 {
@@ -25,19 +25,26 @@ internal static partial class PublishCommand
         using var loggerFactory = LoggerFactory.Create(b => Logging.Configure(b, settings.Log));
         var logger = loggerFactory.CreateLogger("ConfigSync.Publish");
         var metrics = new SyncMetrics();
-        var publishers = new List<(SyncSettings Sync, IConfigSource Source, IObjectStore Store, IndexPublisher Publisher)>();
+        var publishers = new List<(SyncSettings Sync, IConfigSource Source, IObjectStore Store, IndexPublisher Publisher, SourceMeter Meter)>();
         try
         {
             foreach (var sync in settings.Syncs)
             {
                 PrivateFolder.Create(settings.StateDir, settings.StateDirOf(sync));
-                var context = new SourceContext(sync.Name, settings.StateDirOf(sync), loggerFactory, TimeProvider.System) { MaxEntries = sync.MaxFiles, Meter = new SourceMeter(sync.Name, metrics) };
+                var meter = new SourceMeter(sync.Name, metrics);
+                var context = new SourceContext(sync.Name, settings.StateDirOf(sync), loggerFactory, TimeProvider.System) { MaxEntries = sync.MaxFiles, Meter = meter };
                 var source = sync.Source.Factory.Create(sync.Source.Options, context);
                 var store = sync.Publish!.Factory.CreateStore(sync.Publish.Options, context)!;
-                publishers.Add((sync, source, store, new IndexPublisher(source, store, sync.Publish.Index, sync.MaxFiles, sync.MaxBytes, TimeProvider.System)));
+                publishers.Add((sync, source, store, new IndexPublisher(source, store, sync.Publish.Index, sync.MaxFiles, sync.MaxBytes, TimeProvider.System), meter));
             }
 
-            var results = await Task.WhenAll(publishers.Select(p => watch ? WatchAsync(p.Sync, p.Store, p.Publisher, logger, stop.Token) : OnceAsync(p.Sync, p.Store, p.Publisher, logger, stop.Token)));
+            if (watch)
+            {
+                var loops = publishers.Select(p => new PublishWatch.Loop(p.Sync, p.Store, p.Publisher, p.Meter, metrics, logger)).ToList();
+                return await PublishWatch.RunAsync(settings, loops, metrics, logger, stop.Token) ? ExitCodes.Success : ExitCodes.SyncFailed;
+            }
+
+            var results = await Task.WhenAll(publishers.Select(p => OnceAsync(p.Sync, p.Store, p.Publisher, logger, stop.Token)));
             return results.All(ok => ok) ? ExitCodes.Success : ExitCodes.SyncFailed;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -51,7 +58,7 @@ internal static partial class PublishCommand
         }
         finally
         {
-            foreach (var (_, source, store, _) in publishers)
+            foreach (var (_, source, store, _, _) in publishers)
             {
                 await source.DisposeAsync();
                 await store.DisposeAsync();
@@ -76,39 +83,8 @@ internal static partial class PublishCommand
         return true;
     }
 
-    private static async Task<bool> WatchAsync(SyncSettings sync, IObjectStore store, IndexPublisher publisher, ILogger logger, CancellationToken cancellationToken)
-    {
-        var due = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            if (await PublishAsync(sync, store, publisher, logger, cancellationToken) is { } result)
-            {
-                // The grace of a retired object runs from when the index retiring it was live.
-                var now = DateTimeOffset.UtcNow;
-                foreach (var key in due.Keys.Except(result.Retired, StringComparer.Ordinal).ToList())
-                {
-                    due.Remove(key); // named again, or gone
-                }
-
-                foreach (var key in result.Retired)
-                {
-                    due.TryAdd(key, now + sync.Publish!.GracePeriod);
-                }
-
-                var expired = due.Where(d => d.Value <= now).Select(d => d.Key).ToList();
-                if (expired.Count > 0 && await DeleteAsync(sync, publisher, expired, logger, cancellationToken))
-                {
-                    expired.ForEach(k => due.Remove(k));
-                }
-            }
-
-            await Task.Delay(Backoff.Jittered(sync.Interval, sync.Jitter, Random.Shared.NextDouble()), cancellationToken);
-        }
-
-        return true;
-    }
-
-    private static async Task<IndexPublishResult?> PublishAsync(SyncSettings sync, IObjectStore store, IndexPublisher publisher, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>One publish, logged; null when it failed (logged, the index unchanged).</summary>
+    internal static async Task<IndexPublishResult?> PublishAsync(SyncSettings sync, IObjectStore store, IndexPublisher publisher, ILogger logger, CancellationToken cancellationToken)
     {
         try
         {
@@ -131,7 +107,8 @@ internal static partial class PublishCommand
         }
     }
 
-    private static async Task<bool> DeleteAsync(SyncSettings sync, IndexPublisher publisher, IReadOnlyCollection<string> keys, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>Deletes retired objects, logged; false when the store failed (logged).</summary>
+    internal static async Task<bool> DeleteAsync(SyncSettings sync, IndexPublisher publisher, IReadOnlyCollection<string> keys, ILogger logger, CancellationToken cancellationToken)
     {
         try
         {
@@ -156,6 +133,9 @@ internal static partial class PublishCommand
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: deleted {Count} objects the index retired")]
     private static partial void LogDeleted(ILogger logger, string sync, int count);
+
+    /// <summary>Logs a failed publish.</summary>
+    internal static void LogFailure(ILogger logger, string sync, string error) => LogFailed(logger, sync, error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Sync}: publish failed, the index was not changed: {Error}")]
     private static partial void LogFailed(ILogger logger, string sync, string error);
