@@ -26,14 +26,14 @@ internal sealed class AzureBlobObjectStore(AzureBlobSourceOptions options, Sourc
         return keys;
     }
 
-    public Task<(byte[] Bytes, string ETag)?> ReadAsync(string key, CancellationToken cancellationToken) =>
+    public Task<(byte[] Bytes, string ETag)?> ReadAsync(string key, long maxBytes, CancellationToken cancellationToken) =>
         CallAsync<(byte[] Bytes, string ETag)?>(key, async client =>
         {
             try
             {
                 var response = await client.GetBlobClient(options.Prefix + key).DownloadStreamingAsync(cancellationToken: cancellationToken);
                 using var result = response.Value;
-                return (await SourceIndex.ReadAsync(result.Content, key, cancellationToken), result.Details.ETag.ToString().Trim('"'));
+                return (await SourceIndex.ReadAsync(result.Content, key, cancellationToken, maxBytes), result.Details.ETag.ToString().Trim('"'));
             }
             catch (RequestFailedException e) when (e.ErrorCode == "BlobNotFound")
             {
@@ -47,6 +47,21 @@ internal sealed class AzureBlobObjectStore(AzureBlobSourceOptions options, Sourc
             var response = await client.GetBlobClient(options.Prefix + key).UploadAsync(BinaryData.FromBytes(content), overwrite: true, cancellationToken);
             return response.Value.ETag.ToString().Trim('"');
         });
+
+    public async Task<string?> CreateAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CallAsync(key, async client => (await client.GetBlobClient(options.Prefix + key).UploadAsync(
+                BinaryData.FromBytes(content),
+                new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } },
+                cancellationToken)).Value.ETag.ToString().Trim('"'));
+        }
+        catch (SourceException e) when (e.InnerException is RequestFailedException { Status: 412 or 409 })
+        {
+            return null;
+        }
+    }
 
     public async Task<bool> ReplaceAsync(string key, ReadOnlyMemory<byte> content, string? replacing, CancellationToken cancellationToken)
     {

@@ -29,7 +29,7 @@ internal sealed partial class AzureBlobSource
             if (status == 200 && response.HasValue)
             {
                 using var result = response.Value;
-                var index = SourceIndex.Parse(await SourceIndex.ReadAsync(result.Content, name, cancellationToken), name, maxEntries);
+                var index = SourceIndex.Parse(await SourceIndex.ReadAsync(result.Content, name, cancellationToken), name, _options.Index!, maxEntries);
                 (_index, _indexETag) = (index, result.Details.ETag);
             }
             else if (status != 304 || _index is null)

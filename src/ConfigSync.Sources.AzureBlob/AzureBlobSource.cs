@@ -271,12 +271,13 @@ internal sealed partial class AzureBlobSource(AzureBlobSourceOptions options, in
         {
             var indexed = _indexed?[entry.Path];
             var name = source._options.Prefix + (indexed?.Key ?? entry.Path);
+            var etag = indexed?.ETag ?? entry.Version;
             Interlocked.Increment(ref source._downloads);
             Response<BlobDownloadStreamingResult> response;
             try
             {
                 response = await client.GetBlobClient(name).DownloadStreamingAsync(
-                    new BlobDownloadOptions { Conditions = new BlobRequestConditions { IfMatch = new ETag($"\"{entry.Version}\"") } },
+                    new BlobDownloadOptions { Conditions = new BlobRequestConditions { IfMatch = new ETag($"\"{etag}\"") } },
                     cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -293,9 +294,9 @@ internal sealed partial class AzureBlobSource(AzureBlobSourceOptions options, in
 
             using var result = response.Value;
 
-            if (ETag(result.Details.ETag) != entry.Version)
+            if (ETag(result.Details.ETag) != etag)
             {
-                throw new SourceException($"{source.Describe}: '{name}' changed during the sync ({(index is null ? "listed" : $"index {index.Revision}'s")} ETag {entry.Version}, got {ETag(result.Details.ETag)}); it will be retried");
+                throw new SourceException($"{source.Describe}: '{name}' changed during the sync ({(index is null ? "listed" : $"index {index.Revision}'s")} ETag {etag}, got {ETag(result.Details.ETag)}); it will be retried");
             }
 
             var sha256 = indexed is null ? null : Convert.FromHexString(indexed.Sha256);

@@ -36,14 +36,14 @@ internal sealed class S3ObjectStore(S3SourceOptions options, SourceMeter meter, 
         return keys;
     }
 
-    public async Task<(byte[] Bytes, string ETag)?> ReadAsync(string key, CancellationToken cancellationToken)
+    public async Task<(byte[] Bytes, string ETag)?> ReadAsync(string key, long maxBytes, CancellationToken cancellationToken)
     {
         try
         {
             return await CallAsync($"reading '{key}'", async client =>
             {
                 using var response = await client.GetObjectAsync(options.Bucket, options.Prefix + key, cancellationToken);
-                return (await SourceIndex.ReadAsync(response.ResponseStream, key, cancellationToken), (response.ETag ?? string.Empty).Trim('"'));
+                return (await SourceIndex.ReadAsync(response.ResponseStream, key, cancellationToken, maxBytes), (response.ETag ?? string.Empty).Trim('"'));
             });
         }
         catch (SourceException e) when (e.InnerException is AmazonS3Exception { StatusCode: HttpStatusCode.NotFound, ErrorCode: "NoSuchKey" or null })
@@ -54,6 +54,18 @@ internal sealed class S3ObjectStore(S3SourceOptions options, SourceMeter meter, 
 
     public Task<string> PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
         CallAsync($"uploading '{key}'", client => PutAsync(client, key, content, null, ifNoneMatch: false, cancellationToken));
+
+    public async Task<string?> CreateAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CallAsync($"uploading '{key}'", client => PutAsync(client, key, content, null, ifNoneMatch: true, cancellationToken));
+        }
+        catch (SourceException e) when (e.InnerException is AmazonS3Exception { StatusCode: HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict })
+        {
+            return null;
+        }
+    }
 
     public async Task<bool> ReplaceAsync(string key, ReadOnlyMemory<byte> content, string? replacing, CancellationToken cancellationToken)
     {
@@ -113,7 +125,7 @@ internal sealed class S3ObjectStore(S3SourceOptions options, SourceMeter meter, 
         {
             throw new SourceException($"{what}: {_source.Explain(e).Message}", e);
         }
-        catch (Exception e) when (e is AmazonClientException or HttpRequestException or IOException)
+        catch (Exception e) when (e is AmazonClientException or HttpRequestException or IOException or TimeoutException)
         {
             throw new SourceException($"{Describe}: {what}: {Errors.Describe(e)}", e);
         }

@@ -31,7 +31,7 @@ internal sealed partial class S3Source
         try
         {
             using var response = await client.GetObjectAsync(request, cancellationToken);
-            var index = SourceIndex.Parse(await SourceIndex.ReadAsync(response.ResponseStream, key, cancellationToken), key, maxEntries);
+            var index = SourceIndex.Parse(await SourceIndex.ReadAsync(response.ResponseStream, key, cancellationToken), key, _options.Index!, maxEntries);
             (_index, _indexETag) = (index, ETag(response.ETag));
         }
         catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotModified && _index is not null)
@@ -50,7 +50,7 @@ internal sealed partial class S3Source
         {
             throw Explain(e);
         }
-        catch (Exception e) when (e is AmazonClientException or HttpRequestException or IOException)
+        catch (Exception e) when (e is AmazonClientException or HttpRequestException or IOException or TimeoutException)
         {
             throw new SourceException($"{Describe}: reading index '{key}': {Errors.Describe(e)}", e);
         }

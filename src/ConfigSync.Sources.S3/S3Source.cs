@@ -75,7 +75,7 @@ internal sealed partial class S3Source(S3SourceOptions options, int maxEntries =
             // A key holding a character XML 1.0 cannot carry (a control character): the SDK cannot read the page.
             throw new SourceException($"{Describe}: the listing cannot be read, a key holds a character XML cannot carry ({Publishing.PathRules.Shown(e.Message)}); rename the object", e);
         }
-        catch (Exception e) when (e is AmazonClientException or HttpRequestException or IOException)
+        catch (Exception e) when (e is AmazonClientException or HttpRequestException or IOException or TimeoutException)
         {
             throw new SourceException($"{Describe}: {Errors.Describe(e)}", e);
         }
@@ -193,7 +193,8 @@ internal sealed partial class S3Source(S3SourceOptions options, int maxEntries =
         {
             var indexed = _indexed?[entry.Path];
             var key = source._options.Prefix + (indexed?.Key ?? entry.Path);
-            var request = new GetObjectRequest { BucketName = source._options.Bucket, Key = key, EtagToMatch = $"\"{entry.Version}\"" };
+            var etag = indexed?.ETag ?? entry.Version;
+            var request = new GetObjectRequest { BucketName = source._options.Bucket, Key = key, EtagToMatch = $"\"{etag}\"" };
             if (entry.Size > 0)
             {
                 // A range of the whole object: the SDK then leaves the body unwrapped (its MD5 check is
@@ -205,10 +206,10 @@ internal sealed partial class S3Source(S3SourceOptions options, int maxEntries =
             try
             {
                 using var response = await client.GetObjectAsync(request, cancellationToken);
-                if (ETag(response.ETag) != entry.Version)
+                if (ETag(response.ETag) != etag)
                 {
                     // Some S3-compatible stores ignore If-Match: check the ETag that came back too.
-                    throw new SourceException($"'{key}' changed during the sync ({Listed} ETag {entry.Version}, got {ETag(response.ETag)}); it will be retried");
+                    throw new SourceException($"'{key}' changed during the sync ({Listed} ETag {etag}, got {ETag(response.ETag)}); it will be retried");
                 }
 
                 var sha256 = indexed is null ? null : Convert.FromHexString(indexed.Sha256);
@@ -219,7 +220,7 @@ internal sealed partial class S3Source(S3SourceOptions options, int maxEntries =
             }
             catch (AmazonS3Exception e) when (e.StatusCode is System.Net.HttpStatusCode.PreconditionFailed)
             {
-                throw new SourceException($"'{key}' changed during the sync (its ETag is no longer the {Listed} {entry.Version}); it will be retried", e);
+                throw new SourceException($"'{key}' changed during the sync (its ETag is no longer the {Listed} {etag}); it will be retried", e);
             }
             catch (AmazonS3Exception e) when (e.ErrorCode == "NoSuchKey")
             {
@@ -229,7 +230,7 @@ internal sealed partial class S3Source(S3SourceOptions options, int maxEntries =
             {
                 throw source.Explain(e);
             }
-            catch (Exception e) when (e is AmazonClientException or HttpRequestException)
+            catch (Exception e) when (e is AmazonClientException or HttpRequestException or TimeoutException)
             {
                 throw new SourceException($"{source.Describe}: downloading '{key}': {Errors.Describe(e)}", e);
             }

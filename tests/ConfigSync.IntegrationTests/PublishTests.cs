@@ -102,7 +102,7 @@ public sealed class PublishTests : IAsyncLifetime
             return string.Join('/', segments) + ".yaml";
         });
         // The object the index names exists, with the right ETag (an MD5 for s3rver) and SHA-256: only the path is hostile.
-        await s3.PutAsync("prod/evil/object", "evil: 1\n");
+        await s3.PutAsync("prod/" + Key("evil: 1\n"), "evil: 1\n");
 #pragma warning disable CA5351 // s3rver's ETag is an MD5, computed here to match it
         var etag = Convert.ToHexStringLower(MD5.HashData("evil: 1\n"u8));
 #pragma warning restore CA5351
@@ -278,10 +278,10 @@ public sealed class PublishTests : IAsyncLifetime
 
     private static string HostileIndex(string revision, string path, string etag, string content) => $$"""
         {"format":"configsync.io/index/v1","revision":"{{revision}}","created":"2026-12-01T00:00:00Z","source":"attacker",
-         "objects":[{"path":{{System.Text.Json.JsonSerializer.Serialize(path)}},"key":"evil/object","etag":"{{etag}}","size":{{Encoding.UTF8.GetByteCount(content)}},"sha256":"{{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)))}}"}]}
+         "objects":[{"path":{{System.Text.Json.JsonSerializer.Serialize(path)}},"key":"{{Key(content)}}","etag":"{{etag}}","size":{{Encoding.UTF8.GetByteCount(content)}},"sha256":"{{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)))}}"}]}
         """;
 
-    private static string Key(string content) => ConfigSync.Sources.IndexedObject.ObjectKey(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content))));
+    private static string Key(string content) => ConfigSync.Sources.ObjectKeys.For(Index, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content))));
 
     private static List<string> Listing(string root) =>
         [.. Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)];

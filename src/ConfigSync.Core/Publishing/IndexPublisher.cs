@@ -6,13 +6,15 @@ namespace ConfigSync.Publishing;
 
 /// <summary>
 /// Writes a source's tree into a bucket or container prefix for a fleet reading it in index mode. Bytes go to
-/// content-addressed objects (<see cref="IndexedObject.ObjectKey"/>), uploaded only when the store does not already
-/// hold them as an index of ours recorded; then the index naming the revision and, for every file, its object's key,
-/// ETag and SHA-256 is written last, only if the index is still the one read (a conditional write: two publishers never
-/// roll each other back unseen). Nothing an index names is ever overwritten, so readers of the previous index finish
-/// and a publish that fails halfway leaves the live index whole. Objects an index of ours named and the new one does
-/// not are listed in it as <see cref="SourceIndex.Retired"/> and deleted after the grace period; objects no index of
-/// ours named are never touched.
+/// content-addressed objects in the index's own namespace (<see cref="ObjectKeys"/>), reused when the live index
+/// recorded them and the store still holds them so, else created only where there is none (<c>If-None-Match: *</c>;
+/// an object found there is reused if its bytes are these); a plain key the live index retired (its deletion may be
+/// pending) is never reused: the bytes get a fresh key. Then the index naming the revision and, for every file, its
+/// object's key, ETag and SHA-256 is written last, only if the index is still the one read (a conditional write: two
+/// publishers never roll each other back unseen). Nothing an index names is overwritten, so readers of the previous
+/// index finish and a publish that fails halfway leaves the live index whole. Objects an index of ours named and the
+/// new one does not are listed in it as <see cref="SourceIndex.Retired"/> and deleted after the grace period; keys
+/// outside the index's object namespace are never retired or deleted.
 /// </summary>
 /// <param name="source">Where the tree comes from (git, dir, or another bucket).</param>
 /// <param name="store">The prefix it goes to.</param>
@@ -50,6 +52,8 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
         // Objects an index of ours recorded, and the store still holds as recorded: reused without an upload.
         var recorded = (current?.Objects ?? []).Where(o => stored.TryGetValue(o.Key, out var etag) && etag == o.ETag)
             .GroupBy(o => o.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().ETag, StringComparer.Ordinal);
+        var pending = (current?.Retired ?? []).ToHashSet(StringComparer.Ordinal);
+        var nonce = ObjectKeys.NewNonce();
         var uploads = new ConcurrentDictionary<string, Lazy<Task<string>>>(StringComparer.Ordinal);
         var objects = new ConcurrentBag<IndexedObject>();
         long total = 0;
@@ -64,10 +68,15 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
 
             var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
             var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes.Span));
-            var key = IndexedObject.ObjectKey(sha256);
+            var key = ObjectKeys.For(indexKey, sha256);
+            if (pending.Contains(key))
+            {
+                key = ObjectKeys.For(indexKey, sha256, nonce); // a deletion of the plain key may be pending
+            }
+
             var etag = recorded.TryGetValue(key, out var known)
                 ? known
-                : await uploads.GetOrAdd(key, k => new Lazy<Task<string>>(() => store.PutAsync(k, bytes.ToArray(), token))).Value;
+                : await uploads.GetOrAdd(key, k => new Lazy<Task<string>>(() => UploadAsync(k, bytes.ToArray(), sha256, token))).Value;
             objects.Add(new IndexedObject(entry.Path, key, etag, bytes.Length, sha256, entry.Executable));
         });
         await snapshot.ConfirmAsync(cancellationToken);
@@ -77,7 +86,13 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
         {
             Retired = Retired(current, named, stored),
         };
-        if (!await store.ReplaceAsync(indexKey, index.ToJson(), currentETag, cancellationToken))
+        var json = index.ToJson();
+        if (json.Length > SourceIndex.MaxBytes)
+        {
+            throw new SourceException($"the index would be {json.Length} bytes, more than readers take ({SourceIndex.MaxBytes / (1024 * 1024)} MiB); nothing is published (lower limits.maxFiles, or split the tree)");
+        }
+
+        if (!await store.ReplaceAsync(indexKey, json, currentETag, cancellationToken))
         {
             throw new SourceException($"index '{indexKey}' was written by another publisher while this one ran; nothing of this run is live (run one publisher per prefix; the next run publishes on top of the other's)");
         }
@@ -109,17 +124,20 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
         return deleted;
     }
 
-    /// <summary>The live index and its ETag; (null, ETag or null) when there is none or it cannot be read (then everything is published afresh).</summary>
+    /// <summary>
+    /// The live index and its ETag; (null, null) when there is none, (null, ETag) when it is too large or does not parse
+    /// (then everything is published afresh, over it). Any other failure to read it (the store throttles or times out)
+    /// throws: nothing is published on a guess.
+    /// </summary>
     private async Task<(SourceIndex? Index, string? ETag)> CurrentIndexAsync(CancellationToken cancellationToken)
     {
         (byte[] Bytes, string ETag)? read;
         try
         {
-            read = await store.ReadAsync(indexKey, cancellationToken);
+            read = await store.ReadAsync(indexKey, SourceIndex.MaxBytes, cancellationToken);
         }
-        catch (SourceException) when (!cancellationToken.IsCancellationRequested)
+        catch (TooLargeException)
         {
-            // Over the size limit, or unreadable: written over (conditionally, on its ETag, read from the listing).
             var stored = await store.ListAsync(cancellationToken);
             return (null, stored.GetValueOrDefault(indexKey));
         }
@@ -131,12 +149,35 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
 
         try
         {
-            return (SourceIndex.Parse(found.Bytes, indexKey, int.MaxValue), found.ETag);
+            return (SourceIndex.Parse(found.Bytes, indexKey, indexKey, int.MaxValue), found.ETag);
         }
         catch (SourceException)
         {
             return (null, found.ETag);
         }
+    }
+
+    /// <summary>Creates the object; one already there is reused if it holds these bytes, else written over (tampered, or another writer's).</summary>
+    private async Task<string> UploadAsync(string key, byte[] bytes, string sha256, CancellationToken cancellationToken)
+    {
+        if (await store.CreateAsync(key, bytes, cancellationToken) is { } created)
+        {
+            return created;
+        }
+
+        try
+        {
+            if (await store.ReadAsync(key, bytes.Length, cancellationToken) is { } found && Convert.ToHexStringLower(SHA256.HashData(found.Bytes)) == sha256)
+            {
+                return found.ETag;
+            }
+        }
+        catch (TooLargeException)
+        {
+            // longer than these bytes: not them
+        }
+
+        return await store.PutAsync(key, bytes, cancellationToken);
     }
 
     /// <summary>Keys an index of ours named (or already retired) that <paramref name="named"/> does not, and that the store still holds.</summary>

@@ -12,11 +12,17 @@ public interface IObjectStore : IAsyncDisposable
     /// <summary>Every object under the prefix: key (relative) to ETag.</summary>
     Task<IReadOnlyDictionary<string, string>> ListAsync(CancellationToken cancellationToken);
 
-    /// <summary>An object's bytes and ETag, or null when there is none (at most <see cref="SourceIndex.MaxBytes"/>).</summary>
-    Task<(byte[] Bytes, string ETag)?> ReadAsync(string key, CancellationToken cancellationToken);
+    /// <summary>An object's bytes and ETag, or null when there is none; past <paramref name="maxBytes"/>, <see cref="TooLargeException"/>.</summary>
+    Task<(byte[] Bytes, string ETag)?> ReadAsync(string key, long maxBytes, CancellationToken cancellationToken);
 
-    /// <summary>Writes an object; returns the ETag the store gave it (without quotes).</summary>
+    /// <summary>Writes an object, over whatever is there; returns the ETag the store gave it (without quotes).</summary>
     Task<string> PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes an object only if there is none (<c>If-None-Match: *</c>); returns its ETag, or null when one exists.
+    /// A store that ignores the condition writes over it.
+    /// </summary>
+    Task<string?> CreateAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
 
     /// <summary>
     /// Writes an object only if it is still the one read: its ETag is <paramref name="replacing"/>, or, when that is

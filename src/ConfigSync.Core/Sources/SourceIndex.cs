@@ -6,7 +6,7 @@ namespace ConfigSync.Sources;
 /// <summary>
 /// The index object <c>configsync publish</c> writes last into a bucket or container prefix: the revision it names and,
 /// for every file of that revision, its path in the tree, the key of the object holding its bytes (content-addressed,
-/// relative to the prefix), the ETag the store gave that object, its size and the SHA-256 of its bytes; and the keys
+/// relative to the prefix, <see cref="ObjectKeys"/>), the ETag the store gave that object, its size and the SHA-256 of its bytes; and the keys
 /// an earlier index named that this one no longer does (<see cref="Retired"/>), deleted after a grace period. A reader
 /// with <c>source.index</c> fetches only this object at each poll (conditionally: an unchanged index is one 304), then
 /// downloads exactly the objects its live tree lacks, each pinned to its ETag and checked against its SHA-256.
@@ -71,8 +71,9 @@ public sealed partial record SourceIndex(string Revision, DateTimeOffset Created
     /// <summary>Reads an index; a <see cref="SourceException"/> names <paramref name="name"/> and what is wrong.</summary>
     /// <param name="json">The object's bytes.</param>
     /// <param name="name">The index's key or blob name, for messages.</param>
+    /// <param name="indexKey">The index key relative to the prefix: every object's key must be its bytes' key under it (<see cref="ObjectKeys"/>).</param>
     /// <param name="maxEntries">The most objects accepted (<c>limits.maxFiles</c>).</param>
-    public static SourceIndex Parse(ReadOnlySpan<byte> json, string name, int maxEntries)
+    public static SourceIndex Parse(ReadOnlySpan<byte> json, string name, string indexKey, int maxEntries)
     {
         if (!System.Text.Unicode.Utf8.IsValid(json))
         {
@@ -127,11 +128,6 @@ public sealed partial record SourceIndex(string Revision, DateTimeOffset Created
                 var path = String(item, "path", name);
                 var shown = Publishing.PathRules.Shown(path);
                 var key = String(item, "key", name);
-                if (IndexKey.Problem(key) is { } problem)
-                {
-                    throw new SourceException($"index '{name}': object '{shown}' has key {problem}; nothing is published from it");
-                }
-
                 var etag = String(item, "etag", name);
                 var sha256 = String(item, "sha256", name);
                 if (!item.TryGetProperty("size", out var size) || !size.TryGetInt64(out var bytes) || bytes < 0)
@@ -149,6 +145,11 @@ public sealed partial record SourceIndex(string Revision, DateTimeOffset Created
                     throw new SourceException($"index '{name}': object '{shown}' has no valid 'sha256' (64 lowercase hex digits)");
                 }
 
+                if (!ObjectKeys.Holds(key, indexKey, sha256))
+                {
+                    throw new SourceException($"index '{name}': object '{shown}' has key '{Publishing.PathRules.Shown(key)}', not the key of its SHA-256 under this index (.configsync/objects/...); nothing is published from it");
+                }
+
                 if (!seen.Add(path))
                 {
                     throw new SourceException($"index '{name}' names '{shown}' twice; nothing is published from it");
@@ -163,9 +164,9 @@ public sealed partial record SourceIndex(string Revision, DateTimeOffset Created
             {
                 foreach (var key in keys.EnumerateArray())
                 {
-                    if (key.ValueKind != JsonValueKind.String || IndexKey.Problem(Text(key, "retired", name)) is not null)
+                    if (key.ValueKind != JsonValueKind.String || !ObjectKeys.Belongs(Text(key, "retired", name), indexKey))
                     {
-                        throw new SourceException($"index '{name}': an entry of 'retired' is not a key relative to the prefix; nothing is published from it");
+                        throw new SourceException($"index '{name}': an entry of 'retired' is not an object key of this index (.configsync/objects/...); nothing is published from it");
                     }
 
                     retired.Add(key.GetString()!);
@@ -176,17 +177,19 @@ public sealed partial record SourceIndex(string Revision, DateTimeOffset Created
         }
     }
 
-    /// <summary>Reads a stream of at most <see cref="MaxBytes"/> bytes.</summary>
-    public static async Task<byte[]> ReadAsync(Stream stream, string name, CancellationToken cancellationToken)
+    /// <summary>Reads a stream of at most <paramref name="maxBytes"/> bytes (<see cref="MaxBytes"/> by default); past it, <see cref="TooLargeException"/>.</summary>
+    public static async Task<byte[]> ReadAsync(Stream stream, string name, CancellationToken cancellationToken, long maxBytes = MaxBytes)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int read;
         while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
         {
-            if (buffer.Length + read > MaxBytes)
+            if (buffer.Length + read > maxBytes)
             {
-                throw new SourceException($"index '{name}' is larger than {MaxBytes / (1024 * 1024)} MiB; nothing is published from it");
+                throw new TooLargeException(maxBytes == MaxBytes
+                    ? $"index '{name}' is larger than {MaxBytes / (1024 * 1024)} MiB; nothing is published from it"
+                    : $"'{name}' is larger than {maxBytes} bytes");
             }
 
             buffer.Write(chunk, 0, read);
@@ -195,8 +198,11 @@ public sealed partial record SourceIndex(string Revision, DateTimeOffset Created
         return buffer.ToArray();
     }
 
-    /// <summary>The index's objects as source entries (the version is the object's ETag).</summary>
-    public IReadOnlyList<SourceEntry> Entries() => [.. Objects.Select(o => new SourceEntry(o.Path, o.Size, o.ETag, o.Executable))];
+    /// <summary>
+    /// The index's objects as source entries. The version, which decides whether a live file is reused, is the ETag and
+    /// the SHA-256: an ETag alone (an MD5 on S3) could be matched by other bytes.
+    /// </summary>
+    public IReadOnlyList<SourceEntry> Entries() => [.. Objects.Select(o => new SourceEntry(o.Path, o.Size, $"{o.ETag}:{o.Sha256}", o.Executable))];
 
     private static string String(JsonElement element, string property, string name) =>
         element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
@@ -221,18 +227,32 @@ public sealed partial record SourceIndex(string Revision, DateTimeOffset Created
     private static partial Regex RevisionPattern();
 }
 
+/// <summary>The stream held more than it may.</summary>
+public sealed class TooLargeException : SourceException
+{
+    /// <summary>Creates the exception.</summary>
+    public TooLargeException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public TooLargeException()
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public TooLargeException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
 /// <summary>One file an index names, and the object holding its bytes.</summary>
 /// <param name="Path">The published file's path in the tree.</param>
-/// <param name="Key">The object's key, relative to the prefix (<see cref="ObjectKey"/>).</param>
+/// <param name="Key">The object's key, relative to the prefix (<see cref="ObjectKeys"/>).</param>
 /// <param name="ETag">The ETag the store gave the object, without quotes.</param>
 /// <param name="Size">Its size in bytes.</param>
 /// <param name="Sha256">The SHA-256 of its bytes, lowercase hex.</param>
 /// <param name="Executable">Whether it is published executable.</param>
-public sealed record IndexedObject(string Path, string Key, string ETag, long Size, string Sha256, bool Executable = false)
-{
-    /// <summary>
-    /// The key <c>configsync publish</c> stores bytes under: their SHA-256, so a changed file is a new object and the
-    /// objects an earlier index names stay untouched (its readers finish; a publish that fails halfway breaks nothing).
-    /// </summary>
-    public static string ObjectKey(string sha256) => $".configsync/objects/{sha256[..2]}/{sha256}";
-}
+public sealed record IndexedObject(string Path, string Key, string ETag, long Size, string Sha256, bool Executable = false);

@@ -73,11 +73,25 @@ internal static partial class PublishCommand
             return false;
         }
 
+        // The index is live: from here the run has succeeded. Retired objects not deleted now (stopped during the
+        // grace, or the store failed) stay listed in the index, and a later run deletes them.
         if (result.Retired.Count > 0)
         {
             LogWaiting(logger, sync.Name, result.Retired.Count, sync.Publish!.GracePeriod);
-            await Task.Delay(sync.Publish.GracePeriod, cancellationToken);
-            return await DeleteAsync(sync, publisher, result.Retired, logger, cancellationToken);
+            try
+            {
+                await Task.Delay(sync.Publish.GracePeriod, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                LogDeletionsLeft(logger, sync.Name, result.Retired.Count);
+                return true;
+            }
+
+            if (!await DeleteAsync(sync, publisher, result.Retired, logger, cancellationToken))
+            {
+                LogDeletionsLeft(logger, sync.Name, result.Retired.Count);
+            }
         }
 
         return true;
@@ -100,9 +114,10 @@ internal static partial class PublishCommand
 
             return result;
         }
-        catch (Exception e) when (e is SourceException or PublishException or RevisionRejectedException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            LogFailed(logger, sync.Name, Redact.Url(e.Message));
+            // Named failures (SourceException, PublishException) and anything a source or an SDK throws: logged, never a crash.
+            LogFailed(logger, sync.Name, Explain(e));
             return null;
         }
     }
@@ -115,9 +130,9 @@ internal static partial class PublishCommand
             LogDeleted(logger, sync.Name, await publisher.DeleteRetiredAsync(keys, cancellationToken));
             return true;
         }
-        catch (SourceException e)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            LogFailed(logger, sync.Name, Redact.Url(e.Message));
+            LogFailed(logger, sync.Name, Explain(e));
             return false;
         }
     }
@@ -131,8 +146,14 @@ internal static partial class PublishCommand
     [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: {Count} objects the index retired are deleted after the grace period ({Grace})")]
     private static partial void LogWaiting(ILogger logger, string sync, int count, TimeSpan grace);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Sync}: the index is live; {Count} retired objects are left for a later run to delete")]
+    private static partial void LogDeletionsLeft(ILogger logger, string sync, int count);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "{Sync}: deleted {Count} objects the index retired")]
     private static partial void LogDeleted(ILogger logger, string sync, int count);
+
+    /// <summary>A failure in one line: a named failure's own message, else the exception and its causes; redacted.</summary>
+    internal static string Explain(Exception e) => e is SourceException or PublishException or RevisionRejectedException ? Redact.Url(e.Message) : Errors.Describe(e);
 
     /// <summary>Logs a failed publish.</summary>
     internal static void LogFailure(ILogger logger, string sync, string error) => LogFailed(logger, sync, error);

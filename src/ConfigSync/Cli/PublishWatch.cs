@@ -127,7 +127,7 @@ internal static partial class PublishWatch
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // Whatever a source or an SDK throws, the loop goes on (an exception would stop the process).
-                PublishCommand.LogFailure(logger, sync.Name, Redact.Url(Errors.Describe(e)));
+                PublishCommand.LogFailure(logger, sync.Name, PublishCommand.Explain(e));
                 result = null;
             }
 

@@ -119,6 +119,93 @@ public sealed class IndexPublisherTests : IDisposable
     }
 
     [Fact]
+    public async Task AHostileIndexRetiringOtherKeys_IsRefused_AndTheirObjectsSurvive()
+    {
+        _store.Put("other-team/app.yaml", "theirs");
+        Write(("a.yaml", "a: 1\n"));
+        await PublishAsync();
+        var live = LiveIndex();
+        var hostile = live.ToJson();
+        hostile = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(hostile).Replace("\"retired\": []", "\"retired\": [\"other-team/app.yaml\"]", StringComparison.Ordinal));
+        Assert.Contains("other-team/app.yaml", Encoding.UTF8.GetString(hostile), StringComparison.Ordinal);
+        _store.Put(Index, hostile);
+
+        Write(("a.yaml", "a: 2\n"));
+        var result = await PublishAsync();
+        await Publisher().DeleteRetiredAsync([.. result.Retired, "other-team/app.yaml"], CancellationToken.None);
+
+        Assert.True(_store.Objects.ContainsKey("other-team/app.yaml"));
+        Assert.DoesNotContain("other-team/app.yaml", LiveIndex().Retired);
+    }
+
+    [Fact]
+    public async Task AFailureToReadTheLiveIndex_PublishesNothing()
+    {
+        Write(("a.yaml", "a: 1\n"));
+        await PublishAsync();
+        var live = _store.Objects[Index];
+        var puts = _store.Puts;
+        Write(("a.yaml", "a: 2\n"));
+        _store.FailReadKey = Index;
+
+        var e = await Assert.ThrowsAsync<SourceException>(PublishAsync);
+
+        Assert.Contains("SlowDown", e.Message, StringComparison.Ordinal);
+        Assert.Equal(live, _store.Objects[Index]);
+        Assert.Equal(puts, _store.Puts);
+    }
+
+    [Fact]
+    public async Task BytesBroughtBackWhileTheirDeletionIsPending_GetAFreshKey()
+    {
+        Write(("a.yaml", "a: 1\n"));
+        await PublishAsync();
+        Write(("a.yaml", "a: 2\n"));
+        var first = await PublishAsync(); // retires a: 1; its deletion waits for the grace period
+        Write(("a.yaml", "a: 1\n"));
+        await PublishAsync(); // a revert within the grace period
+
+        await Publisher().DeleteRetiredAsync(first.Retired, CancellationToken.None); // the first run's deletion comes due
+
+        var named = LiveIndex().Objects.Single();
+        Assert.NotEqual(Key("a: 1\n"), named.Key);
+        Assert.True(ObjectKeys.Holds(named.Key, Index, Sha("a: 1\n")));
+        Assert.Equal(named.ETag, _store.Objects[named.Key].ETag);
+    }
+
+    [Fact]
+    public async Task TwoIndexesInOnePrefix_NeverDeleteEachOthersObjects()
+    {
+        var other = _temp.Combine("other");
+        Directory.CreateDirectory(other);
+        File.WriteAllText(Path.Combine(other, "common.yaml"), "c: 1\n");
+        Write(("common.yaml", "c: 1\n"));
+        await PublishAsync();
+        await Publisher(index: "b.json", tree: other).PublishAsync(CancellationToken.None);
+
+        Write(("common.yaml", "c: 2\n"));
+        var result = await PublishAsync();
+        await Publisher().DeleteRetiredAsync(result.Retired, CancellationToken.None);
+
+        var b = LiveIndex("b.json").Objects.Single();
+        Assert.Equal(b.ETag, _store.Objects[b.Key].ETag);
+    }
+
+    [Fact]
+    public async Task AnObjectAlreadyThereWithTheseBytes_IsReused_NotRewritten()
+    {
+        _store.Put(Key("a: 1\n"), "a: 1\n"); // left by a run that stopped before its index, or by a racing publisher
+        var etag = _store.Objects[Key("a: 1\n")].ETag;
+        Write(("a.yaml", "a: 1\n"));
+
+        var result = await PublishAsync();
+
+        Assert.Equal(etag, _store.Objects[Key("a: 1\n")].ETag);
+        Assert.Equal(etag, LiveIndex().Objects.Single().ETag);
+        Assert.Equal(1, result.Uploaded);
+    }
+
+    [Fact]
     public async Task ATreePastMaxBytes_IsRefused_WithoutWritingTheIndex()
     {
         Write(("a.yaml", new string('a', 4000)), ("b.yaml", new string('b', 4000)));
@@ -132,12 +219,12 @@ public sealed class IndexPublisherTests : IDisposable
 
     private static string Sha(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
-    private static string Key(string content) => IndexedObject.ObjectKey(Sha(content));
+    private static string Key(string content, string index = Index) => ObjectKeys.For(index, Sha(content));
 
-    private SourceIndex LiveIndex() => SourceIndex.Parse(_store.Objects[Index].Bytes, Index, int.MaxValue);
+    private SourceIndex LiveIndex(string index = Index) => SourceIndex.Parse(_store.Objects[index].Bytes, index, index, int.MaxValue);
 
-    private IndexPublisher Publisher(long maxBytes = long.MaxValue) =>
-        new(new DirectorySource(new DirectorySourceOptions { Path = Tree }, () => { }), _store, Index, 1000, maxBytes, TimeProvider.System);
+    private IndexPublisher Publisher(long maxBytes = long.MaxValue, string index = Index, string? tree = null) =>
+        new(new DirectorySource(new DirectorySourceOptions { Path = tree ?? Tree }, () => { }), _store, index, 1000, maxBytes, TimeProvider.System);
 
     private Task<IndexPublishResult> PublishAsync() => Publisher().PublishAsync(CancellationToken.None);
 
@@ -186,12 +273,41 @@ public sealed class IndexPublisherTests : IDisposable
             }
         }
 
-        public Task<(byte[] Bytes, string ETag)?> ReadAsync(string key, CancellationToken cancellationToken)
+        public int? FailReadOf { get; set; }
+
+        public string? FailReadKey { get; set; }
+
+        public int Puts { get; private set; }
+
+        public Task<(byte[] Bytes, string ETag)?> ReadAsync(string key, long maxBytes, CancellationToken cancellationToken)
         {
             lock (Objects)
             {
-                return Task.FromResult(Objects.TryGetValue(key, out var found) ? found : ((byte[], string)?)null);
+                if (key == FailReadKey)
+                {
+                    throw new SourceException($"memory: reading '{key}': SlowDown (HTTP 503)");
+                }
+
+                if (!Objects.TryGetValue(key, out var found))
+                {
+                    return Task.FromResult<(byte[], string)?>(null);
+                }
+
+                return found.Bytes.Length > maxBytes ? throw new TooLargeException($"'{key}' is larger than {maxBytes} bytes") : Task.FromResult<(byte[], string)?>(found);
             }
+        }
+
+        public async Task<string?> CreateAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+        {
+            lock (Objects)
+            {
+                if (Objects.ContainsKey(key))
+                {
+                    return null;
+                }
+            }
+
+            return await PutAsync(key, content, cancellationToken);
         }
 
         public Task<string> PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
@@ -209,6 +325,7 @@ public sealed class IndexPublisherTests : IDisposable
                 }
 
                 Put(key, content.ToArray());
+                Puts++;
                 return Task.FromResult(Objects[key].ETag);
             }
         }
