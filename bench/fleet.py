@@ -6,11 +6,13 @@ the bytes both ways, with interval 1h and POST /sync/app as the poll (so only th
 S3 (s3rver) listing the prefix, S3 reading the index `configsync publish` wrote, and git over git://
 (`git daemon`). Requests per poll come from the daemon's own configsync_source_requests_total (checked exact
 against the store in the tests); bytes per poll from the relay. Then a change: the time `configsync publish`
-takes for one changed file, and the reader's sync of it. Webhook push polls nothing: one fetch per change.
+takes for one changed file, and the reader's sync of it; and a fleet of --fleet index readers polling every
+--fleet-interval seconds, a change published, and the time until every one of them has it live. Webhook push
+polls nothing: one fetch per change.
 
-    python3 bench/fleet.py [--files 100] [--polls 20] [--out artifacts/bench/fleet.md]
+    python3 bench/fleet.py [--files 100] [--polls 20] [--fleet 20] [--fleet-interval 10] [--out artifacts/bench/fleet.md]
 """
-import argparse, json, os, shutil, socket, subprocess, sys, tempfile, threading, time, urllib.request
+import argparse, json, os, shutil, socket, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, "artifacts", "configsync", "configsync")
@@ -113,11 +115,11 @@ def poll(port):
         time.sleep(0.02)
 
 
-def reader(work, name, source_yaml):
+def reader(work, name, source_yaml, interval="1h"):
     port = free_port()
     config = os.path.join(work, f"{name}.yaml")
     with open(config, "w") as f:
-        f.write(f'http:\n  listen: "127.0.0.1:{port}"\nsyncs:\n  - name: app\n    interval: 1h\n    source:\n'
+        f.write(f'http:\n  listen: "127.0.0.1:{port}"\nsyncs:\n  - name: app\n    interval: {interval}\n    source:\n'
                 + "".join("      " + line + "\n" for line in source_yaml.splitlines())
                 + f"    target:\n      root: {os.path.join(work, name + '-volume')}\n")
     process = subprocess.Popen([BINARY, "run", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -144,6 +146,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--polls", type=int, default=20)
+    parser.add_argument("--fleet", type=int, default=20)
+    parser.add_argument("--fleet-interval", type=int, default=10)
     parser.add_argument("--out")
     args = parser.parse_args()
     if not os.path.exists(BINARY):
@@ -220,6 +224,29 @@ def main():
         change_sync = time.monotonic() - started
         assert after["consecutiveFailures"] == 0, after
 
+        # A fleet: FLEET index readers polling every FLEET_INTERVAL; a change published; when is every one of them live?
+        fleet = []
+        for i in range(args.fleet):
+            process, port = reader(work, f"fleet{i}", store(s3_port) + "index: .configsync-index.json\n", interval=f"{args.fleet_interval}s")
+            processes.append(process)
+            fleet.append(port)
+        time.sleep(args.fleet_interval * 2)  # past the first sync's random phase
+        with open(os.path.join(tree, "dir1", "file1.yaml"), "a") as f:
+            f.write("changed: again\n")
+        started = time.monotonic()
+        subprocess.run([BINARY, "publish", "--config", publish_config], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        published = time.monotonic() - started
+        revision = status(fleet[0])["revision"]
+        live_after, waiting = {}, set(fleet)
+        while waiting and time.monotonic() - started < args.fleet_interval * 4 + 30:
+            for port in list(waiting):
+                if (now := status(port))["revision"] != revision and now["consecutiveFailures"] == 0 and not now["syncing"]:
+                    live_after[port] = time.monotonic() - started
+                    waiting.discard(port)
+            time.sleep(0.05)
+        assert not waiting, f"{len(waiting)} readers never took the change"
+        fleet_times = sorted(live_after.values())
+
         lines = [f"{args.files} files of about 1 KiB, {args.polls} unchanged polls each; requests per poll from the daemon's metric, bytes per poll (both ways, TCP payload) from the relay.", "",
                  "| mode | requests per unchanged poll | bytes per poll | " + " | ".join(f"{p:,} pods at 30 s: requests/day, GB/day, USD/day" for p in PODS) + " |",
                  "|---|---|---|" + "---|" * len(PODS)]
@@ -235,7 +262,10 @@ def main():
         lines += ["", f"`configsync publish` of the {args.files} files into an empty prefix: {first_publish:.2f} s; of one changed file: {change_publish:.2f} s "
                   f"(the process's start included). The index reader's sync of that change: {change_sync:.2f} s. From a commit to the whole fleet live: "
                   f"the publish, plus at most one interval (30 s; half of it on average, the polls being spread), plus the sync: about "
-                  f"{change_publish + 30 + change_sync:.0f} s at worst."]
+                  f"{change_publish + 30 + change_sync:.0f} s at worst.",
+                  "", f"Measured with a fleet of {args.fleet} index readers polling every {args.fleet_interval} s (started together, phases spread): a change published "
+                  f"({published:.2f} s for `configsync publish`) was live in every one of them {fleet_times[-1]:.1f} s after the publish started "
+                  f"(median {statistics.median(fleet_times):.1f} s, first {fleet_times[0]:.1f} s): within one interval plus the publish, as expected."]
         text = "\n".join(lines) + "\n"
         print(text)
         if args.out:

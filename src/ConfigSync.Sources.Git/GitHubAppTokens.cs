@@ -15,6 +15,9 @@ namespace ConfigSync.Sources.Git;
 /// </summary>
 internal sealed class GitHubAppTokens : IDisposable
 {
+    /// <summary>The largest answer read from the token endpoint.</summary>
+    private const int MaxAnswerBytes = 64 * 1024;
+
     /// <summary>A token is replaced this long before it expires.</summary>
     public static readonly TimeSpan RefreshBefore = TimeSpan.FromMinutes(5);
 
@@ -24,9 +27,6 @@ internal sealed class GitHubAppTokens : IDisposable
     private readonly GitHubAppOptions _options;
     private readonly TimeProvider _time;
     private readonly HttpClient _http;
-    /// <summary>The largest answer read from the token endpoint.</summary>
-    private const int MaxAnswerBytes = 64 * 1024;
-
     private (string Token, DateTimeOffset ReuseUntil)? _current;
 
     public GitHubAppTokens(GitHubAppOptions options, SourceMeter meter, TimeProvider time)
@@ -77,7 +77,7 @@ internal sealed class GitHubAppTokens : IDisposable
 
             body = Encoding.UTF8.GetString(buffer, 0, length);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
             throw new SourceException($"auth.githubApp: the token endpoint {Redact.Url(url.ToString())} cannot be reached: {Errors.Describe(e)}", e);
         }
@@ -97,6 +97,11 @@ internal sealed class GitHubAppTokens : IDisposable
         {
             using var document = JsonDocument.Parse(body);
             var token = document.RootElement.GetProperty("token").GetString() ?? throw new KeyNotFoundException();
+            if (token.Length is < 8 or > 4096 || token.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+            {
+                throw new SourceException("auth.githubApp: the token endpoint's answer holds no usable token (empty, too long, or with spaces or control characters)");
+            }
+
             var expires = document.RootElement.GetProperty("expires_at").GetDateTimeOffset();
             Redact.Register(token);
 
