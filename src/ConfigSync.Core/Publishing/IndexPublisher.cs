@@ -37,7 +37,8 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
         // An index whose objects the store no longer holds as recorded, or written from another source (a changed path),
         // is published again even at the same revision.
         var intact = current is not null && current.Source == source.Describe && current.Objects.All(o => stored.TryGetValue(o.Key, out var etag) && etag == o.ETag);
-        await using var snapshot = await source.PollAsync(new PollContext(intact ? current!.Revision : null), cancellationToken);
+        // (A revision suffixed for a settings change, "<source revision>.<files>", is compared by its source revision.)
+        await using var snapshot = await source.PollAsync(new PollContext(intact ? current!.Revision.Split('.')[0] : null), cancellationToken);
         if (snapshot is null)
         {
             return new IndexPublishResult(current!.Revision, Changed: false, 0, current.Objects.Count, Retired(current, current.Objects.Select(o => o.Key).ToHashSet(StringComparer.Ordinal), stored));
@@ -82,10 +83,17 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
         await snapshot.ConfirmAsync(cancellationToken);
 
         var named = objects.Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
-        var index = new SourceIndex(snapshot.Revision, time.GetUtcNow(), source.Describe, [.. objects.OrderBy(o => o.Path, StringComparer.Ordinal)])
+        var sorted = objects.OrderBy(o => o.Path, StringComparer.Ordinal).ToList();
+        var index = new SourceIndex(Revision(snapshot.Revision, current, sorted), time.GetUtcNow(), source.Describe, sorted)
         {
             Retired = Retired(current, named, stored),
         };
+        if (intact && index.Revision == current!.Revision && SameFiles(current.Objects, sorted))
+        {
+            // The same tree, whole in the store: nothing to write (a new index would cost every reader a full GET).
+            return new IndexPublishResult(current.Revision, Changed: false, uploads.Count, current.Objects.Count, Retired(current, named, stored));
+        }
+
         var json = index.ToJson();
         if (json.Length > SourceIndex.MaxBytes)
         {
@@ -156,6 +164,31 @@ public sealed class IndexPublisher(IConfigSource source, IObjectStore store, str
             return (null, found.ETag);
         }
     }
+
+    /// <summary>
+    /// The revision the new index names: the source's, unless the live index names that same revision with other files
+    /// (the publisher's settings changed, not the source): readers skip an index whose revision they have live, so the
+    /// new tree then gets the source's revision with a suffix from its files.
+    /// </summary>
+    private static string Revision(string revision, SourceIndex? current, IReadOnlyList<IndexedObject> objects)
+    {
+        if (current is null || current.Revision.Split('.')[0] != revision)
+        {
+            return revision;
+        }
+
+        if (SameFiles(current.Objects, objects))
+        {
+            return current.Revision; // the same tree published again (an object was repaired)
+        }
+
+        var files = string.Join('\n', objects.Select(o => $"{o.Path}\0{o.Sha256}\0{o.Executable}"));
+        var suffix = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(files)))[..8];
+        return $"{(revision.Length > 119 ? revision[..119] : revision)}.{suffix}";
+    }
+
+    private static bool SameFiles(IReadOnlyList<IndexedObject> a, IReadOnlyList<IndexedObject> b) =>
+        a.Count == b.Count && a.OrderBy(o => o.Path, StringComparer.Ordinal).Zip(b).All(p => p.First.Path == p.Second.Path && p.First.Sha256 == p.Second.Sha256 && p.First.Executable == p.Second.Executable);
 
     /// <summary>Creates the object; one already there is reused if it holds these bytes, else written over (tampered, or another writer's).</summary>
     private async Task<string> UploadAsync(string key, byte[] bytes, string sha256, CancellationToken cancellationToken)

@@ -206,6 +206,32 @@ public sealed class IndexPublisherTests : IDisposable
     }
 
     [Fact]
+    public async Task OtherFilesAtTheSameSourceRevision_GetARevisionOfTheirOwn_TheSameFilesKeepIt()
+    {
+        Write(("a.yaml", "a: 1\n"));
+        await new IndexPublisher(new FixedRevision(Tree, "r1"), _store, Index, 1000, long.MaxValue, TimeProvider.System).PublishAsync(CancellationToken.None);
+        Assert.Equal("r1", LiveIndex().Revision);
+
+        // The publisher's settings changed (another path), the source's revision did not: readers must still see a change.
+        Write(("a.yaml", "a: 1\n"), ("b.yaml", "b: 1\n"));
+        _store.Put(Key("a: 1\n"), "tampered"); // and an object to repair, so the index is not intact
+        await new IndexPublisher(new FixedRevision(Tree, "r1"), _store, Index, 1000, long.MaxValue, TimeProvider.System).PublishAsync(CancellationToken.None);
+        var second = LiveIndex().Revision;
+        Assert.Matches("^r1\\.[0-9a-f]{8}$", second);
+
+        _store.Put(Key("b: 1\n"), "tampered");
+        await new IndexPublisher(new FixedRevision(Tree, "r1"), _store, Index, 1000, long.MaxValue, TimeProvider.System).PublishAsync(CancellationToken.None);
+        Assert.Equal(second, LiveIndex().Revision); // the same files repaired: the same revision
+        Assert.Equal("b: 1\n", Encoding.UTF8.GetString(_store.Objects[Key("b: 1\n")].Bytes));
+
+        // Nothing changed and the store is whole: no new index (each one would cost every reader a full GET).
+        var etag = _store.Objects[Index].ETag;
+        var again = await new IndexPublisher(new FixedRevision(Tree, "r1"), _store, Index, 1000, long.MaxValue, TimeProvider.System).PublishAsync(CancellationToken.None);
+        Assert.False(again.Changed);
+        Assert.Equal(etag, _store.Objects[Index].ETag);
+    }
+
+    [Fact]
     public async Task ATreePastMaxBytes_IsRefused_WithoutWritingTheIndex()
     {
         Write(("a.yaml", new string('a', 4000)), ("b.yaml", new string('b', 4000)));
@@ -239,6 +265,25 @@ public sealed class IndexPublisherTests : IDisposable
         foreach (var (path, content) in files)
         {
             _temp.Write("tree/" + path, content);
+        }
+    }
+
+    /// <summary>A folder whose every snapshot claims one revision (a source whose settings changed, not its commit).</summary>
+    private sealed class FixedRevision(string folder, string revision) : IConfigSource
+    {
+        private readonly DirectorySource _inner = new(new DirectorySourceOptions { Path = folder }, () => { });
+
+        public string Describe => _inner.Describe;
+
+        public async Task<SourceSnapshot?> PollAsync(PollContext context, CancellationToken cancellationToken) =>
+            context.LastRevision == revision ? null : new Snapshot(revision, (await _inner.PollAsync(new PollContext(null), cancellationToken))!);
+
+        public ValueTask DisposeAsync() => _inner.DisposeAsync();
+
+        private sealed class Snapshot(string revision, SourceSnapshot inner) : SourceSnapshot(revision, inner.Entries)
+        {
+            public override Task WriteContentAsync(SourceEntry entry, Stream destination, CancellationToken cancellationToken) =>
+                inner.WriteContentAsync(entry, destination, cancellationToken);
         }
     }
 
