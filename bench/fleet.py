@@ -14,29 +14,15 @@ polls nothing: one fetch per change.
 """
 import argparse, json, os, shutil, socket, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import free_port, wait_port  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, "artifacts", "configsync", "configsync")
 PODS = (1_000, 10_000)
 POLLS_PER_DAY = 24 * 3600 // 30
 # S3 Standard, US East (N. Virginia), from aws.amazon.com/s3/pricing (list prices; unchanged since 2017, read 2026-12-01).
 PRICE_PER_1000 = {"list": 0.005, "put": 0.005, "get": 0.0004, "head": 0.0004}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 class Relay:

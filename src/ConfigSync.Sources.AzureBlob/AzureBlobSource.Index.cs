@@ -1,4 +1,3 @@
-using System.Globalization;
 using Azure;
 using Azure.Storage.Blobs.Models;
 
@@ -51,11 +50,7 @@ internal sealed partial class AzureBlobSource
         return current.Revision == context.LastRevision ? null : new Snapshot(this, client, current.Revision, current.Entries(), [], current)
         {
             MaxParallelism = _options.Parallelism,
-            Details = new Dictionary<string, string>
-            {
-                ["indexPublished"] = current.Created.ToString("o", CultureInfo.InvariantCulture),
-                ["indexSource"] = current.Source,
-            },
+            Details = current.Details(),
         };
     }
 }

@@ -62,20 +62,8 @@ internal sealed class GitHubAppTokens : IDisposable
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             status = response.StatusCode;
             using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var buffer = new byte[MaxAnswerBytes + 1];
-            var length = 0;
-            int read;
-            while (length < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
-            {
-                length += read;
-            }
-
-            if (length > MaxAnswerBytes)
-            {
-                throw new SourceException($"auth.githubApp: the token endpoint's answer is larger than {MaxAnswerBytes / 1024} KiB");
-            }
-
-            body = Encoding.UTF8.GetString(buffer, 0, length);
+            body = Encoding.UTF8.GetString(await BoundedRead.ReadAllAsync(
+                stream, MaxAnswerBytes, () => $"auth.githubApp: the token endpoint's answer is larger than {MaxAnswerBytes / 1024} KiB", cancellationToken));
         }
         catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using Amazon.Runtime;
 using Amazon.S3;
@@ -59,11 +58,7 @@ internal sealed partial class S3Source
         return current.Revision == context.LastRevision ? null : new Snapshot(this, client, current.Revision, current.Entries(), current)
         {
             MaxParallelism = _options.Parallelism,
-            Details = new Dictionary<string, string>
-            {
-                ["indexPublished"] = current.Created.ToString("o", CultureInfo.InvariantCulture),
-                ["indexSource"] = current.Source,
-            },
+            Details = current.Details(),
         };
     }
 }

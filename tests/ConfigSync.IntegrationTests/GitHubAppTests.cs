@@ -86,12 +86,12 @@ public sealed class GitHubAppTests : IAsyncLifetime
         Assert.Equal("v: 1\n", File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")));
         Assert.Single(_jwts);
 
-        await SyncAndWaitAsync(http); // reused: at least 30 s, however near its expiry
+        await http.SyncAndWaitAsync("app", Patience); // reused: at least 30 s, however near its expiry
         Assert.Single(_jwts);
         var rest = minted + TimeSpan.FromSeconds(31) - DateTimeOffset.UtcNow;
         await Task.Delay(rest > TimeSpan.Zero ? rest : TimeSpan.Zero);
-        await SyncAndWaitAsync(http); // the token has less than 5 minutes left: a new one
-        await SyncAndWaitAsync(http); // the new one is valid an hour: reused
+        await http.SyncAndWaitAsync("app", Patience); // the token has less than 5 minutes left: a new one
+        await http.SyncAndWaitAsync("app", Patience); // the new one is valid an hour: reused
         Assert.Equal(2, _jwts.Count);
         var status = await http.SyncStatusAsync("app");
         Assert.Equal(0, status.GetProperty("consecutiveFailures").GetInt32());
@@ -113,12 +113,12 @@ public sealed class GitHubAppTests : IAsyncLifetime
         // The installation's token is revoked: the git server takes only a new one, which the endpoint now mints.
         _token = NewToken();
         File.WriteAllText(_scenario.Temp.Combine("http", "users"), $"x-access-token:{_token}\n");
-        await SyncAndWaitAsync(http);
+        await http.SyncAndWaitAsync("app", Patience);
         var refused = await http.SyncStatusAsync("app");
         Assert.Contains("refused the GitHub App installation token", refused.GetProperty("lastError").GetString(), StringComparison.Ordinal);
         Assert.Single(_jwts); // the token still looked valid for an hour
 
-        await SyncAndWaitAsync(http);
+        await http.SyncAndWaitAsync("app", Patience);
         Assert.Equal(2, _jwts.Count);
         Assert.Equal(0, (await http.SyncStatusAsync("app")).GetProperty("consecutiveFailures").GetInt32());
     }
@@ -193,16 +193,5 @@ public sealed class GitHubAppTests : IAsyncLifetime
     {
         var padded = text.Replace('-', '+').Replace('_', '/');
         return Convert.FromBase64String(padded.PadRight(padded.Length + ((4 - (padded.Length % 4)) % 4), '='));
-    }
-
-    private static async Task SyncAndWaitAsync(DaemonHttp http)
-    {
-        var before = (await http.SyncStatusAsync("app")).GetProperty("lastAttempt").GetString();
-        Assert.Equal(HttpStatusCode.Accepted, await http.PostAsync("/sync/app"));
-        await DaemonHttp.Eventually(async () =>
-        {
-            var status = await http.SyncStatusAsync("app");
-            return status.GetProperty("lastAttempt").GetString() != before && !status.GetProperty("syncing").GetBoolean();
-        }, Patience, () => "the triggered sync did not finish");
     }
 }

@@ -68,7 +68,7 @@ public sealed class PublishTests : IAsyncLifetime
         WriteTree(("a.yaml", "a: 2\n"), ("b.yaml", "b: 1\n"));
         Assert.Equal(0, (await PublishAsync(S3Store(s3, s3.Endpoint))).ExitCode);
         await s3.PutAsync("prod/" + Key("a: 2\n"), "a: tampered\n"); // replaced behind the index
-        var status = await SyncAndWaitAsync(http);
+        var status = await http.SyncAndWaitAsync("app", Patience);
 
         Assert.Contains($"'prod/{Key("a: 2\n")}' changed during the sync", status.GetProperty("lastError").GetString(), StringComparison.Ordinal);
         Assert.Equal("a: 1\n", File.ReadAllText(Path.Combine(_scenario.Live, "a.yaml")));
@@ -77,7 +77,7 @@ public sealed class PublishTests : IAsyncLifetime
         var (code, output) = await PublishAsync(S3Store(s3, s3.Endpoint));
         Assert.Equal(0, code);
         Assert.Contains("(1 uploaded, 2 objects;", output, StringComparison.Ordinal);
-        status = await SyncAndWaitAsync(http);
+        status = await http.SyncAndWaitAsync("app", Patience);
         Assert.Equal(0, status.GetProperty("consecutiveFailures").GetInt32());
         Assert.Equal("a: 2\n", File.ReadAllText(Path.Combine(_scenario.Live, "a.yaml")));
     }
@@ -110,7 +110,7 @@ public sealed class PublishTests : IAsyncLifetime
         foreach (var path in fixedPaths.Concat(generated))
         {
             await s3.PutAsync("prod/" + Index, HostileIndex($"hostile{revision++}", path, etag, "evil: 1\n"));
-            var status = await SyncAndWaitAsync(http);
+            var status = await http.SyncAndWaitAsync("app", Patience);
 
             Assert.Equal("a: 1\n", File.ReadAllText(Path.Combine(_scenario.Live, "a.yaml")));
             Assert.NotEqual(0, status.GetProperty("consecutiveFailures").GetInt32());
@@ -120,7 +120,7 @@ public sealed class PublishTests : IAsyncLifetime
 
         // The control: the same object under a plain path publishes, so the refusals above were the paths' doing.
         await s3.PutAsync("prod/" + Index, HostileIndex("plain", "ok.yaml", etag, "evil: 1\n"));
-        Assert.Equal(0, (await SyncAndWaitAsync(http)).GetProperty("consecutiveFailures").GetInt32());
+        Assert.Equal(0, (await http.SyncAndWaitAsync("app", Patience)).GetProperty("consecutiveFailures").GetInt32());
         Assert.Equal("evil: 1\n", File.ReadAllText(Path.Combine(_scenario.Live, "ok.yaml")));
 
         Assert.Equal(before.Where(p => !p.Contains("volume", StringComparison.Ordinal) && !p.Contains("/s3", StringComparison.Ordinal)),
@@ -212,7 +212,7 @@ public sealed class PublishTests : IAsyncLifetime
 
         // Unchanged: one conditional GET of the index, answered 304.
         var seen = proxy.Requests.Count;
-        var unchanged = await SyncAndWaitAsync(http);
+        var unchanged = await http.SyncAndWaitAsync("app", Patience);
         Assert.True(unchanged.GetProperty("consecutiveFailures").GetInt32() == 0, unchanged.GetProperty("lastError").GetString());
         Assert.Equal(1, proxy.Requests.Count - seen);
         Assert.Equal(304, proxy.Statuses.Last());
@@ -226,7 +226,7 @@ public sealed class PublishTests : IAsyncLifetime
         Assert.False(await exists("prod/" + Key("b: 1\n"))); // retired, gracePeriod 0s
         Assert.True(await exists("prod/" + Key("a: 2\n")));
         seen = proxy.Requests.Count;
-        var status = await SyncAndWaitAsync(http);
+        var status = await http.SyncAndWaitAsync("app", Patience);
         Assert.Equal(0, status.GetProperty("consecutiveFailures").GetInt32());
         Assert.Equal(3, proxy.Requests.Count - seen);
         Assert.Equal(0, proxy.Lists);
@@ -329,19 +329,5 @@ public sealed class PublishTests : IAsyncLifetime
         using var http = new DaemonHttp(_scenario.Port);
         await http.WaitUntilReadyAsync(daemon, Patience);
         return daemon;
-    }
-
-    /// <summary>POST /sync/app, then waits until that attempt ended; returns the sync's status.</summary>
-    private static async Task<System.Text.Json.JsonElement> SyncAndWaitAsync(DaemonHttp http)
-    {
-        var before = (await http.SyncStatusAsync("app")).GetProperty("lastAttempt").GetString();
-        Assert.Equal(HttpStatusCode.Accepted, await http.PostAsync("/sync/app"));
-        System.Text.Json.JsonElement status = default;
-        await DaemonHttp.Eventually(async () =>
-        {
-            status = await http.SyncStatusAsync("app");
-            return status.GetProperty("lastAttempt").GetString() != before && !status.GetProperty("syncing").GetBoolean();
-        }, Patience, () => "the triggered sync did not finish");
-        return status;
     }
 }

@@ -92,11 +92,11 @@ public sealed class RequestCountTests : IAsyncLifetime
         Assert.Equal(Objects, Directory.EnumerateFiles(_scenario.Live, "*.yaml", SearchOption.AllDirectories).Count());
         var initial = (proxy.Lists, proxy.Gets, All: proxy.Requests.Count);
 
-        await TriggerAndWaitAsync(http);
+        await http.SyncAndWaitAsync("app", Patience);
         var noChange = (proxy.Lists, proxy.Gets, All: proxy.Requests.Count);
         await change();
         var beforeChange = proxy.Requests.Count;
-        await TriggerAndWaitAsync(http);
+        await http.SyncAndWaitAsync("app", Patience);
         var oneChange = (proxy.Lists, proxy.Gets, All: proxy.Requests.Count);
 
         Assert.Equal((expectedPages, Objects), (initial.Lists, initial.Gets));
@@ -113,16 +113,4 @@ public sealed class RequestCountTests : IAsyncLifetime
 
     private static int Requests(string metrics, string operation) =>
         (int)double.Parse(metrics.Split('\n').Single(l => l.StartsWith("configsync_source_requests_total{", StringComparison.Ordinal) && l.Contains($"operation=\"{operation}\"", StringComparison.Ordinal)).Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>POST /sync/app, then waits until the sync's last attempt moves past the trigger.</summary>
-    private static async Task TriggerAndWaitAsync(DaemonHttp http)
-    {
-        var before = (await http.SyncStatusAsync("app")).GetProperty("lastAttempt").GetString();
-        Assert.Equal(HttpStatusCode.Accepted, await http.PostAsync("/sync/app"));
-        await DaemonHttp.Eventually(async () =>
-        {
-            var status = await http.SyncStatusAsync("app");
-            return status.GetProperty("lastAttempt").GetString() != before && !status.GetProperty("syncing").GetBoolean();
-        }, Patience, () => "the triggered sync did not finish");
-    }
 }

@@ -178,25 +178,17 @@ public sealed partial record SourceIndex(string Revision, DateTimeOffset Created
     }
 
     /// <summary>Reads a stream of at most <paramref name="maxBytes"/> bytes (<see cref="MaxBytes"/> by default); past it, <see cref="TooLargeException"/>.</summary>
-    public static async Task<byte[]> ReadAsync(Stream stream, string name, CancellationToken cancellationToken, long maxBytes = MaxBytes)
+    public static Task<byte[]> ReadAsync(Stream stream, string name, CancellationToken cancellationToken, long maxBytes = MaxBytes) =>
+        BoundedRead.ReadAllAsync(stream, maxBytes, () => maxBytes == MaxBytes
+            ? $"index '{name}' is larger than {MaxBytes / (1024 * 1024)} MiB; nothing is published from it"
+            : $"'{name}' is larger than {maxBytes} bytes", cancellationToken);
+
+    /// <summary>What <c>/status</c> and the manifest show of the index: when it was published, and from what.</summary>
+    public IReadOnlyDictionary<string, string> Details() => new Dictionary<string, string>
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > maxBytes)
-            {
-                throw new TooLargeException(maxBytes == MaxBytes
-                    ? $"index '{name}' is larger than {MaxBytes / (1024 * 1024)} MiB; nothing is published from it"
-                    : $"'{name}' is larger than {maxBytes} bytes");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
+        ["indexPublished"] = Created.ToString("o", System.Globalization.CultureInfo.InvariantCulture),
+        ["indexSource"] = Source,
+    };
 
     /// <summary>
     /// The index's objects as source entries. The version, which decides whether a live file is reused, is the ETag and

@@ -1,4 +1,3 @@
-using System.Net;
 using ConfigSync.Configuration;
 using ConfigSync.Diagnostics;
 using ConfigSync.Publishing;
@@ -52,19 +51,7 @@ internal static partial class PublishWatch
     private static WebApplication Http(DaemonSettings settings, IReadOnlyList<Loop> loops, SyncMetrics metrics)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
-        builder.Services.AddRoutingCore();
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            if (settings.Http.Host == "localhost")
-            {
-                kestrel.ListenLocalhost(settings.Http.Port);
-            }
-            else
-            {
-                kestrel.Listen(IPAddress.Parse(settings.Http.Host), settings.Http.Port);
-            }
-        });
+        Hosting.DaemonHost.UseKestrel(builder, settings.Http);
         var app = builder.Build();
         app.MapGet("/healthz", () => loops.All(l => !l.IsWedged(DateTimeOffset.UtcNow)) ? Results.Text("ok") : Results.Text("a publish loop is stuck", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/readyz", () => loops.All(l => l.Ready) ? Results.Text("ok") : Results.Text("not every index is live yet", statusCode: StatusCodes.Status503ServiceUnavailable));

@@ -27,25 +27,31 @@ internal static partial class DaemonHost
         // (bench/runtime.py, docs/benchmarks.md).
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         AddServices(builder, settings, extras);
-        builder.Services.AddRoutingCore();
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            if (settings.Http.Host == "localhost")
-            {
-                kestrel.ListenLocalhost(settings.Http.Port);
-            }
-            else
-            {
-                kestrel.Listen(IPAddress.Parse(settings.Http.Host), settings.Http.Port);
-            }
-        });
+        UseKestrel(builder, settings.Http);
         builder.Services.AddHealthChecks()
             .AddCheck<LivenessCheck>("loop", tags: [LivenessCheck.Tag])
             .AddCheck<ReadinessCheck>("syncs", tags: [ReadinessCheck.Tag]);
 
         await using var app = builder.Build();
         return await RunAsync(app, settings, engine => MapEndpoints(app, settings, engine, extras), cancellationToken);
+    }
+
+    /// <summary>Kestrel's core and routing on <c>http.listen</c>, bound explicitly (never the 8080 .NET images set), no Server header.</summary>
+    internal static void UseKestrel(WebApplicationBuilder builder, HttpSettings http)
+    {
+        builder.Services.AddRoutingCore();
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            if (http.Host == "localhost")
+            {
+                kestrel.ListenLocalhost(http.Port);
+            }
+            else
+            {
+                kestrel.Listen(IPAddress.Parse(http.Host), http.Port);
+            }
+        });
     }
 
     private static void AddServices(IHostApplicationBuilder builder, DaemonSettings settings, HostExtras extras)

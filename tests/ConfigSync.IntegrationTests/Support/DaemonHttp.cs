@@ -80,6 +80,20 @@ public sealed class DaemonHttp(int port) : IDisposable
         }
     }
 
+    /// <summary>POST /sync/{name}, then waits until that attempt has ended (its lastAttempt moved past the trigger's); returns the sync's status then.</summary>
+    public async Task<JsonElement> SyncAndWaitAsync(string name, TimeSpan timeout)
+    {
+        var before = (await SyncStatusAsync(name)).GetProperty("lastAttempt").GetString();
+        Assert.Equal(HttpStatusCode.Accepted, await PostAsync($"/sync/{name}"));
+        JsonElement status = default;
+        await Eventually(async () =>
+        {
+            status = await SyncStatusAsync(name);
+            return status.GetProperty("lastAttempt").GetString() != before && !status.GetProperty("syncing").GetBoolean();
+        }, timeout, () => "the triggered sync did not finish");
+        return status;
+    }
+
     public static async Task Eventually(Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe, int pollMilliseconds = 50)
     {
         var deadline = DateTime.UtcNow + timeout;
