@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using ConfigSync.Publishing;
 using ConfigSync.Sources;
 using ConfigSync.Sources.Dir;
@@ -231,6 +232,68 @@ public sealed class IndexPublisherTests : IDisposable
         Assert.Equal(etag, _store.Objects[Index].ETag);
     }
 
+    /// <summary>
+    /// Generated: a tree published, then its live index rewritten by someone with write access to the bucket (retired
+    /// lists and object keys drawn from other teams' keys, other namespaces, our own named keys and junk; the result may
+    /// or may not parse), then a changed tree published and deletion asked for every key there is. However the index
+    /// was bent, no key outside our namespace is deleted or changed, and every object the live index names is there
+    /// with the ETag and bytes it records.
+    /// </summary>
+    [Fact]
+    public async Task GeneratedHostileIndexes_NeverCostAForeignObject_OrOneTheLiveIndexNames()
+    {
+        var random = new Random(20261201);
+        for (var round = 0; round < 200; round++)
+        {
+            var store = new MemoryObjectStore();
+            var foreign = Enumerable.Range(0, random.Next(2, 6)).Select(i => random.Next(3) switch
+            {
+                0 => $"other-team/app{i}.yaml",
+                1 => ObjectKeys.For("b.json", Sha($"theirs {round} {i}")), // another index's object
+                _ => $".configsync/objects/{i}{random.Next(1000)}",
+            }).Distinct().ToList();
+            foreach (var key in foreign)
+            {
+                store.Put(key, "theirs " + key);
+            }
+
+            var before = foreign.ToDictionary(k => k, k => store.Objects[k].ETag);
+            Write([.. Enumerable.Range(0, random.Next(1, 5)).Select(i => ($"f{i}.yaml", $"v: {random.Next(4)}\n"))]);
+            await Publisher(store).PublishAsync(CancellationToken.None);
+            var ours = SourceIndex.Parse(store.Objects[Index].Bytes, Index, Index, int.MaxValue).Objects.Select(o => o.Key).ToList();
+
+            var bent = JsonNode.Parse(store.Objects[Index].Bytes)!.AsObject();
+            string Pick() => random.Next(4) switch
+            {
+                0 => foreign[random.Next(foreign.Count)],
+                1 when ours.Count > 0 => ours[random.Next(ours.Count)],
+                2 => ObjectKeys.For(Index, Sha($"junk {random.Next(100)}")),
+                _ => "../" + foreign[random.Next(foreign.Count)],
+            };
+            foreach (var _ in Enumerable.Range(0, random.Next(1, 4)))
+            {
+                bent["retired"]!.AsArray().Add(Pick());
+            }
+
+            if (random.Next(2) == 0 && bent["objects"]!.AsArray().Count > 0)
+            {
+                bent["objects"]![0]!["key"] = Pick();
+            }
+
+            store.Put(Index, Encoding.UTF8.GetBytes(bent.ToJsonString()));
+            Write([.. Enumerable.Range(0, random.Next(1, 5)).Select(i => ($"f{i}.yaml", $"v: {random.Next(4)}\n"))]);
+            var result = await Publisher(store).PublishAsync(CancellationToken.None);
+            await Publisher(store).DeleteRetiredAsync([.. result.Retired, .. foreign, .. ours, .. store.Objects.Keys], CancellationToken.None);
+
+            Assert.All(foreign, k => Assert.Equal(before[k], store.Objects[k].ETag));
+            Assert.All(SourceIndex.Parse(store.Objects[Index].Bytes, Index, Index, int.MaxValue).Objects, o =>
+            {
+                Assert.Equal(o.ETag, store.Objects[o.Key].ETag);
+                Assert.Equal(o.Sha256, Sha(store.Objects[o.Key].Bytes));
+            });
+        }
+    }
+
     [Fact]
     public async Task ATreePastMaxBytes_IsRefused_WithoutWritingTheIndex()
     {
@@ -248,6 +311,9 @@ public sealed class IndexPublisherTests : IDisposable
     private static string Key(string content, string index = Index) => ObjectKeys.For(index, Sha(content));
 
     private SourceIndex LiveIndex(string index = Index) => SourceIndex.Parse(_store.Objects[index].Bytes, index, index, int.MaxValue);
+
+    private IndexPublisher Publisher(MemoryObjectStore store) =>
+        new(new DirectorySource(new DirectorySourceOptions { Path = Tree }, () => { }), store, Index, 1000, long.MaxValue, TimeProvider.System);
 
     private IndexPublisher Publisher(long maxBytes = long.MaxValue, string index = Index, string? tree = null) =>
         new(new DirectorySource(new DirectorySourceOptions { Path = tree ?? Tree }, () => { }), _store, index, 1000, maxBytes, TimeProvider.System);
