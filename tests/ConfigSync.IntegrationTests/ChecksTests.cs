@@ -77,18 +77,32 @@ public sealed class ChecksTests : IDisposable
         var good = (await http.SyncStatusAsync("app")).GetProperty("revision").GetString();
 
         _scenario.Temp.Write("source/app.yaml", "v: 2\n");
-        await DaemonHttp.Eventually(async () => ReloadState(await http.SyncStatusAsync("app")) == "rolledBack", Patience, () => "no rollback");
+        // The rollback leaves a rejection that stays until the source moves on. The reload state says "rolledBack" only
+        // until the restored revision is verified again (a 100 ms verify poll), too short a window to wait on.
+        await DaemonHttp.Eventually(async () => RejectedBy(await http.SyncStatusAsync("app")) == "reload", Patience, () => "no rollback");
         var status = await http.SyncStatusAsync("app");
         var metrics = await http.GetStringAsync("/metrics");
+        var reload = status.GetProperty("reload");
 
         Assert.Equal(good, status.GetProperty("revision").GetString());
         Assert.Equal("v: 1\n", File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")));
-        Assert.Equal("reload", status.GetProperty("rejected").GetProperty("check").GetString());
+        Assert.NotEqual(good, status.GetProperty("rejected").GetProperty("revision").GetString());
+        Assert.True(
+            (reload.GetProperty("state").GetString() == "rolledBack" && reload.GetProperty("revision").GetString() != good)
+            || (reload.GetProperty("state").GetString() == "verified" && reload.GetProperty("revision").GetString() == good),
+            $"the reload state after a rollback: {reload}");
+        Assert.Contains("rolled back", daemon.Output, StringComparison.OrdinalIgnoreCase);
         // The first revision was verified; the restored one may be verified again by the time /metrics is read.
         Assert.Matches(@"configsync_reload_verified_total\{sync=""app""\} [12]\n", metrics);
         Assert.Contains("configsync_reload_failed_total{sync=\"app\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("configsync_rollback_total{sync=\"app\"} 1", metrics, StringComparison.Ordinal);
     }
+
+    /// <summary>The check that rejected a revision in a sync's status, or null when none did.</summary>
+    private static string? RejectedBy(System.Text.Json.JsonElement status) =>
+        status.TryGetProperty("rejected", out var rejected) && rejected.ValueKind == System.Text.Json.JsonValueKind.Object
+            ? rejected.GetProperty("check").GetString()
+            : null;
 
     /// <summary>The reload state in a sync's status, or null while <c>reload</c> is still null (no signal sent yet).</summary>
     private static string? ReloadState(System.Text.Json.JsonElement status) =>
