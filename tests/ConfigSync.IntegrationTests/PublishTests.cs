@@ -151,13 +151,15 @@ public sealed class PublishTests : IAsyncLifetime
         Assert.Contains("deleted 1 objects", publish.Output, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task S3_Watch_PublishesEachChange_AndServesHealthReadinessAndMetrics()
+    [Theory]
+    [InlineData("publish --watch")]
+    [InlineData("run")] // the publisher's daemon mode: a configuration whose syncs all publish
+    public async Task S3_Watch_PublishesEachChange_AndServesHealthReadinessAndMetrics(string command)
     {
         await using var s3 = await S3rver.StartAsync(_scenario.Temp.Combine("s3"));
         WriteTree(("a.yaml", "a: 1\n"));
         var config = PublishConfig(S3Store(s3, s3.Endpoint), grace: "1s", extraTop: $"http:\n  listen: \"127.0.0.1:{_scenario.Port}\"\n", extraSync: "    interval: 1s\n");
-        await using var publish = Daemon.Start(["publish", "--watch", "--config", config]);
+        await using var publish = Daemon.Start([.. command.Split(' '), "--config", config]);
         using var http = new DaemonHttp(_scenario.Port);
         await http.WaitUntilReadyAsync(publish, Patience);
         Assert.Equal(HttpStatusCode.OK, await http.StatusOfAsync("/healthz"));
@@ -176,7 +178,7 @@ public sealed class PublishTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Publish_RefusesASyncWithoutPublish_AndRunRefusesOneWithIt()
+    public async Task Publish_RefusesASyncWithoutPublish_AndOnceOrAMixedRunRefusesOneWithIt()
     {
         var store = """
             type: s3
@@ -190,7 +192,21 @@ public sealed class PublishTests : IAsyncLifetime
         var config = PublishConfig(store, grace: "0s");
         var run = await Daemon.RunAsync(["once", "--config", config]);
         Assert.Equal(2, run.ExitCode);
-        Assert.Contains("syncs[app].publish: a sync that publishes into a store runs with 'configsync publish'", run.Output, StringComparison.Ordinal);
+        Assert.Contains("syncs[app].publish: a sync that publishes into a store runs with 'configsync publish' or 'configsync run'", run.Output, StringComparison.Ordinal);
+
+        // One process has one role: a run with a publishing sync and a volume sync starts neither.
+        var mixed = _scenario.Temp.Write("mixed.yaml", File.ReadAllText(config) + $"""
+              - name: volume
+                source:
+                  type: dir
+                  path: {Tree}
+                target:
+                  root: {_scenario.Temp.Combine("volume")}
+            """);
+        run = await Daemon.RunAsync(["run", "--config", mixed]);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("syncs[volume]: has no 'publish'", run.Output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_scenario.Temp.Combine("volume")));
 
         _scenario.WriteConfig();
         var publish = await Daemon.RunAsync(["publish", "--config", _scenario.ConfigFile]);

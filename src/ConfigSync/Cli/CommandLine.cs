@@ -44,12 +44,19 @@ internal static class CommandLine
 
     private static Command Run()
     {
-        var command = new Command("run", "Run the daemon: sync every interval, serve health, readiness, metrics and status.");
+        var command = new Command("run", "Run the daemon: sync every interval, serve health, readiness, metrics and status. A configuration whose syncs all have 'publish' runs the publisher instead (as 'configsync publish --watch').");
         var flags = new SyncFlags();
         flags.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
         {
-            var settings = Load(flags, result);
+            var settings = Load(flags, result, publishing: null);
+            if (settings is not null && settings.Syncs.Any(s => s.Publish is not null))
+            {
+                // A publisher Deployment runs the same command as every sidecar; one process has one role.
+                settings = Load(flags, result, publishing: true);
+                return settings is null ? ExitCodes.BadConfiguration : await PublishCommand.RunAsync(settings, watch: true);
+            }
+
             return settings is null ? ExitCodes.BadConfiguration : await DaemonHost.RunAsync(settings, cancellationToken);
         });
         return command;
@@ -183,8 +190,8 @@ internal static class CommandLine
         if (settings is not null && publishing is { } publish && settings.Syncs.Where(s => (s.Publish is null) == publish).Select(s => s.Name).ToList() is { Count: > 0 } misplaced)
         {
             errors = [.. misplaced.Select(name => publish
-                ? $"syncs[{name}]: has no 'publish' (the bucket or container to publish into); 'configsync publish' runs only such syncs"
-                : $"syncs[{name}].publish: a sync that publishes into a store runs with 'configsync publish'; run, once and dev write to a volume (target)")];
+                ? $"syncs[{name}]: has no 'publish' (the bucket or container to publish into); a publisher ('configsync publish', or 'run' when every sync publishes) runs only syncs that publish: run syncs that write a volume in a process of their own"
+                : $"syncs[{name}].publish: a sync that publishes into a store runs with 'configsync publish' or 'configsync run'; once and dev write to a volume (target)")];
             settings = null;
         }
 
