@@ -57,10 +57,12 @@ internal sealed class GitHubAppTokens : IDisposable
         request.Headers.Add("X-GitHub-Api-Version", "2022-11-28");
         string body;
         System.Net.HttpStatusCode status;
+        bool rateLimited;
         try
         {
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             status = response.StatusCode;
+            rateLimited = MeteredHttpHandler.IsThrottling(response);
             using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
             body = Encoding.UTF8.GetString(await BoundedRead.ReadAllAsync(
                 stream, MaxAnswerBytes, () => $"auth.githubApp: the token endpoint's answer is larger than {MaxAnswerBytes / 1024} KiB", cancellationToken));
@@ -74,8 +76,9 @@ internal sealed class GitHubAppTokens : IDisposable
         {
             throw new SourceException((int)status switch
             {
+                _ when rateLimited => $"auth.githubApp: GitHub rate-limited the token request (HTTP {(int)status}); the next attempt waits as it asked",
                 401 => $"auth.githubApp: GitHub refused the app's JWT (HTTP 401); check appId ({_options.AppId}) and privateKeyFile",
-                403 or 429 => $"auth.githubApp: GitHub refused to mint a token (HTTP {(int)status}: rate limited, or the app is suspended)",
+                403 => $"auth.githubApp: GitHub refused to mint a token (HTTP 403: the app is suspended, or lacks access to the installation's repositories)",
                 404 => $"auth.githubApp: installation {_options.InstallationId} of app {_options.AppId} was not found (HTTP 404); check installationId",
                 _ => $"auth.githubApp: the token endpoint answered HTTP {(int)status}",
             });

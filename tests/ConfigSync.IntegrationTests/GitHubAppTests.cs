@@ -32,6 +32,10 @@ public sealed class GitHubAppTests : IAsyncLifetime
     private WebApplication? _github;
     private int _port;
 
+    private readonly ConcurrentQueue<DateTimeOffset> _arrivals = new();
+    private bool _rateLimitNext;
+    private DateTimeOffset _rateLimitedUntil = DateTimeOffset.MinValue;
+
     /// <summary>The lifetime of the next token minted (GitHub's is an hour).</summary>
     private TimeSpan NextLifetime { get; set; } = TimeSpan.FromHours(1);
 
@@ -46,6 +50,24 @@ public sealed class GitHubAppTests : IAsyncLifetime
         {
             var jwt = request.Headers.Authorization.ToString() is { } header && header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..] : string.Empty;
             _jwts.Enqueue(jwt);
+            var now = DateTimeOffset.UtcNow;
+            _arrivals.Enqueue(now);
+            if (_rateLimitNext)
+            {
+                // GitHub's primary rate limit: 403, nothing left, the reset in whole Unix seconds (4-5 s from now).
+                _rateLimitNext = false;
+                _rateLimitedUntil = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds() + 5);
+            }
+
+            if (now < _rateLimitedUntil)
+            {
+                var headers = request.HttpContext.Response.Headers;
+                headers["x-ratelimit-limit"] = "5000";
+                headers["x-ratelimit-remaining"] = "0";
+                headers["x-ratelimit-reset"] = _rateLimitedUntil.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+                return Results.Json(new Dictionary<string, string> { ["message"] = "API rate limit exceeded for installation ID " + id + "." }, statusCode: 403);
+            }
+
             if (!ValidJwt(jwt))
             {
                 return Results.Json(new Dictionary<string, string> { ["message"] = "A JSON web token could not be decoded" }, statusCode: 401);
@@ -121,6 +143,36 @@ public sealed class GitHubAppTests : IAsyncLifetime
         await http.SyncAndWaitAsync("app", Patience);
         Assert.Equal(2, _jwts.Count);
         Assert.Equal(0, (await http.SyncStatusAsync("app")).GetProperty("consecutiveFailures").GetInt32());
+    }
+
+    [Fact]
+    public async Task ARateLimitedTokenRequest_IsWaitedOutUntilTheReset_CountedAndShownInStatus()
+    {
+        await using var server = await StartGitAsync();
+        _rateLimitNext = true;
+        await using var daemon = StartDaemon(server, _appKey, InstallationId);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilUpAsync(daemon, Patience);
+        System.Text.Json.JsonElement status = default;
+        await DaemonHttp.Eventually(async () => (status = await http.SyncStatusAsync("app")).GetProperty("throttled").ValueKind == JsonValueKind.Object,
+            Patience, () => "/status never showed the rate limit");
+        var until = _rateLimitedUntil;
+
+        Assert.Contains("GitHub rate-limited the token request (HTTP 403)", status.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        var throttled = status.GetProperty("throttled");
+        Assert.Equal(1, throttled.GetProperty("answers").GetInt32());
+        Assert.InRange(throttled.GetProperty("retryAfterSeconds").GetDouble(), 3, 5); // until the reset, read when answered
+        Assert.True(throttled.GetProperty("until").GetDateTimeOffset() >= until - TimeSpan.FromMilliseconds(50), $"next attempt due {throttled.GetProperty("until")}, the reset is {until:O}");
+
+        // No token request before the reset; the first after it mints, and the sync goes live.
+        await http.WaitUntilReadyAsync(daemon, Patience);
+        var arrivals = _arrivals.ToList();
+        Assert.Single(arrivals, a => a < until);
+        Assert.True(arrivals[1] >= until - TimeSpan.FromMilliseconds(50), $"asked again at {arrivals[1]:O}, before the reset {until:O}");
+        Assert.Equal("v: 1\n", File.ReadAllText(Path.Combine(_scenario.Live, "app.yaml")));
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Contains("configsync_source_throttled_total{sync=\"app\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("configsync_source_requests_total{sync=\"app\",operation=\"token\"} 2", metrics, StringComparison.Ordinal);
     }
 
     [Theory]

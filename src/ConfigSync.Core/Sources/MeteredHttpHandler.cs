@@ -4,8 +4,8 @@ namespace ConfigSync.Sources;
 
 /// <summary>
 /// The HTTP handler under a storage SDK's client: counts every request it sends (each retry included) by the
-/// operation <paramref name="classify"/> names, and reports answers 429 and 503 with their <c>Retry-After</c>
-/// (seconds or a date) to the <see cref="SourceMeter"/>.
+/// operation <paramref name="classify"/> names, and reports throttling answers (429, 503, a rate-limited 403) with
+/// the wait they ask for to the <see cref="SourceMeter"/>.
 /// </summary>
 /// <param name="meter">Where counts go.</param>
 /// <param name="classify">The operation label of a request (see <see cref="SourceMeter"/>'s constants).</param>
@@ -18,16 +18,49 @@ public sealed class MeteredHttpHandler(SourceMeter meter, Func<HttpRequestMessag
     /// <summary>Whether an HTTP status means the origin is throttling (429 Too Many Requests, 503 Service Unavailable: S3 SlowDown, Azure ServerBusy).</summary>
     public static bool IsThrottling(int status) => status is 429 or 503;
 
-    /// <summary>The wait a <c>Retry-After</c> header asks for, at most <see cref="LongestRetryAfter"/>; null when there is none or it is in the past.</summary>
+    /// <summary>
+    /// Whether an answer means the origin is throttling: 429 or 503, or a 403 that says it is a rate limit as GitHub's
+    /// API does (<c>x-ratelimit-remaining: 0</c> for the primary limit, <c>Retry-After</c> for a secondary one). A 403
+    /// without either is a refusal (a bad credential, no access), never waited on.
+    /// </summary>
+    public static bool IsThrottling(HttpResponseMessage response) =>
+        IsThrottling((int)response.StatusCode)
+        || (response.StatusCode == HttpStatusCode.Forbidden && (RateLimitExhausted(response) || response.Headers.RetryAfter is not null));
+
+    /// <summary>
+    /// The wait a throttling answer asks for, at most <see cref="LongestRetryAfter"/>: its <c>Retry-After</c> (seconds or
+    /// a date), else, when its rate limit is used up, until <c>x-ratelimit-reset</c> (Unix seconds: GitHub, GitLab's
+    /// <c>RateLimit-Reset</c>). Null when it names none, or one in the past.
+    /// </summary>
     public static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now)
     {
         var wait = response.Headers.RetryAfter switch
         {
             { Delta: { } delta } => delta,
             { Date: { } date } => date - now,
+            _ when RateLimitExhausted(response) && Header(response, "x-ratelimit-reset", "ratelimit-reset") is { } reset
+                && long.TryParse(reset, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var epoch)
+                && epoch < DateTimeOffset.MaxValue.ToUnixTimeSeconds() => DateTimeOffset.FromUnixTimeSeconds(epoch) - now,
             _ => (TimeSpan?)null,
         };
         return wait is not { } value || value <= TimeSpan.Zero ? null : value > LongestRetryAfter ? LongestRetryAfter : value;
+    }
+
+    /// <summary>Whether the answer says its rate limit is used up (<c>x-ratelimit-remaining: 0</c>, or GitLab's <c>RateLimit-Remaining: 0</c>).</summary>
+    private static bool RateLimitExhausted(HttpResponseMessage response) =>
+        Header(response, "x-ratelimit-remaining", "ratelimit-remaining") is "0";
+
+    private static string? Header(HttpResponseMessage response, params ReadOnlySpan<string> names)
+    {
+        foreach (var name in names)
+        {
+            if (response.Headers.TryGetValues(name, out var values) && values.FirstOrDefault() is { } value)
+            {
+                return value.Trim();
+            }
+        }
+
+        return null;
     }
 
     /// <inheritdoc />
@@ -35,7 +68,7 @@ public sealed class MeteredHttpHandler(SourceMeter meter, Func<HttpRequestMessag
     {
         meter.Request(classify(request));
         var response = await base.SendAsync(request, cancellationToken);
-        if (IsThrottling((int)response.StatusCode))
+        if (IsThrottling(response))
         {
             meter.Throttled(RetryAfter(response, time.GetUtcNow()));
         }

@@ -87,14 +87,66 @@ public sealed class SourceMeterTests
     public async Task OtherErrors_AreNotThrottling()
     {
         var meter = new SourceMeter("app", null);
-        foreach (var status in new[] { HttpStatusCode.InternalServerError, HttpStatusCode.Forbidden, HttpStatusCode.NotModified, HttpStatusCode.BadGateway })
+        foreach (var status in new[] { HttpStatusCode.InternalServerError, HttpStatusCode.NotModified, HttpStatusCode.BadGateway })
         {
             using var client = Client(meter, status, "5");
             await client.GetAsync("http://origin/a");
         }
 
+        // A 403 is a refusal (S3's AccessDenied, a bad token) unless it says it is a rate limit; a limit with some left is none.
+        foreach (var headers in new[] { [], new[] { ("x-ratelimit-remaining", "12"), ("x-ratelimit-reset", Reset(60)) }, [("x-ratelimit-reset", Reset(60))] })
+        {
+            using var client = Client(meter, HttpStatusCode.Forbidden, null, headers);
+            await client.GetAsync("http://origin/a");
+        }
+
         Assert.Null(meter.Take());
-        Assert.Equal(4, meter.Count("get"));
+        Assert.Equal(6, meter.Count("get"));
+    }
+
+    [Theory]
+    [InlineData(403, "x-ratelimit-remaining", "x-ratelimit-reset", 42, null, 42.0)] // GitHub's primary limit: wait until the reset
+    [InlineData(429, "x-ratelimit-remaining", "x-ratelimit-reset", 42, null, 42.0)]
+    [InlineData(429, "RateLimit-Remaining", "RateLimit-Reset", 42, null, 42.0)] // GitLab's names
+    [InlineData(403, "x-ratelimit-remaining", "x-ratelimit-reset", 42, "7", 7.0)] // a Retry-After comes first
+    [InlineData(403, "x-ratelimit-remaining", "x-ratelimit-reset", 999999, null, 3600.0)] // capped at an hour
+    [InlineData(403, "x-ratelimit-remaining", "x-ratelimit-reset", -5, null, null)] // a reset passed asks no wait
+    [InlineData(403, "x-ratelimit-remaining", "x-ratelimit-reset", null, null, null)] // no reset: the backoff alone
+    [InlineData(403, null, null, null, "30", 30.0)] // GitHub's secondary limit: a 403 with Retry-After
+    public async Task RateLimitAnswers_AreThrottling_AndWaitUntilTheirReset(int status, string? remaining, string? reset, int? resetIn, string? retryAfter, double? expected)
+    {
+        var headers = new List<(string, string)>();
+        if (remaining is not null)
+        {
+            headers.Add((remaining, "0"));
+        }
+
+        if (reset is not null && resetIn is { } seconds)
+        {
+            headers.Add((reset, Reset(seconds)));
+        }
+
+        var meter = new SourceMeter("app", null);
+        using var client = Client(meter, (HttpStatusCode)status, retryAfter, [.. headers]);
+        await client.GetAsync("http://origin/a");
+
+        var taken = meter.Take();
+        Assert.NotNull(taken);
+        Assert.Equal(expected, taken.RetryAfter?.TotalSeconds);
+    }
+
+    [Theory]
+    [InlineData("soon")]
+    [InlineData("-1")]
+    [InlineData("99999999999999999999")]
+    [InlineData("1e9")]
+    public async Task AResetThatIsNotUnixSeconds_AsksNoWait(string reset)
+    {
+        var meter = new SourceMeter("app", null);
+        using var client = Client(meter, HttpStatusCode.Forbidden, null, ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", reset));
+        await client.GetAsync("http://origin/a");
+
+        Assert.Null(meter.Take()!.RetryAfter);
     }
 
     [Fact]
@@ -104,16 +156,18 @@ public sealed class SourceMeterTests
         Assert.Equal(TimeSpan.FromSeconds(0.5), Backoff.AfterThrottling(TimeSpan.FromSeconds(0.5), null));
     }
 
-    private static HttpClient Client(SourceMeter meter, HttpStatusCode status, string? retryAfter)
+    private static string Reset(int secondsFromNow) => Now.AddSeconds(secondsFromNow).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static HttpClient Client(SourceMeter meter, HttpStatusCode status, string? retryAfter, params (string Name, string Value)[] headers)
     {
         var time = new FakeTimeProvider(Now);
         return new HttpClient(new MeteredHttpHandler(meter, r => MeteredHttpHandler.ObjectStoreOperation(r, q => q.Contains("list-type=", StringComparison.Ordinal)), time)
         {
-            InnerHandler = new Answer(status, retryAfter),
+            InnerHandler = new Answer(status, retryAfter, headers),
         });
     }
 
-    private sealed class Answer(HttpStatusCode status, string? retryAfter) : HttpMessageHandler
+    private sealed class Answer(HttpStatusCode status, string? retryAfter, (string Name, string Value)[] headers) : HttpMessageHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
@@ -121,6 +175,11 @@ public sealed class SourceMeterTests
             if (retryAfter is not null)
             {
                 response.Headers.TryAddWithoutValidation("Retry-After", retryAfter);
+            }
+
+            foreach (var (name, value) in headers)
+            {
+                response.Headers.TryAddWithoutValidation(name, value);
             }
 
             return Task.FromResult(response);

@@ -6,7 +6,7 @@ namespace ConfigSync.IntegrationTests.Support;
 /// <summary>Talks to a running daemon's HTTP surface on 127.0.0.1.</summary>
 public sealed class DaemonHttp(int port) : IDisposable
 {
-    private readonly HttpClient _client = new() { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+    private readonly HttpClient _client = new() { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(15) };
 
     public int Port => port;
 
@@ -17,9 +17,9 @@ public sealed class DaemonHttp(int port) : IDisposable
             using var response = await _client.GetAsync(path);
             return response.StatusCode;
         }
-        catch (HttpRequestException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
-            return null;
+            return null; // not listening yet, or an answer slower than the client's timeout (a loaded machine): asked again
         }
     }
 
