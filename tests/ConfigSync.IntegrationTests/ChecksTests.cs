@@ -67,7 +67,7 @@ public sealed class ChecksTests : IDisposable
                     url: http://127.0.0.1:{_app.Port}/version
                     field: revision
                     interval: 100ms
-                    timeout: 3s
+                    timeout: 8s
                     rollback: true
             """);
         await using var daemon = Daemon.Start(["run", "--config", _scenario.ConfigFile]);
@@ -91,7 +91,7 @@ public sealed class ChecksTests : IDisposable
             (reload.GetProperty("state").GetString() == "rolledBack" && reload.GetProperty("revision").GetString() != good)
             || (reload.GetProperty("state").GetString() == "verified" && reload.GetProperty("revision").GetString() == good),
             $"the reload state after a rollback: {reload}");
-        Assert.Contains("rolled back", daemon.Output, StringComparison.OrdinalIgnoreCase);
+        await DaemonHttp.Eventually(() => Task.FromResult(daemon.Output.Contains("rolled back from revision", StringComparison.Ordinal)), Patience, () => daemon.Output);
         // The first revision was verified; the restored one may be verified again by the time /metrics is read.
         Assert.Matches(@"configsync_reload_verified_total\{sync=""app""\} [12]\n", metrics);
         Assert.Contains("configsync_reload_failed_total{sync=\"app\"} 1", metrics, StringComparison.Ordinal);

@@ -29,9 +29,12 @@ public sealed class DaemonTests : IDisposable
         Assert.Contains("does not exist", (await http.SyncStatusAsync("app")).GetProperty("lastError").GetString());
         Assert.Equal(HttpStatusCode.ServiceUnavailable, await http.StatusOfAsync("/readyz"));
 
+        // The folder appears whole (made beside it, then renamed into place): a retry between two writes would
+        // rightly publish the first file alone.
         _app.AnswerNext(500);
-        _scenario.Temp.Write("source/app.yaml", "port: 1");
-        _scenario.Temp.Write("source/conf/db.yaml", "pool: 5");
+        _scenario.Temp.Write("source.new/app.yaml", "port: 1");
+        _scenario.Temp.Write("source.new/conf/db.yaml", "pool: 5");
+        Directory.Move(_scenario.Source + ".new", _scenario.Source);
         Assert.Equal(HttpStatusCode.Accepted, await http.PostAsync("/sync/app"));
 
         await DaemonHttp.Eventually(async () => await http.StatusOfAsync("/readyz") == HttpStatusCode.OK, Patience, () => daemon.Output);
@@ -57,15 +60,17 @@ public sealed class DaemonTests : IDisposable
     {
         _scenario.Temp.Write("source/a.yaml", "1");
         _scenario.Temp.Write("source/b.yaml", "1");
-        var config = _scenario.WriteConfig(interval: "500ms", signalUrl: _app.Url.ToString());
+        var config = _scenario.WriteConfig(interval: "1h", signalUrl: _app.Url.ToString());
         await using var daemon = Daemon.Start(["run", "--config", config]);
         using var http = new DaemonHttp(_scenario.Port);
         await http.WaitUntilUpAsync(daemon, Patience);
         var first = await _app.WaitForAsync(r => r.Status == 200, Patience);
 
+        // Three edits, then one sync (a poll between two edits would rightly publish them in two revisions).
         File.WriteAllText(Path.Combine(_scenario.Source, "b.yaml"), "2");
         File.Delete(Path.Combine(_scenario.Source, "a.yaml"));
         _scenario.Temp.Write("source/c.yaml", "3");
+        Assert.Equal(HttpStatusCode.Accepted, await http.PostAsync("/sync/app"));
 
         var second = await _app.WaitForAsync(r => r.Revision != first.Revision, Patience);
         using var body = JsonDocument.Parse(second.Body);
@@ -118,8 +123,9 @@ public sealed class DaemonTests : IDisposable
         await http.WaitUntilUpAsync(daemon, Patience);
         await DaemonHttp.Eventually(async () => await http.StatusOfAsync("/readyz") == HttpStatusCode.OK, Patience, () => daemon.Output);
 
-        File.WriteAllText(Path.Combine(_scenario.Source, "app.yaml"), "changed");
+        // The link first: every poll from here on sees it (the other order lets one publish "changed" alone).
         File.CreateSymbolicLink(Path.Combine(_scenario.Source, "passwd"), "../../../../etc/passwd");
+        File.WriteAllText(Path.Combine(_scenario.Source, "app.yaml"), "changed");
 
         await DaemonHttp.Eventually(async () => (await http.SyncStatusAsync("app")).GetProperty("lastError").GetString() is not null, Patience, () => daemon.Output);
         var error = (await http.SyncStatusAsync("app")).GetProperty("lastError").GetString();

@@ -12,6 +12,7 @@ namespace ConfigSync.IntegrationTests;
 /// for polls spread at random, far above 1 when the fleet polls in step. Each daemon reads its own prefix, so its
 /// requests are told apart and the S3 client's own quick retries of one poll count as that one poll.
 /// </summary>
+[Collection(TimingCollection.Name)]
 public sealed class FleetTests : IAsyncLifetime
 {
     private const int Daemons = 50;
@@ -130,18 +131,16 @@ public sealed class FleetTests : IAsyncLifetime
     /// </summary>
     private static List<TimeSpan> PollStarts(CountingProxy proxy, (TimeSpan From, TimeSpan To) window)
     {
-        var requests = proxy.Requests.ToArray();
-        var arrivals = proxy.Arrivals.ToArray();
         var last = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
         var starts = new List<TimeSpan>();
-        for (var i = 0; i < Math.Min(requests.Length, arrivals.Length); i++)
+        foreach (var (_, pathAndQuery, arrival) in proxy.Log())
         {
-            var daemon = System.Text.RegularExpressions.Regex.Match(requests[i].PathAndQuery, @"d\d\d").Value;
-            var isStart = !last.TryGetValue(daemon, out var previous) || arrivals[i] - previous >= TimeSpan.FromMilliseconds(400);
-            last[daemon] = arrivals[i];
-            if (isStart && arrivals[i] >= window.From && arrivals[i] < window.To)
+            var daemon = System.Text.RegularExpressions.Regex.Match(pathAndQuery, @"d\d\d").Value;
+            var isStart = !last.TryGetValue(daemon, out var previous) || arrival - previous >= TimeSpan.FromMilliseconds(400);
+            last[daemon] = arrival;
+            if (isStart && arrival >= window.From && arrival < window.To)
             {
-                starts.Add(arrivals[i]);
+                starts.Add(arrival);
             }
         }
 

@@ -93,10 +93,14 @@ public sealed class SopsDaemonTests : IDisposable
         Assert.Equal($"password: {database}\nport: 5432\n", File.ReadAllText(Path.Combine(live, "database.yaml")));
         var metrics = await http.GetStringAsync("/metrics");
         Assert.Contains("configsync_decrypted_files{sync=\"app\"} 2", metrics, StringComparison.Ordinal);
-        Assert.Contains("configsync_rejected_total{sync=\"app\",check=\"decrypt\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Matches("configsync_rejected_total\\{sync=\"app\",check=\"decrypt\"\\} [1-9][0-9]*\n", metrics); // each poll of the bad revision rejects it again
         Assert.Contains($"configsync_rejected_revision_info{{sync=\"app\",revision=\"{bad}\",check=\"decrypt\"}} 1", metrics, StringComparison.Ordinal);
-        // No staged tree of the refused revision (with the other files' plaintext) is left on the volume.
-        Assert.Empty(Directory.EnumerateDirectories(Path.Combine(_memoryRoot, ".configsync", "staging")));
+        // No staged tree of the refused revision (with the other files' plaintext) is left on the volume. The loop polls
+        // again every 300 ms (and stages while it decrypts), so the folder is seen empty between attempts; a tree left
+        // behind by each refused attempt (a new name each time) would keep it from ever being empty.
+        var staging = Path.Combine(_memoryRoot, ".configsync", "staging");
+        await DaemonHttp.Eventually(() => Task.FromResult(!Directory.EnumerateDirectories(staging).Any()), Patience,
+            () => "staged trees left: " + string.Join(", ", Directory.EnumerateDirectories(staging)), pollMilliseconds: 10);
 
         foreach (var text in new[] { daemon.Output, metrics, (await http.GetStringAsync("/status")) })
         {

@@ -12,7 +12,7 @@ namespace ConfigSync.IntegrationTests;
 /// whole live tree in a loop, as an app would. It must never see two revisions in one walk, a
 /// missing file or a partial file.
 /// </summary>
-[Collection("Timing-sensitive daemon tests")]
+[Collection(TimingCollection.Name)]
 public sealed class TornReadTests(ITestOutputHelper output) : IDisposable
 {
     private const int Files = 40;

@@ -42,23 +42,32 @@ public sealed class GitTransportTests : IDisposable
         await using var daemon = await GitDaemon.StartAsync(Repos);
         await using var git = SourceHarness.Create(Factory, _temp.Combine("volume"), new() { ["url"] = daemon.Url("config") });
         await git.SyncAsync();
-        var afterFirst = await SettledAsync(daemon);
+        var afterFirst = await SettledAsync(daemon, 0);
 
         Assert.Null(await git.SyncAsync());
-        var afterNoChange = await SettledAsync(daemon);
+        var afterNoChange = await SettledAsync(daemon, afterFirst);
         _repo.Write("app.yaml", "port: 2");
         _repo.Commit("second");
         Assert.NotNull(await git.SyncAsync());
-        var afterChange = await SettledAsync(daemon);
+        var afterChange = await SettledAsync(daemon, afterNoChange);
 
         Assert.Equal(1, afterFirst);
         Assert.Equal(1, afterNoChange - afterFirst);
         Assert.Equal(1, afterChange - afterNoChange);
     }
 
-    /// <summary>git daemon logs each connection from its own child process: waits until the count stops moving.</summary>
-    private static async Task<int> SettledAsync(GitDaemon daemon)
+    /// <summary>
+    /// git daemon logs each connection from its own child process, read here asynchronously: waits until the count is
+    /// past <paramref name="before"/> (a fetch was made, its line may come late), then until it stops moving.
+    /// </summary>
+    private static async Task<int> SettledAsync(GitDaemon daemon, int before)
     {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (daemon.UploadPackRequests <= before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
         var count = daemon.UploadPackRequests;
         for (var quiet = 0; quiet < 4; quiet++)
         {

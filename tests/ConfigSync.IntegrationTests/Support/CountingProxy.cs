@@ -17,6 +17,7 @@ public sealed class CountingProxy : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly HttpClient _client = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, AutomaticDecompression = System.Net.DecompressionMethods.None });
 
+    private readonly Lock _order = new();
     private int _throttledAnswers;
 
     private CountingProxy(WebApplication app, int port)
@@ -43,11 +44,23 @@ public sealed class CountingProxy : IAsyncDisposable
     /// <summary>While set, the proxy plays an origin that throttles: every request gets this status, <c>Retry-After</c> (made at answer time; none when null) and body, without forwarding.</summary>
     public (int Status, Func<string?> RetryAfter, string Body)? Throttle { get; set; }
 
-    /// <summary>Answers given by <see cref="Throttle"/>, and when the last one was given.</summary>
+    /// <summary>Answers given by <see cref="Throttle"/>.</summary>
     public int ThrottledAnswers => Volatile.Read(ref _throttledAnswers);
+
+    /// <summary>Each answer <see cref="Throttle"/> gave: when (the wall clock, to compare with the daemon's <c>/status</c>) and its request's <see cref="Arrivals"/> entry.</summary>
+    public ConcurrentQueue<(DateTimeOffset At, TimeSpan Arrival)> ThrottledTimes { get; } = new();
 
     /// <summary>The monotonic clock <see cref="Arrivals"/> are read from.</summary>
     public System.Diagnostics.Stopwatch Clock { get; } = System.Diagnostics.Stopwatch.StartNew();
+
+    /// <summary>Each request so far with its arrival (<see cref="Requests"/> and <see cref="Arrivals"/> read together).</summary>
+    public List<(string Method, string PathAndQuery, TimeSpan Arrival)> Log()
+    {
+        lock (_order)
+        {
+            return [.. Requests.Zip(Arrivals, (r, a) => (r.Method, r.PathAndQuery, a))];
+        }
+    }
 
     /// <summary>Object and blob listings (S3 <c>list-type=2</c>, Azure <c>comp=list</c>).</summary>
     public int Lists => Requests.Count(r => r.Method == "GET" && IsList(r.PathAndQuery));
@@ -81,8 +94,15 @@ public sealed class CountingProxy : IAsyncDisposable
     private async Task ForwardAsync(HttpContext context, Uri target)
     {
         var pathAndQuery = context.Request.Path + context.Request.QueryString;
-        Requests.Enqueue((context.Request.Method, pathAndQuery.ToString()));
-        Arrivals.Enqueue(Clock.Elapsed);
+        TimeSpan arrival;
+        lock (_order)
+        {
+            // Requests[i] arrived at Arrivals[i], concurrent requests included.
+            arrival = Clock.Elapsed;
+            Requests.Enqueue((context.Request.Method, pathAndQuery.ToString()));
+            Arrivals.Enqueue(arrival);
+        }
+
         if (Down)
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -93,6 +113,7 @@ public sealed class CountingProxy : IAsyncDisposable
         if (Throttle is { } throttle)
         {
             Interlocked.Increment(ref _throttledAnswers);
+            ThrottledTimes.Enqueue((DateTimeOffset.UtcNow, arrival));
             context.Response.StatusCode = throttle.Status;
             Statuses.Enqueue(throttle.Status);
             if (throttle.RetryAfter() is { } retryAfter)
