@@ -28,6 +28,12 @@ app.kubernetes.io/name: {{ include "config-sync.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* The publisher's pods: a name of their own, so that neither the demo's Deployment nor its Service selects them. */}}
+{{- define "config-sync.publisherSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "config-sync.name" . | trunc 53 | trimSuffix "-" }}-publisher
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
 {{- define "config-sync.labels" -}}
 {{ include "config-sync.selectorLabels" . }}
 app.kubernetes.io/version: {{ include "config-sync.appVersion" . | quote }}
