@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using ConfigSync.IntegrationTests.Support;
 using ConfigSync.Sources.Git.Tests.TestSupport;
+using ConfigSync.Sources.S3.Tests.TestSupport;
 using ConfigSync.Tests.TestSupport;
 
 namespace ConfigSync.IntegrationTests;
@@ -238,6 +239,71 @@ public sealed class ImageTests : IAsyncLifetime
         Assert.Contains("source.safeDirectories", refused.Output, StringComparison.Ordinal);
         Assert.True(code == 0, $"once exited {code}: {output}");
         Assert.Equal("from: a mounted repository\n", File.ReadAllText(Path.Combine(volume, "current", "app.yaml")));
+    }
+
+    [Fact]
+    public async Task ChartPublisher_RunsInTheImage_AsTheChartRendersIt_AndAReaderTakesWhatItPublished()
+    {
+        // The chart's publisher, rendered by helm: its args and its ConfigMap's configuration, run in the image as the pod
+        // would run it, publishing a folder into s3rver (on the host's network: the pod's clouds are not reachable here).
+        await using var s3 = await S3rver.StartAsync(Folder("s3"));
+        var source = Folder("source");
+        File.WriteAllText(Path.Combine(source, "app.yaml"), "v: 1\n");
+        var secrets = Folder("secrets");
+        File.WriteAllText(Path.Combine(secrets, "key-id"), S3rver.KeyId);
+        File.WriteAllText(Path.Combine(secrets, "secret"), S3rver.Secret);
+        foreach (var file in Directory.GetFiles(secrets))
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead); // as a Secret volume mounts them
+        }
+
+        var port = AppListener.FreePort();
+        var store = $"type: s3, bucket: {s3.Bucket}, prefix: prod, region: us-east-1, endpoint: \"{s3.Endpoint}\", auth: {{ accessKeyIdFile: /secrets/key-id, secretAccessKeyFile: /secrets/secret }}";
+        var values = Path.Combine(Folder("values"), "values.yaml");
+        File.WriteAllText(values, $$"""
+            port: {{port}}
+            publisher:
+              enabled: true
+              config:
+                http: { listen: "0.0.0.0:{{port}}" }
+                syncs:
+                  - name: web
+                    source: { type: dir, path: /src }
+                    publish: { {{store}}, gracePeriod: 0s }
+                    interval: 1s
+            """);
+        var documents = await Helm.RenderAsync(Path.Combine(Daemon.RepoRoot, "charts", "config-sync"), "-f", values);
+        var etc = Folder("etc");
+        File.WriteAllText(Path.Combine(etc, "config.yaml"), (string)documents.Single(d => (string?)d["metadata"]!["name"] == "t-config-sync-publisher" && (string?)d["kind"] == "ConfigMap")["data"]!["config.yaml"]!);
+        var args = documents.Single(d => (string?)d["kind"] == "Deployment")["spec"]!["template"]!["spec"]!["containers"]![0]!["args"]!.AsArray().Select(a => (string)a!).ToArray();
+        var container = _podman.Container("publisher");
+        await Podman.CheckAsync([.. Hardened(container), "-d", "--network", "host", "-v", $"{source}:/src:ro", "-v", $"{secrets}:/secrets:ro", "-v", $"{etc}:/etc/configsync:ro", Podman.Image, .. args]);
+        using var http = new DaemonHttp(port);
+        await DaemonHttp.Eventually(async () => await http.StatusOfAsync("/readyz") == HttpStatusCode.OK, TimeSpan.FromSeconds(60), () => "the publisher's /readyz never answered 200");
+
+        // A reader of the index (the published executable) takes the tree, then the change the publisher picks up.
+        var reader = Path.Combine(Folder("reader"), "config.yaml");
+        var root = Path.Combine(Path.GetDirectoryName(reader)!, "volume");
+        File.WriteAllText(reader, $$"""
+            syncs:
+              - name: web
+                source: { {{store.Replace("/secrets/", secrets + "/", StringComparison.Ordinal)}}, index: .configsync-index.json }
+                target: { root: {{root}} }
+            """);
+        var first = await Daemon.RunAsync(["once", "--config", reader, "--no-signal"]);
+        Assert.True(first.ExitCode == 0, first.Output);
+        Assert.Equal("v: 1\n", File.ReadAllText(Path.Combine(root, "current", "app.yaml")));
+
+        File.WriteAllText(Path.Combine(source, "app.yaml"), "v: 2\n");
+        await DaemonHttp.Eventually(async () => (await http.GetStringAsync("/metrics")).Contains("configsync_sync_total{sync=\"web\",result=\"changed\"} 2", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), () => "the change was not published");
+        var second = await Daemon.RunAsync(["once", "--config", reader, "--no-signal"]);
+        Assert.True(second.ExitCode == 0, second.Output);
+        Assert.Equal("v: 2\n", File.ReadAllText(Path.Combine(root, "current", "app.yaml")));
+
+        await Podman.CheckAsync("stop", "--time", "30", container);
+        Assert.Equal(0, await Podman.ExitCodeAsync(container));
+        Captured.Record(await Podman.LogsAsync(container));
     }
 
     public async Task DisposeAsync()
