@@ -24,7 +24,11 @@ internal sealed class GitHubAppTokens : IDisposable
     /// <summary>A token is reused at least this long, whatever expiry the endpoint claims.</summary>
     public static readonly TimeSpan ShortestReuse = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a secondary rate limit without a wait of its own is waited out (GitHub: "at least one minute").</summary>
+    public static readonly TimeSpan SecondaryLimitWait = TimeSpan.FromMinutes(1);
+
     private readonly GitHubAppOptions _options;
+    private readonly SourceMeter _meter;
     private readonly TimeProvider _time;
     private readonly HttpClient _http;
     private (string Token, DateTimeOffset ReuseUntil)? _current;
@@ -32,8 +36,9 @@ internal sealed class GitHubAppTokens : IDisposable
     public GitHubAppTokens(GitHubAppOptions options, SourceMeter meter, TimeProvider time)
     {
         _options = options;
+        _meter = meter;
         _time = time;
-        _http = new HttpClient(new MeteredHttpHandler(meter, static _ => SourceMeter.Token, time) { InnerHandler = MeteredHttpHandler.Transport() })
+        _http = new HttpClient(new MeteredHttpHandler(meter, static _ => SourceMeter.Token, time) { InnerHandler = MeteredHttpHandler.Transport(), RateLimitsAnswer403 = true })
         {
             Timeout = TimeSpan.FromSeconds(30),
         };
@@ -62,7 +67,7 @@ internal sealed class GitHubAppTokens : IDisposable
         {
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             status = response.StatusCode;
-            rateLimited = MeteredHttpHandler.IsThrottling(response);
+            rateLimited = status == System.Net.HttpStatusCode.TooManyRequests || (status == System.Net.HttpStatusCode.Forbidden && MeteredHttpHandler.IsThrottling(response, rateLimited403: true));
             using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
             body = Encoding.UTF8.GetString(await BoundedRead.ReadAllAsync(
                 stream, MaxAnswerBytes, () => $"auth.githubApp: the token endpoint's answer is larger than {MaxAnswerBytes / 1024} KiB", cancellationToken));
@@ -70,6 +75,13 @@ internal sealed class GitHubAppTokens : IDisposable
         catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
             throw new SourceException($"auth.githubApp: the token endpoint {Redact.Url(url.ToString())} cannot be reached: {Errors.Describe(e)}", e);
+        }
+
+        if (status == System.Net.HttpStatusCode.Forbidden && !rateLimited && body.Contains("rate limit", StringComparison.OrdinalIgnoreCase))
+        {
+            // GitHub's secondary limit may come as a bare 403 with only its message; GitHub asks for at least a minute.
+            rateLimited = true;
+            _meter.Throttled(SecondaryLimitWait);
         }
 
         if (status != System.Net.HttpStatusCode.Created && status != System.Net.HttpStatusCode.OK)

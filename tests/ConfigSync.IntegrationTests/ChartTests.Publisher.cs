@@ -82,6 +82,31 @@ public sealed partial class ChartTests
         Assert.Equal("arn:aws:iam::123456789012:role/publisher", (string?)account["metadata"]!["annotations"]!["eks.amazonaws.com/role-arn"]);
     }
 
+    [Fact]
+    public async Task Publisher_MountsOnlyItsOwnExtraVolumes_AndLeavesReadinessOffWhenAsked()
+    {
+        using var temp = new TempFolder();
+        var values = temp.Write("values.yaml", PublisherValues + """
+
+            extraVolumes:
+              - { name: vault, csi: { driver: secrets-store.csi.k8s.io } }
+            extraVolumeMounts:
+              - { name: vault, mountPath: /etc/configsync/secrets/vault, readOnly: true }
+              - { name: app-secrets, mountPath: /etc/configsync/secrets/app }
+            """);
+
+        var on = (await Helm.RenderAsync(Chart, "-f", values)).Single(d => (string?)d["kind"] == "Deployment");
+        var off = (await Helm.RenderAsync(Chart, "-f", values, "--set", "probes.readiness.enabled=false")).Single(d => (string?)d["kind"] == "Deployment");
+
+        // The app chart's own volume (app-secrets) is not this pod's: its mount would make the Deployment invalid.
+        var container = on["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        Assert.Contains(container["volumeMounts"]!.AsArray(), m => (string?)m!["name"] == "vault");
+        Assert.DoesNotContain(container["volumeMounts"]!.AsArray(), m => (string?)m!["name"] == "app-secrets");
+        Assert.Empty(await KubernetesSchemas.ProblemsAsync([on]));
+        Assert.NotNull(container["readinessProbe"]);
+        Assert.Null(off["spec"]!["template"]!["spec"]!["containers"]![0]!["readinessProbe"]);
+    }
+
     [Theory]
     [InlineData("{ syncs: [] }", "publisher.config.syncs is empty")]
     [InlineData("{ syncs: [{ name: web, source: { type: dir, path: /src }, publish: { type: s3, bucket: b }, target: { root: /config } }] }", "at '/publisher/config/syncs/0': 'not' failed")]

@@ -34,6 +34,7 @@ public sealed class GitHubAppTests : IAsyncLifetime
 
     private readonly ConcurrentQueue<DateTimeOffset> _arrivals = new();
     private bool _rateLimitNext;
+    private bool _secondaryLimit;
     private DateTimeOffset _rateLimitedUntil = DateTimeOffset.MinValue;
 
     /// <summary>The lifetime of the next token minted (GitHub's is an hour).</summary>
@@ -57,6 +58,12 @@ public sealed class GitHubAppTests : IAsyncLifetime
                 // GitHub's primary rate limit: 403, nothing left, the reset in whole Unix seconds (4-5 s from now).
                 _rateLimitNext = false;
                 _rateLimitedUntil = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds() + 5);
+            }
+
+            if (_secondaryLimit)
+            {
+                // GitHub's secondary limit as it may come: a bare 403 and a message, no header to say how long.
+                return Results.Json(new Dictionary<string, string> { ["message"] = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." }, statusCode: 403);
             }
 
             if (now < _rateLimitedUntil)
@@ -177,6 +184,25 @@ public sealed class GitHubAppTests : IAsyncLifetime
         var metrics = await http.GetStringAsync("/metrics");
         Assert.Contains("configsync_source_throttled_total{sync=\"app\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("configsync_source_requests_total{sync=\"app\",operation=\"token\"} 2", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASecondaryRateLimitWithOnlyAMessage_IsWaitedOutAMinute_NotCalledARefusal()
+    {
+        await using var server = await StartGitAsync();
+        _secondaryLimit = true;
+        await using var daemon = StartDaemon(server, _appKey, InstallationId);
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilUpAsync(daemon, Patience);
+        JsonElement status = default;
+        await DaemonHttp.Eventually(async () => (status = await http.SyncStatusAsync("app")).GetProperty("throttled").ValueKind == JsonValueKind.Object,
+            Patience, () => "/status never showed the rate limit");
+
+        Assert.Contains("GitHub rate-limited the token request (HTTP 403)", status.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        var throttled = status.GetProperty("throttled");
+        Assert.Equal(60, throttled.GetProperty("retryAfterSeconds").GetDouble());
+        Assert.True(throttled.GetProperty("until").GetDateTimeOffset() - throttled.GetProperty("at").GetDateTimeOffset() >= TimeSpan.FromSeconds(60));
+        Assert.Single(_jwts);
     }
 
     [Theory]

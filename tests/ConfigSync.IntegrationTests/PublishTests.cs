@@ -192,7 +192,7 @@ public sealed class PublishTests : IAsyncLifetime
         var config = PublishConfig(store, grace: "0s");
         var run = await Daemon.RunAsync(["once", "--config", config]);
         Assert.Equal(2, run.ExitCode);
-        Assert.Contains("syncs[app].publish: a sync that publishes into a store runs with 'configsync publish' or 'configsync run'", run.Output, StringComparison.Ordinal);
+        Assert.Contains("syncs app: 'publish' writes into a store, and this command writes volumes; run a publisher with 'configsync publish' or 'configsync run'", run.Output, StringComparison.Ordinal);
 
         // One process has one role: a run with a publishing sync and a volume sync starts neither.
         var mixed = _scenario.Temp.Write("mixed.yaml", File.ReadAllText(config) + $"""
@@ -203,15 +203,46 @@ public sealed class PublishTests : IAsyncLifetime
                 target:
                   root: {_scenario.Temp.Combine("volume")}
             """);
-        run = await Daemon.RunAsync(["run", "--config", mixed]);
-        Assert.Equal(2, run.ExitCode);
-        Assert.Contains("syncs[volume]: has no 'publish'", run.Output, StringComparison.Ordinal);
+        foreach (var command in new[] { "run", "validate" })
+        {
+            run = await Daemon.RunAsync([command, "--config", mixed]);
+            Assert.Equal(2, run.ExitCode);
+            Assert.Contains("syncs app publish into a store and syncs volume write a volume: one configuration has one role", run.Output, StringComparison.Ordinal);
+        }
+
         Assert.False(Directory.Exists(_scenario.Temp.Combine("volume")));
+
+        // What acts on a volume or the app is refused on a publishing sync by name, never ignored.
+        var extras = PublishConfig(store, grace: "0s", extraSync: "    include: [\"*.yaml\"]\n    signal:\n      url: http://127.0.0.1:9/\n    maxStaleness: 5m\n");
+        run = await Daemon.RunAsync(["validate", "--config", extras]);
+        Assert.Equal(2, run.ExitCode);
+        foreach (var key in new[] { "include", "signal", "maxStaleness" })
+        {
+            Assert.Contains($"syncs[0].{key}: applies to syncs that write a volume", run.Output, StringComparison.Ordinal);
+        }
 
         _scenario.WriteConfig();
         var publish = await Daemon.RunAsync(["publish", "--config", _scenario.ConfigFile]);
         Assert.Equal(2, publish.ExitCode);
-        Assert.Contains("syncs[app]: has no 'publish'", publish.Output, StringComparison.Ordinal);
+        Assert.Contains("syncs app: no 'publish' (the bucket or container to publish into)", publish.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_APublisherThatKeepsFailing_StopsWithExitCode1_AtMaxFailures()
+    {
+        var store = """
+            type: s3
+            bucket: config
+            region: us-east-1
+            endpoint: http://127.0.0.1:9
+            """;
+        var config = PublishConfig(store, grace: "0s", extraTop: $"http:\n  listen: \"127.0.0.1:{_scenario.Port}\"\n", extraSync: "    interval: 200ms\n    maxFailures: 2\n");
+
+        var (code, output) = await Daemon.RunAsync(["run", "--config", config], timeout: Patience);
+
+        Assert.Equal(1, code);
+        Assert.Contains("app: 2 failed publishes in a row reached maxFailures; stopping with exit code 1", output, StringComparison.Ordinal);
+        Assert.Equal(2, output.Split("publish failed, the index was not changed").Length - 1);
     }
 
     private async Task IndexFlowAsync(CountingProxy proxy, string publishStore, string readerStore, Func<string, Task<bool>> exists)

@@ -118,6 +118,15 @@ public static partial class SettingsLoader
             reader.Error("target", "a sync with 'publish' writes into a bucket or container, not a volume: remove target, or publish from another sync");
         }
 
+        if (reader.Has("publish"))
+        {
+            // What acts on a volume or the app has no meaning for a publisher: refused, never silently ignored.
+            foreach (var key in new[] { "signal", "validate", "webhook", "decrypt", "include", "exclude", "touchFile", "errorFile", "maxStaleness" }.Where(reader.Has))
+            {
+                reader.Error(key, "applies to syncs that write a volume; a sync with 'publish' writes the whole source into the store: set it on the syncs that read the index");
+            }
+        }
+
         var target = reader.Has("publish") ? TargetSettings.Defaults : ReadTarget(reader.Section("target"), baseDirectory);
         var interval = reader.Duration("interval", defaults.Interval, TimeSpan.FromMilliseconds(100));
         var jitter = reader.Double("jitter", defaults.Jitter, 0, 1);

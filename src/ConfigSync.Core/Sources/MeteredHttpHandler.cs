@@ -4,8 +4,8 @@ namespace ConfigSync.Sources;
 
 /// <summary>
 /// The HTTP handler under a storage SDK's client: counts every request it sends (each retry included) by the
-/// operation <paramref name="classify"/> names, and reports throttling answers (429, 503, a rate-limited 403) with
-/// the wait they ask for to the <see cref="SourceMeter"/>.
+/// operation <paramref name="classify"/> names, and reports throttling answers (429, 503, and a rate-limited 403 where
+/// <see cref="RateLimitsAnswer403"/>) with the wait they ask for to the <see cref="SourceMeter"/>.
 /// </summary>
 /// <param name="meter">Where counts go.</param>
 /// <param name="classify">The operation label of a request (see <see cref="SourceMeter"/>'s constants).</param>
@@ -19,13 +19,20 @@ public sealed class MeteredHttpHandler(SourceMeter meter, Func<HttpRequestMessag
     public static bool IsThrottling(int status) => status is 429 or 503;
 
     /// <summary>
-    /// Whether an answer means the origin is throttling: 429 or 503, or a 403 that says it is a rate limit as GitHub's
-    /// API does (<c>x-ratelimit-remaining: 0</c> for the primary limit, <c>Retry-After</c> for a secondary one). A 403
-    /// without either is a refusal (a bad credential, no access), never waited on.
+    /// Whether the origin answers a rate limit with 403, as GitHub's API does (<c>x-ratelimit-remaining: 0</c> for the
+    /// primary limit, <c>Retry-After</c> for a secondary one). Only for such an API: to an object store a 403 is a
+    /// refusal (AccessDenied) whatever headers a proxy in front of it adds, and is never waited on.
     /// </summary>
-    public static bool IsThrottling(HttpResponseMessage response) =>
+    public bool RateLimitsAnswer403 { get; init; }
+
+    /// <summary>
+    /// Whether an answer means the origin is throttling: 429 or 503, or, where <paramref name="rateLimited403"/>, a 403
+    /// that says it is a rate limit (<c>x-ratelimit-remaining: 0</c>, or a <c>Retry-After</c>). Any other 403 is a
+    /// refusal (a bad credential, no access).
+    /// </summary>
+    public static bool IsThrottling(HttpResponseMessage response, bool rateLimited403) =>
         IsThrottling((int)response.StatusCode)
-        || (response.StatusCode == HttpStatusCode.Forbidden && (RateLimitExhausted(response) || response.Headers.RetryAfter is not null));
+        || (rateLimited403 && response.StatusCode == HttpStatusCode.Forbidden && (RateLimitExhausted(response) || response.Headers.RetryAfter is not null));
 
     /// <summary>
     /// The wait a throttling answer asks for, at most <see cref="LongestRetryAfter"/>: its <c>Retry-After</c> (seconds or
@@ -68,7 +75,7 @@ public sealed class MeteredHttpHandler(SourceMeter meter, Func<HttpRequestMessag
     {
         meter.Request(classify(request));
         var response = await base.SendAsync(request, cancellationToken);
-        if (IsThrottling(response))
+        if (IsThrottling(response, RateLimitsAnswer403))
         {
             meter.Throttled(RetryAfter(response, time.GetUtcNow()));
         }

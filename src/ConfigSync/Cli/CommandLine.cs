@@ -49,15 +49,11 @@ internal static class CommandLine
         flags.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
         {
+            // A publisher Deployment runs the same command as every sidecar; one configuration has one role.
             var settings = Load(flags, result, publishing: null);
-            if (settings is not null && settings.Syncs.Any(s => s.Publish is not null))
-            {
-                // A publisher Deployment runs the same command as every sidecar; one process has one role.
-                settings = Load(flags, result, publishing: true);
-                return settings is null ? ExitCodes.BadConfiguration : await PublishCommand.RunAsync(settings, watch: true);
-            }
-
-            return settings is null ? ExitCodes.BadConfiguration : await DaemonHost.RunAsync(settings, cancellationToken);
+            return settings is null ? ExitCodes.BadConfiguration
+                : settings.Syncs.Any(s => s.Publish is not null) ? await PublishCommand.RunAsync(settings, watch: true)
+                : await DaemonHost.RunAsync(settings, cancellationToken);
         });
         return command;
     }
@@ -180,18 +176,20 @@ internal static class CommandLine
             : await DaemonHost.RunAsync(settings, CancellationToken.None, new HostExtras { RootAnswersReadiness = true });
     }
 
-    /// <summary>Loads the settings; syncs with <c>publish</c> belong to <c>configsync publish</c> (<paramref name="publishing"/>) and only there, other commands write volumes. Null after reporting problems.</summary>
+    /// <summary>
+    /// Loads the settings. One configuration has one role: every sync publishes into a store (a publisher: <c>publish</c>,
+    /// or <c>run</c>) or none does (syncs that write volumes). <paramref name="publishing"/> true or false asks for that
+    /// role, null takes either. Null after reporting problems.
+    /// </summary>
     private static DaemonSettings? Load(SyncFlags flags, ParseResult result, Action<Dictionary<string, string?>>? adjust = null, bool? publishing = false)
     {
         var configuration = flags.ToConfiguration(result);
         adjust?.Invoke(configuration);
         var input = new ConfigurationInput { ConfigFile = result.GetValue(flags.Config), Flags = configuration };
         var settings = input.Load(out var errors);
-        if (settings is not null && publishing is { } publish && settings.Syncs.Where(s => (s.Publish is null) == publish).Select(s => s.Name).ToList() is { Count: > 0 } misplaced)
+        if (settings is not null && RoleProblem(settings, publishing) is { } problem)
         {
-            errors = [.. misplaced.Select(name => publish
-                ? $"syncs[{name}]: has no 'publish' (the bucket or container to publish into); a publisher ('configsync publish', or 'run' when every sync publishes) runs only syncs that publish: run syncs that write a volume in a process of their own"
-                : $"syncs[{name}].publish: a sync that publishes into a store runs with 'configsync publish' or 'configsync run'; once and dev write to a volume (target)")];
+            errors = [problem];
             settings = null;
         }
 
@@ -201,6 +199,20 @@ internal static class CommandLine
         }
 
         return settings;
+    }
+
+    /// <summary>Why the syncs do not have the one role asked for (see <see cref="Load"/>), or null.</summary>
+    private static string? RoleProblem(DaemonSettings settings, bool? publishing)
+    {
+        var publishers = settings.Syncs.Where(s => s.Publish is not null).Select(s => s.Name).ToList();
+        var volumes = settings.Syncs.Where(s => s.Publish is null).Select(s => s.Name).ToList();
+        return (publishing, publishers.Count, volumes.Count) switch
+        {
+            (true, _, > 0) => $"syncs {string.Join(", ", volumes)}: no 'publish' (the bucket or container to publish into); 'configsync publish' runs only syncs that publish",
+            (false, > 0, _) => $"syncs {string.Join(", ", publishers)}: 'publish' writes into a store, and this command writes volumes; run a publisher with 'configsync publish' or 'configsync run'",
+            (null, > 0, > 0) => $"syncs {string.Join(", ", publishers)} publish into a store and syncs {string.Join(", ", volumes)} write a volume: one configuration has one role (a publisher, or syncs that write volumes); put them in two files, each run by its own process",
+            _ => null,
+        };
     }
 
     private static void Report(IReadOnlyList<string> errors, string what)

@@ -35,8 +35,25 @@ internal static partial class PublishWatch
 
         try
         {
-            await Task.WhenAll(loops.Select(loop => loop.RunAsync(cancellationToken)));
-            return true;
+            // A loop that reaches its maxFailures stops every loop: the process exits 1, as run's volume syncs do.
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            await Task.WhenAll(loops.Select(async loop =>
+            {
+                try
+                {
+                    await loop.RunAsync(stopping.Token);
+                }
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                {
+                    // stopped mid-publish: SIGTERM, or another loop gave up
+                }
+
+                if (loop.GaveUp)
+                {
+                    await stopping.CancelAsync();
+                }
+            }));
+            return !loops.Any(l => l.GaveUp);
         }
         finally
         {
@@ -64,6 +81,9 @@ internal static partial class PublishWatch
         return app;
     }
 
+    [LoggerMessage(Level = LogLevel.Critical, Message = "{Sync}: {Failures} failed publishes in a row reached maxFailures; stopping with exit code 1")]
+    private static partial void LogGivingUp(ILogger logger, string sync, int failures);
+
     [LoggerMessage(Level = LogLevel.Critical, Message = "ConfigSync cannot start: cannot listen on {Listen} (http.listen): {Reason}")]
     private static partial void LogListenFailed(ILogger logger, string listen, string reason);
 
@@ -77,6 +97,9 @@ internal static partial class PublishWatch
 
         /// <summary>Whether the index is live (published, or found already holding the source's revision).</summary>
         public bool Ready { get; private set; }
+
+        /// <summary>Whether the failures in a row reached the sync's <c>maxFailures</c>; the loop has then ended.</summary>
+        public bool GaveUp { get; private set; }
 
         /// <summary>Whether the loop is stuck: a publish far past its timeout, or no turn long after the wait it chose.</summary>
         public bool IsWedged(DateTimeOffset now) => now.UtcTicks > Interlocked.Read(ref _deadline);
@@ -94,8 +117,22 @@ internal static partial class PublishWatch
                     delay = await TurnAsync(attempt.Token, cancellationToken);
                 }
 
+                if (sync.MaxFailures > 0 && _failures >= sync.MaxFailures)
+                {
+                    GaveUp = true;
+                    LogGivingUp(logger, sync.Name, _failures);
+                    return;
+                }
+
                 Interlocked.Exchange(ref _deadline, (DateTimeOffset.UtcNow + delay + slack).UtcTicks);
-                await Task.Delay(delay, cancellationToken);
+                try
+                {
+                    await Task.Delay(delay, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return; // stopped: SIGTERM, or another loop gave up
+                }
             }
         }
 

@@ -93,15 +93,21 @@ public sealed class SourceMeterTests
             await client.GetAsync("http://origin/a");
         }
 
-        // A 403 is a refusal (S3's AccessDenied, a bad token) unless it says it is a rate limit; a limit with some left is none.
+        // To GitHub's API a 403 is a refusal (a bad token) unless it says it is a rate limit; a limit with some left is none.
         foreach (var headers in new[] { [], new[] { ("x-ratelimit-remaining", "12"), ("x-ratelimit-reset", Reset(60)) }, [("x-ratelimit-reset", Reset(60))] })
         {
-            using var client = Client(meter, HttpStatusCode.Forbidden, null, headers);
+            using var client = GitHubClient(meter, HttpStatusCode.Forbidden, null, headers);
             await client.GetAsync("http://origin/a");
         }
 
+        // To an object store a 403 is AccessDenied, whatever headers (a proxy's, a hostile origin's) come with it.
+        using (var store = Client(meter, HttpStatusCode.Forbidden, "3600", ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", Reset(60))))
+        {
+            await store.GetAsync("http://origin/a");
+        }
+
         Assert.Null(meter.Take());
-        Assert.Equal(6, meter.Count("get"));
+        Assert.Equal(7, meter.Count("get"));
     }
 
     [Theory]
@@ -127,7 +133,7 @@ public sealed class SourceMeterTests
         }
 
         var meter = new SourceMeter("app", null);
-        using var client = Client(meter, (HttpStatusCode)status, retryAfter, [.. headers]);
+        using var client = GitHubClient(meter, (HttpStatusCode)status, retryAfter, [.. headers]);
         await client.GetAsync("http://origin/a");
 
         var taken = meter.Take();
@@ -143,7 +149,7 @@ public sealed class SourceMeterTests
     public async Task AResetThatIsNotUnixSeconds_AsksNoWait(string reset)
     {
         var meter = new SourceMeter("app", null);
-        using var client = Client(meter, HttpStatusCode.Forbidden, null, ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", reset));
+        using var client = GitHubClient(meter, HttpStatusCode.Forbidden, null, ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", reset));
         await client.GetAsync("http://origin/a");
 
         Assert.Null(meter.Take()!.RetryAfter);
@@ -158,12 +164,21 @@ public sealed class SourceMeterTests
 
     private static string Reset(int secondsFromNow) => Now.AddSeconds(secondsFromNow).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private static HttpClient Client(SourceMeter meter, HttpStatusCode status, string? retryAfter, params (string Name, string Value)[] headers)
+    /// <summary>A client of an object store: a 403 is always a refusal.</summary>
+    private static HttpClient Client(SourceMeter meter, HttpStatusCode status, string? retryAfter, params (string Name, string Value)[] headers) =>
+        Make(meter, status, retryAfter, rateLimited403: false, headers);
+
+    /// <summary>A client of GitHub's API, which answers a rate limit with 403.</summary>
+    private static HttpClient GitHubClient(SourceMeter meter, HttpStatusCode status, string? retryAfter, params (string Name, string Value)[] headers) =>
+        Make(meter, status, retryAfter, rateLimited403: true, headers);
+
+    private static HttpClient Make(SourceMeter meter, HttpStatusCode status, string? retryAfter, bool rateLimited403, (string Name, string Value)[] headers)
     {
         var time = new FakeTimeProvider(Now);
         return new HttpClient(new MeteredHttpHandler(meter, r => MeteredHttpHandler.ObjectStoreOperation(r, q => q.Contains("list-type=", StringComparison.Ordinal)), time)
         {
             InnerHandler = new Answer(status, retryAfter, headers),
+            RateLimitsAnswer403 = rateLimited403,
         });
     }
 
