@@ -164,9 +164,7 @@ public sealed class GitHubAppTests : IAsyncLifetime
         await using var daemon = StartDaemon(server, _appKey, InstallationId);
         using var http = new DaemonHttp(_scenario.Port);
         await http.WaitUntilUpAsync(daemon, Patience);
-        System.Text.Json.JsonElement status = default;
-        await DaemonHttp.Eventually(async () => (status = await http.SyncStatusAsync("app")).GetProperty("throttled").ValueKind == JsonValueKind.Object,
-            Patience, () => "/status never showed the rate limit");
+        var status = await ThrottledStatusAsync(http);
         var until = _rateLimitedUntil;
 
         Assert.Contains("GitHub rate-limited the token request (HTTP 403)", status.GetProperty("lastError").GetString(), StringComparison.Ordinal);
@@ -194,9 +192,7 @@ public sealed class GitHubAppTests : IAsyncLifetime
         await using var daemon = StartDaemon(server, _appKey, InstallationId);
         using var http = new DaemonHttp(_scenario.Port);
         await http.WaitUntilUpAsync(daemon, Patience);
-        JsonElement status = default;
-        await DaemonHttp.Eventually(async () => (status = await http.SyncStatusAsync("app")).GetProperty("throttled").ValueKind == JsonValueKind.Object,
-            Patience, () => "/status never showed the rate limit");
+        var status = await ThrottledStatusAsync(http);
 
         Assert.Contains("GitHub rate-limited the token request (HTTP 403)", status.GetProperty("lastError").GetString(), StringComparison.Ordinal);
         var throttled = status.GetProperty("throttled");
@@ -221,6 +217,15 @@ public sealed class GitHubAppTests : IAsyncLifetime
         Assert.NotEmpty(_jwts);
         Assert.All(_jwts, jwt => Assert.DoesNotContain(jwt.Split('.')[2], daemon.Output, StringComparison.Ordinal));
         Assert.False(Directory.Exists(_scenario.Live));
+    }
+
+    /// <summary>The sync's status once it shows the rate limit it met.</summary>
+    private static async Task<JsonElement> ThrottledStatusAsync(DaemonHttp http)
+    {
+        JsonElement status = default;
+        await DaemonHttp.Eventually(async () => (status = await http.SyncStatusAsync("app")).GetProperty("throttled").ValueKind == JsonValueKind.Object,
+            Patience, () => "/status never showed the rate limit");
+        return status;
     }
 
     private static TimeSpan GitHubAppRefresh => TimeSpan.FromMinutes(5);
