@@ -262,6 +262,8 @@ public sealed class ImageTests : IAsyncLifetime
         var values = Path.Combine(Folder("values"), "values.yaml");
         File.WriteAllText(values, $$"""
             port: {{port}}
+            config:
+              http: { listen: "0.0.0.0:{{port}}" }
             publisher:
               enabled: true
               config:

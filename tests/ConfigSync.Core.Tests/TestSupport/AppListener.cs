@@ -61,12 +61,45 @@ public sealed class AppListener : IDisposable
         throw new TimeoutException($"no matching request within {timeout}; got {Requests.Count}: {string.Join(" | ", Requests.Select(r => r.Revision + " " + r.Status))}");
     }
 
+    /// <summary>
+    /// A port nothing listens on, for a server the test starts later. Not one the kernel would pick (port 0 hands out
+    /// the ephemeral range, which is also where every outgoing connection takes its local port: a client could hold the
+    /// port by the time the server binds it), and never the same twice in this process.
+    /// </summary>
     public static int FreePort()
     {
-        using var socket = new TcpListener(IPAddress.Loopback, 0);
-        socket.Start();
-        return ((IPEndPoint)socket.LocalEndpoint).Port;
+        lock (HandedOut)
+        {
+            while (true)
+            {
+                var port = Random.Shared.Next(FreePorts.Low, FreePorts.High);
+                if (!HandedOut.Add(port))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    using var socket = new TcpListener(IPAddress.Loopback, port);
+                    socket.Start();
+                    return port;
+                }
+                catch (SocketException)
+                {
+                    // in use: another
+                }
+            }
+        }
     }
+
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>The ports below the kernel's ephemeral range (ip_local_port_range; 32768 by default), down to 12,000 of them.</summary>
+    private static readonly (int Low, int High) FreePorts = Below(File.Exists(EphemeralRange) && int.TryParse(File.ReadAllText(EphemeralRange).Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0], out var low) ? low : 32768);
+
+    private const string EphemeralRange = "/proc/sys/net/ipv4/ip_local_port_range";
+
+    private static (int Low, int High) Below(int ephemeral) => (Math.Max(10_000, ephemeral - 12_000), ephemeral);
 
     public void Dispose()
     {
