@@ -39,7 +39,7 @@ internal sealed partial class GitSource : IConfigSource
         _logger = context.LoggerFactory.CreateLogger("ConfigSync.Sources.Git");
         _transport = GitUrl.Classify(options.Url) ?? GitTransport.Http;
         _repoPath = Path.Combine(context.CacheDirectory, "repo.git");
-        _submodules = new SubmoduleCache(context.CacheDirectory, options, Prepare);
+        _submodules = new SubmoduleCache(context.CacheDirectory, options, Prepare, () => _appToken);
         _verifier = options.Verify is null ? null : new SignatureVerifier(options.Verify, context.CacheDirectory);
         _appTokens = options.Auth.GitHubApp is { } app ? new GitHubAppTokens(app, context.Meter, context.TimeProvider) : null;
     }

@@ -5,8 +5,12 @@ using LibGit2Sharp;
 
 namespace ConfigSync.Sources.Git;
 
-/// <summary>Bare object caches of submodule repositories, one per URL, under the sync's cache folder.</summary>
-internal sealed class SubmoduleCache(string cacheDirectory, GitSourceOptions options, Func<string, string, Repository> open) : IDisposable
+/// <summary>
+/// Bare object caches of submodule repositories, one per URL, under the sync's cache folder. A submodule is fetched
+/// with the source's credentials (its password, or the GitHub App's installation token of <paramref name="appToken"/>)
+/// only on the source's own origin; anywhere else, without any (see <see cref="GitCredentials"/>).
+/// </summary>
+internal sealed class SubmoduleCache(string cacheDirectory, GitSourceOptions options, Func<string, string, Repository> open, Func<string?> appToken) : IDisposable
 {
     private readonly Dictionary<string, Repository> _repositories = new(StringComparer.Ordinal);
 
@@ -31,7 +35,7 @@ internal sealed class SubmoduleCache(string cacheDirectory, GitSourceOptions opt
             return (repo, cached);
         }
 
-        var fetch = new FetchOptions { CredentialsProvider = new GitCredentials(options.Auth, url).Handler(), TagFetchMode = TagFetchMode.All };
+        var fetch = new FetchOptions { CredentialsProvider = new GitCredentials(options.Auth, options.Url, appToken()).Handler(), TagFetchMode = TagFetchMode.All };
         Commands.Fetch(repo, "origin", ["+refs/heads/*:refs/configsync/heads/*"], fetch, null);
         var commit = repo.Lookup<Commit>(sha)
             ?? throw new SourceException($"submodule '{modulePath}': commit {sha[..12]} is not on any branch or tag of {Redact.Url(url)}");

@@ -30,6 +30,7 @@ public sealed class GitHubAppTests : IAsyncLifetime
     private readonly ConcurrentQueue<string> _jwts = new();
     private string _token = NewToken();
     private WebApplication? _github;
+    private WorkRepo? _repo;
     private int _port;
 
     private readonly ConcurrentQueue<DateTimeOffset> _arrivals = new();
@@ -201,6 +202,27 @@ public sealed class GitHubAppTests : IAsyncLifetime
         Assert.Single(_jwts);
     }
 
+    [Fact]
+    public async Task ASubmoduleOnTheSameHost_IsFetchedWithTheInstallationToken()
+    {
+        await using var server = await StartGitAsync();
+        var folder = Path.GetDirectoryName(_repo!.Bare)!;
+        var library = new WorkRepo(Directory.CreateDirectory(_scenario.Temp.Combine("library")).FullName);
+        library.Commit("lib.yaml", "shared: true\n", "lib");
+        Directory.Move(library.Bare, Path.Combine(folder, "library.git")); // served beside the repository, behind the same token
+        WorkRepo.Git(_repo.Work, "-c", "protocol.file.allow=always", "submodule", "add", "-q", Path.Combine(folder, "library.git"), "vendor/lib");
+        WorkRepo.Git(_repo.Work, "config", "-f", ".gitmodules", "submodule.vendor/lib.url", $"http://127.0.0.1:{server.Port}/git/library.git");
+        _repo.Commit("app.yaml", "v: 2\n", "with a submodule");
+
+        await using var daemon = StartDaemon(server, _appKey, InstallationId, extraSource: "submodules: recursive");
+        using var http = new DaemonHttp(_scenario.Port);
+        await http.WaitUntilReadyAsync(daemon, Patience);
+
+        Assert.Equal("shared: true\n", File.ReadAllText(Path.Combine(_scenario.Live, "vendor", "lib", "lib.yaml")));
+        Assert.Single(_jwts); // one token for the repository and its submodule
+        Assert.DoesNotContain(_token, daemon.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(false, "GitHub refused the app's JWT (HTTP 401); check appId (123456) and privateKeyFile")]
     [InlineData(true, "installation 555 of app 123456 was not found (HTTP 404); check installationId")]
@@ -234,12 +256,12 @@ public sealed class GitHubAppTests : IAsyncLifetime
 
     private async Task<SmartHttpServer> StartGitAsync()
     {
-        var repo = new WorkRepo(Directory.CreateDirectory(_scenario.Temp.Combine("git")).FullName);
-        repo.Commit("app.yaml", "v: 1\n", "first");
-        return await SmartHttpServer.StartAsync(Path.GetDirectoryName(repo.Bare)!, _scenario.Temp.Combine("http"), user: "x-access-token", password: _token);
+        _repo = new WorkRepo(Directory.CreateDirectory(_scenario.Temp.Combine("git")).FullName);
+        _repo.Commit("app.yaml", "v: 1\n", "first");
+        return await SmartHttpServer.StartAsync(Path.GetDirectoryName(_repo.Bare)!, _scenario.Temp.Combine("http"), user: "x-access-token", password: _token);
     }
 
-    private Daemon StartDaemon(SmartHttpServer server, RSA key, string installation)
+    private Daemon StartDaemon(SmartHttpServer server, RSA key, string installation, string extraSource = "")
     {
         var keyFile = _scenario.Temp.Write("secret/app.pem", key.ExportRSAPrivateKeyPem());
         _scenario.WriteSourceConfig($"""
@@ -252,6 +274,7 @@ public sealed class GitHubAppTests : IAsyncLifetime
                 installationId: "{installation}"
                 privateKeyFile: {keyFile}
                 apiUrl: http://127.0.0.1:{_port}/api/v3
+            {extraSource}
             """);
         return Daemon.Start(["run", "--config", _scenario.ConfigFile]);
     }

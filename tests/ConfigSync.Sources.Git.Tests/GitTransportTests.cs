@@ -83,6 +83,112 @@ public sealed class GitTransportTests : IDisposable
     }
 
     [Fact]
+    public async Task SmartHttp_ASubmoduleOnTheSameServer_GetsTheCredentials_OneElsewhereNeverDoes()
+    {
+        var library = new GitRepo(_temp.Path, "library");
+        library.Write("lib.yaml", "shared: true");
+        library.Commit("lib");
+        await using var server = await SmartHttpServer.StartAsync(Repos, _temp.Combine("http"));
+        using var trap = new CredentialTrap();
+        var password = _temp.Write("secret/password", SmartHttpServer.Password + "\n");
+        _repo.Git("-c", "protocol.file.allow=always", "submodule", "add", "-q", library.Bare, "vendor/lib");
+        _repo.Git("config", "-f", ".gitmodules", "submodule.vendor/lib.url", server.Url("library")); // behind the same basic auth
+        _repo.Git("add", ".gitmodules");
+        _repo.Commit("with submodule");
+        await using var git = SourceHarness.Create(Factory, _temp.Combine("volume"), new()
+        {
+            ["url"] = server.Url("config"),
+            ["auth:username"] = SmartHttpServer.User,
+            ["auth:passwordFile"] = password,
+            ["submodules"] = "recursive",
+        });
+
+        await git.SyncAsync();
+        Assert.Equal("shared: true", git.Read("vendor/lib/lib.yaml"));
+
+        // A commit points the submodule at another host that asks for credentials: refused by name, nothing sent.
+        foreach (var hostile in new[] { trap.Url, $"http://localhost:{server.Port}/git/library.git" }) // another host; the same server by another name
+        {
+            _repo.Git("config", "-f", ".gitmodules", "submodule.vendor/lib.url", hostile);
+            _repo.Git("add", ".gitmodules");
+            _repo.Commit("moved to " + hostile);
+            var error = await Assert.ThrowsAnyAsync<Exception>(() => git.SyncAsync());
+            Assert.Contains("asks for credentials, and they are for", error.Message + error.InnerException?.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(SmartHttpServer.Password, error.ToString(), StringComparison.Ordinal);
+            Assert.Equal("shared: true", git.Read("vendor/lib/lib.yaml")); // the live tree stays
+        }
+
+        Assert.NotEmpty(trap.Asked); // it did ask
+        Assert.Empty(trap.Authorizations);
+    }
+
+    [Theory]
+    [InlineData("https://github.com/a/b.git", "https://github.com/c/d.git", true)]
+    [InlineData("https://github.com/a/b.git", "https://GitHub.com:443/c/d", true)]
+    [InlineData("https://user:pw@github.com/a/b.git", "https://github.com/c/d.git", true)]
+    [InlineData("https://github.com/a/b.git", "http://github.com/a/b.git", false)]
+    [InlineData("https://github.com/a/b.git", "https://github.com:8443/a/b.git", false)]
+    [InlineData("https://github.com/a/b.git", "https://github.com.evil.example/a/b.git", false)]
+    [InlineData("https://github.com/a/b.git", "https://evil.example/github.com/a/b.git", false)]
+    [InlineData("https://github.com/a/b.git", "https://github.com@evil.example/a/b.git", false)]
+    [InlineData("git@github.com:a/b.git", "https://github.com/a/b.git", false)]
+    [InlineData("https://github.com/a/b.git", "not a url", false)]
+    public void Credentials_BelongToOneOrigin(string source, string asking, bool same) =>
+        Assert.Equal(same, GitCredentials.SameOrigin(asking, source));
+
+    /// <summary>A host that asks for basic credentials (401) and records any it is sent.</summary>
+    private sealed class CredentialTrap : IDisposable
+    {
+        private readonly System.Net.HttpListener _listener = new();
+        private readonly Task _loop;
+
+        public CredentialTrap()
+        {
+            var port = ConfigSync.Tests.TestSupport.AppListener.FreePort();
+            Url = $"http://127.0.0.1:{port}/git/library.git";
+            _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+            _listener.Start();
+            _loop = Task.Run(async () =>
+            {
+                while (_listener.IsListening)
+                {
+                    System.Net.HttpListenerContext context;
+                    try
+                    {
+                        context = await _listener.GetContextAsync();
+                    }
+                    catch (Exception e) when (e is System.Net.HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                    {
+                        return;
+                    }
+
+                    Asked.Enqueue(context.Request.RawUrl ?? string.Empty);
+                    if (context.Request.Headers["Authorization"] is { } authorization)
+                    {
+                        Authorizations.Enqueue(authorization);
+                    }
+
+                    context.Response.StatusCode = 401;
+                    context.Response.AddHeader("WWW-Authenticate", "Basic realm=\"git\"");
+                    context.Response.Close();
+                }
+            });
+        }
+
+        public string Url { get; }
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> Asked { get; } = new();
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> Authorizations { get; } = new();
+
+        public void Dispose()
+        {
+            _listener.Close();
+            _loop.Wait(TimeSpan.FromSeconds(2));
+        }
+    }
+
+    [Fact]
     public async Task SmartHttp_RightPasswordFromFile_Syncs_ShallowWithDepth()
     {
         await using var server = await SmartHttpServer.StartAsync(Repos, _temp.Combine("http"));
