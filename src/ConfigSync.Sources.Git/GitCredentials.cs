@@ -19,9 +19,9 @@ internal sealed class GitCredentials(GitAuthOptions auth, string url, string? ap
         if (appToken is not null)
         {
             var tries = 0;
-            return (asking, _, _) =>
+            return (asking, usernameFromUrl, _) =>
             {
-                RefuseAnotherOrigin(asking);
+                RefuseAnotherOrigin(asking, usernameFromUrl);
                 return Interlocked.Increment(ref tries) > 1
                     ? throw new SourceException($"authentication failed for {Redact.Url(asking)}: the server refused the GitHub App installation token (auth.githubApp: is the app installed on this repository, with Contents read?)")
                     : new UsernamePasswordCredentials { Username = "x-access-token", Password = appToken };
@@ -36,7 +36,7 @@ internal sealed class GitCredentials(GitAuthOptions auth, string url, string? ap
         var asked = 0;
         return (asking, usernameFromUrl, _) =>
         {
-            RefuseAnotherOrigin(asking);
+            RefuseAnotherOrigin(asking, usernameFromUrl);
             if (Interlocked.Increment(ref asked) > 1)
             {
                 throw new SourceException($"authentication failed for {Redact.Url(url)}: the server refused the credentials (auth.username, {(auth.PasswordFile is not null ? "auth.passwordFile" : "auth.passwordEnv")})");
@@ -59,9 +59,42 @@ internal sealed class GitCredentials(GitAuthOptions auth, string url, string? ap
         && string.Equals(x.IdnHost, y.IdnHost, StringComparison.OrdinalIgnoreCase)
         && x.Port == y.Port;
 
-    private void RefuseAnotherOrigin(string asking)
+    /// <summary>
+    /// Whether a URL a repository names (a submodule's) may be given the credentials of the source <paramref name="source"/>:
+    /// http(s) on the same scheme, host and port, read from the raw text as libgit2 reads it (the authority runs to the
+    /// first '/'), and with no user, no percent-escape and no backslash in its authority. libgit2 decodes a user such as
+    /// <c>github.com%2f</c> into the URL it shows the credentials callback (<c>https://github.com/@evil/x</c>), which would
+    /// look like the source's own host there: so the decision is made here, before libgit2 sees the URL.
+    /// </summary>
+    internal static bool MayReceive(string candidate, string source) =>
+        Authority(candidate) is { } theirs && Authority(source) is { } ours
+        && !theirs.Authority.Contains('@', StringComparison.Ordinal) && theirs.Authority.IndexOfAny(['%', '\\']) < 0
+        && theirs.Authority.All(c => c > ' ' && c < 0x7f)
+        && string.Equals(theirs.Scheme, ours.Scheme, StringComparison.OrdinalIgnoreCase)
+        && string.Equals(theirs.Authority, ours.Authority[(ours.Authority.LastIndexOf('@') + 1)..], StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The scheme and authority (up to the first '/') of an http(s) URL, as libgit2 splits it; null for any other.</summary>
+    private static (string Scheme, string Authority)? Authority(string text)
     {
-        if (!SameOrigin(asking, url))
+        var separator = text.IndexOf("://", StringComparison.Ordinal);
+        if (separator <= 0 || text[..separator].ToLowerInvariant() is not ("http" or "https"))
+        {
+            return null;
+        }
+
+        var rest = text[(separator + 3)..];
+        var end = rest.IndexOfAny(['/', '?', '#']);
+        return (text[..separator], end < 0 ? rest : rest[..end]);
+    }
+
+    private void RefuseAnotherOrigin(string asking, string? usernameFromUrl)
+    {
+        // libgit2 shows the callback a URL it rebuilt with the user decoded; a user of the URL's own that is not the
+        // source's means the URL is not the source's, whatever host the rebuilt text seems to name.
+        var ours = Uri.TryCreate(url, UriKind.Absolute, out var source) && source.UserInfo.Length > 0
+            ? Uri.UnescapeDataString(source.UserInfo.Split(':')[0])
+            : null;
+        if (!SameOrigin(asking, url) || (usernameFromUrl is { Length: > 0 } user && user != ours))
         {
             throw new SourceException($"{Redact.Url(asking)} asks for credentials, and they are for {Redact.Url(url)} only (another scheme, host or port): not sent. A submodule on another host must be readable without them");
         }

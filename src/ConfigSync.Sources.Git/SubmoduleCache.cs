@@ -35,7 +35,9 @@ internal sealed class SubmoduleCache(string cacheDirectory, GitSourceOptions opt
             return (repo, cached);
         }
 
-        var fetch = new FetchOptions { CredentialsProvider = new GitCredentials(options.Auth, options.Url, appToken()).Handler(), TagFetchMode = TagFetchMode.All };
+        // The source's credentials only for a URL of the source's own origin, decided on the text the repository gave.
+        var credentials = GitCredentials.MayReceive(url, options.Url) ? new GitCredentials(options.Auth, options.Url, appToken()).Handler() : null;
+        var fetch = new FetchOptions { CredentialsProvider = credentials, TagFetchMode = TagFetchMode.All };
         Commands.Fetch(repo, "origin", ["+refs/heads/*:refs/configsync/heads/*"], fetch, null);
         var commit = repo.Lookup<Commit>(sha)
             ?? throw new SourceException($"submodule '{modulePath}': commit {sha[..12]} is not on any branch or tag of {Redact.Url(url)}");

@@ -114,9 +114,36 @@ internal sealed class TreeWalker(Repository repo, SubmoduleCache? submodules, Co
     }
 
     /// <summary>Resolves a relative submodule URL (<c>../lib.git</c>) against the superproject's URL, as git does.</summary>
+    /// <summary>
+    /// A relative submodule URL resolved against the source's URL as git does, on the path only: the scheme and host
+    /// (<c>https://host</c>, or <c>user@host:</c>) stay, a user and password of the source's URL are dropped (they are
+    /// the source's, not the submodule's), and climbing above the path's root is refused by name.
+    /// </summary>
     internal static string Relative(string baseUrl, string relative)
     {
-        var result = baseUrl.TrimEnd('/');
+        var original = relative;
+        var scheme = baseUrl.IndexOf("://", StringComparison.Ordinal);
+        string prefix, path;
+        if (scheme > 0)
+        {
+            var rest = baseUrl[(scheme + 3)..];
+            var slash = rest.IndexOf('/');
+            var authority = slash < 0 ? rest : rest[..slash];
+            prefix = baseUrl[..(scheme + 3)] + authority[(authority.LastIndexOf('@') + 1)..];
+            path = slash < 0 ? string.Empty : rest[slash..];
+        }
+        else if (baseUrl.IndexOf(':') is var colon and > 0 && !baseUrl[..colon].Contains('/', StringComparison.Ordinal))
+        {
+            prefix = baseUrl[..(colon + 1)]; // scp-like user@host:path
+            path = baseUrl[(colon + 1)..];
+        }
+        else
+        {
+            prefix = string.Empty; // a local path
+            path = baseUrl;
+        }
+
+        path = path.TrimEnd('/');
         while (true)
         {
             if (relative.StartsWith("./", StringComparison.Ordinal))
@@ -125,13 +152,13 @@ internal sealed class TreeWalker(Repository repo, SubmoduleCache? submodules, Co
             }
             else if (relative.StartsWith("../", StringComparison.Ordinal))
             {
-                var cut = Math.Max(result.LastIndexOf('/'), result.LastIndexOf(':'));
-                if (cut < 0)
+                if (path.Trim('/').Length == 0)
                 {
-                    throw new SourceException($"cannot resolve submodule url '{relative}' against {Redact.Url(baseUrl)}");
+                    throw new SourceException($"submodule url '{original}' climbs above the root of {Redact.Url(baseUrl)}");
                 }
 
-                result = result[cut] == ':' ? result[..(cut + 1)] : result[..cut];
+                var cut = path.LastIndexOf('/');
+                path = cut < 0 ? string.Empty : path[..cut];
                 relative = relative[3..];
             }
             else
@@ -140,7 +167,7 @@ internal sealed class TreeWalker(Repository repo, SubmoduleCache? submodules, Co
             }
         }
 
-        var separator = result.EndsWith(':') ? string.Empty : "/";
-        return result + separator + relative;
+        var separator = path.Length == 0 && prefix.EndsWith(':') ? string.Empty : "/";
+        return prefix + path + separator + relative;
     }
 }
