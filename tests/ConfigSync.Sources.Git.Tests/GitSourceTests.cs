@@ -398,30 +398,6 @@ public sealed class GitSourceTests : IDisposable
     }
 
     [Theory]
-    [InlineData("https://git.example.com/acme/app.git", "../lib.git", "https://git.example.com/acme/lib.git")]
-    [InlineData("https://git.example.com/acme/app.git/", "./lib.git", "https://git.example.com/acme/app.git/lib.git")]
-    [InlineData("git@github.com:acme/app.git", "../lib.git", "git@github.com:acme/lib.git")]
-    [InlineData("git@github.com:app.git", "../lib.git", "git@github.com:lib.git")]
-    [InlineData("/srv/repos/app.git", "../lib.git", "/srv/repos/lib.git")]
-    [InlineData("file:///srv/repos/app.git", "../lib.git", "file:///srv/repos/lib.git")]
-    [InlineData("https://token:x-oauth-basic@github.com/o/r.git", "../lib.git", "https://github.com/o/lib.git")] // the source's user and password stay the source's
-    [InlineData("https://github.com/o/r.git", "../../evil.example/x.git", "https://github.com/evil.example/x.git")] // the path, never the host
-    [InlineData("https://github.com/o/r.git", "../../@evil.example/x.git", "https://github.com/@evil.example/x.git")]
-    public void RelativeSubmoduleUrls_ResolveLikeGit(string baseUrl, string relative, string expected) =>
-        Assert.Equal(expected, TreeWalker.Relative(baseUrl, relative));
-
-    [Theory]
-    [InlineData("https://user:pass@git.example.com:8443/org/repo.git", "../../../@evil.example/x")]
-    [InlineData("https://github.com/o/r.git", "../../../evil.example/x")]
-    [InlineData("git@github.com:o/r.git", "../../../x")]
-    public void RelativeSubmoduleUrls_ThatClimbAboveTheRoot_AreRefusedByName(string baseUrl, string relative)
-    {
-        var error = Assert.Throws<SourceException>(() => TreeWalker.Relative(baseUrl, relative));
-        Assert.Contains($"submodule url '{relative}' climbs above the root of", error.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("pass@", error.Message, StringComparison.Ordinal);
-    }
-
-    [Theory]
     [InlineData("main", "refs/heads/main", null, true)]
     [InlineData("main", "refs/heads/feature", "main", false)]
     [InlineData("v1", "refs/tags/v1", null, true)]

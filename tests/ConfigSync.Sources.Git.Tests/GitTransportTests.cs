@@ -129,39 +129,8 @@ public sealed class GitTransportTests : IDisposable
         Assert.All(trap.Authorizations, a => Assert.DoesNotContain(SmartHttpServer.Password, Decoded(a), StringComparison.Ordinal));
     }
 
-    [Theory]
-    [InlineData("https://github.com/o/lib.git", "https://github.com/o/r.git", true)]
-    [InlineData("HTTPS://GitHub.com/o/lib.git", "https://github.com/o/r.git", true)]
-    [InlineData("https://github.com/o/lib.git", "https://token:x@github.com/o/r.git", true)]
-    [InlineData("https://github.com%2f@evil.example/x", "https://github.com/o/r.git", false)]
-    [InlineData("https://github.com:443%2f@evil.example/x", "https://github.com/o/r.git", false)]
-    [InlineData("https://user@github.com/o/lib.git", "https://github.com/o/r.git", false)]
-    [InlineData("https://github.com\\@evil.example/x", "https://github.com/o/r.git", false)]
-    [InlineData("https://evil.example/github.com/x", "https://github.com/o/r.git", false)]
-    [InlineData("https://github.com.evil.example/x", "https://github.com/o/r.git", false)]
-    [InlineData("http://github.com/o/lib.git", "https://github.com/o/r.git", false)]
-    [InlineData("https://github.com:8443/o/lib.git", "https://github.com/o/r.git", false)]
-    [InlineData("git@github.com:o/lib.git", "https://github.com/o/r.git", false)]
-    [InlineData("https://git hub.com/o/lib.git", "https://git hub.com/o/r.git", false)]
-    public void SubmoduleUrls_GetTheSourcesCredentials_OnlyOnItsOrigin_ReadAsLibgit2ReadsThem(string submodule, string source, bool expected) =>
-        Assert.Equal(expected, GitCredentials.MayReceive(submodule, source));
-
     private static string Decoded(string authorization) =>
         authorization.StartsWith("Basic ", StringComparison.Ordinal) ? System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(authorization[6..])) : authorization;
-
-    [Theory]
-    [InlineData("https://github.com/a/b.git", "https://github.com/c/d.git", true)]
-    [InlineData("https://github.com/a/b.git", "https://GitHub.com:443/c/d", true)]
-    [InlineData("https://user:pw@github.com/a/b.git", "https://github.com/c/d.git", true)]
-    [InlineData("https://github.com/a/b.git", "http://github.com/a/b.git", false)]
-    [InlineData("https://github.com/a/b.git", "https://github.com:8443/a/b.git", false)]
-    [InlineData("https://github.com/a/b.git", "https://github.com.evil.example/a/b.git", false)]
-    [InlineData("https://github.com/a/b.git", "https://evil.example/github.com/a/b.git", false)]
-    [InlineData("https://github.com/a/b.git", "https://github.com@evil.example/a/b.git", false)]
-    [InlineData("git@github.com:a/b.git", "https://github.com/a/b.git", false)]
-    [InlineData("https://github.com/a/b.git", "not a url", false)]
-    public void Credentials_BelongToOneOrigin(string source, string asking, bool same) =>
-        Assert.Equal(same, GitCredentials.SameOrigin(asking, source));
 
     /// <summary>A host that asks for basic credentials (401) and records any it is sent.</summary>
     private sealed class CredentialTrap : IDisposable
