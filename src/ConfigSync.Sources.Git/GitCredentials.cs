@@ -67,25 +67,11 @@ internal sealed class GitCredentials(GitAuthOptions auth, string url, string? ap
     /// look like the source's own host there: so the decision is made here, before libgit2 sees the URL.
     /// </summary>
     internal static bool MayReceive(string candidate, string source) =>
-        Authority(candidate) is { } theirs && Authority(source) is { } ours
+        GitUrl.Classify(candidate) == GitTransport.Http && GitUrl.Split(candidate) is { } theirs && GitUrl.Split(source) is { } ours
         && !theirs.Authority.Contains('@', StringComparison.Ordinal) && theirs.Authority.IndexOfAny(['%', '\\']) < 0
         && theirs.Authority.All(c => c > ' ' && c < 0x7f)
         && string.Equals(theirs.Scheme, ours.Scheme, StringComparison.OrdinalIgnoreCase)
-        && string.Equals(theirs.Authority, ours.Authority[(ours.Authority.LastIndexOf('@') + 1)..], StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>The scheme and authority (up to the first '/') of an http(s) URL, as libgit2 splits it; null for any other.</summary>
-    private static (string Scheme, string Authority)? Authority(string text)
-    {
-        var separator = text.IndexOf("://", StringComparison.Ordinal);
-        if (separator <= 0 || text[..separator].ToLowerInvariant() is not ("http" or "https"))
-        {
-            return null;
-        }
-
-        var rest = text[(separator + 3)..];
-        var end = rest.IndexOfAny(['/', '?', '#']);
-        return (text[..separator], end < 0 ? rest : rest[..end]);
-    }
+        && string.Equals(theirs.Authority, GitUrl.HostAndPort(ours.Authority), StringComparison.OrdinalIgnoreCase);
 
     private void RefuseAnotherOrigin(string asking, string? usernameFromUrl)
     {

@@ -67,7 +67,7 @@ internal sealed class GitHubAppTokens : IDisposable
         {
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             status = response.StatusCode;
-            rateLimited = status == System.Net.HttpStatusCode.TooManyRequests || (status == System.Net.HttpStatusCode.Forbidden && MeteredHttpHandler.IsThrottling(response, rateLimited403: true));
+            rateLimited = (int)status is 403 or 429 && MeteredHttpHandler.IsThrottling(response, rateLimited403: true); // a 503 is an outage, not a limit
             using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
             body = Encoding.UTF8.GetString(await BoundedRead.ReadAllAsync(
                 stream, MaxAnswerBytes, () => $"auth.githubApp: the token endpoint's answer is larger than {MaxAnswerBytes / 1024} KiB", cancellationToken));

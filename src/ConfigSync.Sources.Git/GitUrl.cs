@@ -41,4 +41,24 @@ internal static partial class GitUrl
 
         return ScpLike().IsMatch(url) ? GitTransport.Ssh : null;
     }
+
+    /// <summary>
+    /// A URL with a scheme, split as libgit2 reads it: the scheme, the authority (everything up to the first '/', a user
+    /// and a port included) and the path from that '/'; null for scp-like addresses and local paths.
+    /// </summary>
+    public static (string Scheme, string Authority, string Path)? Split(string url)
+    {
+        var separator = url.IndexOf("://", StringComparison.Ordinal);
+        if (separator <= 0)
+        {
+            return null;
+        }
+
+        var rest = url[(separator + 3)..];
+        var slash = rest.IndexOf('/');
+        return (url[..separator], slash < 0 ? rest : rest[..slash], slash < 0 ? string.Empty : rest[slash..]);
+    }
+
+    /// <summary>An authority without its user and password: the host and port.</summary>
+    public static string HostAndPort(string authority) => authority[(authority.LastIndexOf('@') + 1)..];
 }

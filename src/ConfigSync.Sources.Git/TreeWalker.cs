@@ -116,21 +116,18 @@ internal sealed class TreeWalker(Repository repo, SubmoduleCache? submodules, Co
     /// <summary>Resolves a relative submodule URL (<c>../lib.git</c>) against the superproject's URL, as git does.</summary>
     /// <summary>
     /// A relative submodule URL resolved against the source's URL as git does, on the path only: the scheme and host
-    /// (<c>https://host</c>, or <c>user@host:</c>) stay, a user and password of the source's URL are dropped (they are
-    /// the source's, not the submodule's), and climbing above the path's root is refused by name.
+    /// (<c>https://host</c>, <c>ssh://user@host</c>, or <c>user@host:</c>) stay, a user and password of an http(s) source
+    /// URL are dropped (they are the source's, not the submodule's), and climbing above the path's root is refused by name.
     /// </summary>
     internal static string Relative(string baseUrl, string relative)
     {
         var original = relative;
-        var scheme = baseUrl.IndexOf("://", StringComparison.Ordinal);
         string prefix, path;
-        if (scheme > 0)
+        if (GitUrl.Split(baseUrl) is { } split)
         {
-            var rest = baseUrl[(scheme + 3)..];
-            var slash = rest.IndexOf('/');
-            var authority = slash < 0 ? rest : rest[..slash];
-            prefix = baseUrl[..(scheme + 3)] + authority[(authority.LastIndexOf('@') + 1)..];
-            path = slash < 0 ? string.Empty : rest[slash..];
+            // Over http(s) a user and password are credentials, the source's alone; an ssh user is the account to log in as.
+            prefix = split.Scheme + "://" + (GitUrl.Classify(baseUrl) == GitTransport.Http ? GitUrl.HostAndPort(split.Authority) : split.Authority);
+            path = split.Path;
         }
         else if (baseUrl.IndexOf(':') is var colon and > 0 && !baseUrl[..colon].Contains('/', StringComparison.Ordinal))
         {
