@@ -141,6 +141,44 @@ public sealed class SourceMeterTests
         Assert.Equal(expected, taken.RetryAfter?.TotalSeconds);
     }
 
+    /// <summary>
+    /// 5,000 answers with hostile header values (numbers of any sign and size, dates, junk, several values, whitespace):
+    /// the wait is never negative nor over an hour; no wait without the limit used up or a Retry-After; and a 403 from an
+    /// object store is never throttling, whatever it carries.
+    /// </summary>
+    [Fact]
+    public void GeneratedRateLimitHeaders_NeverAskMoreThanAnHour_AndAStoresForbiddenIsNeverThrottling()
+    {
+        var random = new Random(403);
+        string[] values = ["0", "1", "-1", "59", "3600", "3601", "99999999999999999999", "1e9", " 42 ", "soon", "", "0x10", "+5", "١٢", "Tue, 01 Dec 2026 13:00:00 GMT", "Mon, 01 Jan 0001 00:00:00 GMT"];
+        string[] names = ["x-ratelimit-remaining", "x-ratelimit-reset", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"];
+        for (var round = 0; round < 5000; round++)
+        {
+            using var response = new HttpResponseMessage((HttpStatusCode)new[] { 403, 429, 503 }[random.Next(3)]);
+            var headers = new List<(string Name, string Value)>();
+            foreach (var name in names.Where(_ => random.Next(2) == 0))
+            {
+                var value = random.Next(3) == 0 ? Now.AddSeconds(random.Next(-7200, 7200)).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture) : values[random.Next(values.Length)];
+                headers.Add((name, value));
+                response.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            var wait = MeteredHttpHandler.RetryAfter(response, Now);
+            var described = string.Join("; ", headers.Select(h => $"{h.Name}: {h.Value}"));
+            Assert.True(wait is null || (wait > TimeSpan.Zero && wait <= MeteredHttpHandler.LongestRetryAfter), $"{described} asked {wait}");
+            var exhausted = headers.Any(h => h.Name.EndsWith("remaining", StringComparison.OrdinalIgnoreCase) && h.Value.Trim() == "0");
+            if (!exhausted && response.Headers.RetryAfter is null)
+            {
+                Assert.True(wait is null, $"{described} asked {wait} with no limit used up and no Retry-After");
+            }
+
+            if (response.StatusCode == HttpStatusCode.Forbidden)
+            {
+                Assert.False(MeteredHttpHandler.IsThrottling(response, rateLimited403: false), described);
+            }
+        }
+    }
+
     [Theory]
     [InlineData("soon")]
     [InlineData("-1")]
