@@ -132,32 +132,41 @@ public sealed class AppListener : IDisposable
                 return;
             }
 
-            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-            var body = await reader.ReadToEndAsync();
-            var status = _answers.TryDequeue(out var next) ? next : DefaultStatus;
-            Requests.Enqueue(new Received(
-                context.Request.HttpMethod,
-                context.Request.Url!.AbsolutePath,
-                context.Request.Headers["ConfigSync-Sync"],
-                context.Request.Headers["ConfigSync-Revision"],
-                context.Request.ContentType,
-                context.Request.Headers["X-Custom"],
-                body,
-                status,
-                context.Request.Headers["Gitsync-Hash"]));
-            context.Response.StatusCode = status;
-            foreach (var (name, value) in HeadersFor?.Invoke(context.Request.Url!.AbsolutePath) ?? new Dictionary<string, string>())
+            try
             {
-                context.Response.Headers[name] = value;
-            }
+                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+                var body = await reader.ReadToEndAsync();
+                var status = _answers.TryDequeue(out var next) ? next : DefaultStatus;
+                Requests.Enqueue(new Received(
+                    context.Request.HttpMethod,
+                    context.Request.Url!.AbsolutePath,
+                    context.Request.Headers["ConfigSync-Sync"],
+                    context.Request.Headers["ConfigSync-Revision"],
+                    context.Request.ContentType,
+                    context.Request.Headers["X-Custom"],
+                    body,
+                    status,
+                    context.Request.Headers["Gitsync-Hash"]));
+                context.Response.StatusCode = status;
+                foreach (var (name, value) in HeadersFor?.Invoke(context.Request.Url!.AbsolutePath) ?? new Dictionary<string, string>())
+                {
+                    context.Response.Headers[name] = value;
+                }
 
-            if (BodyFor?.Invoke(context.Request.Url!.AbsolutePath) is { } answer)
+                if (BodyFor?.Invoke(context.Request.Url!.AbsolutePath) is { } answer)
+                {
+                    context.Response.ContentType = "application/json";
+                    await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(answer));
+                }
+
+                context.Response.Close();
+            }
+            catch (Exception e) when (e is IOException or HttpListenerException or ObjectDisposedException or InvalidOperationException && !_stop.IsCancellationRequested)
             {
-                context.Response.ContentType = "application/json";
-                await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(answer));
+                // The client went away mid-answer (a verify request past its timeout): the next request is still answered.
+                // Before, this ended the loop, and every later signal waited out the sync's timeout unanswered.
+                context.Response.Abort();
             }
-
-            context.Response.Close();
         }
     }
 
